@@ -1,0 +1,329 @@
+/**
+ * Client authentication material for one connection attempt (SECURITY.md
+ * §AUTH, CONFIG.md §4.4).
+ *
+ * {@link prepareAuth} turns a host's `[auth]` table into the array form of
+ * ssh2's `authHandler`, containing only the methods the operator configured.
+ * Secrets (passwords, passphrases) are fetched per call, asynchronously, and
+ * never logged or put into error text. Agent forwarding is never enabled: the
+ * agent objects handed out cannot produce a forwarding stream.
+ *
+ * @module
+ */
+
+// @ts-types="npm:@types/ssh2@1.15.5"
+import type { AnyAuthMethod } from "ssh2";
+import { ToolError } from "../errors.ts";
+import { type Logger, nullLogger } from "../log.ts";
+import type { AuthConfig, HostPolicy, Settings } from "../config/types.ts";
+import { expandPath } from "../config/env.ts";
+import { readSecret, runSecretCommand } from "../config/secrets.ts";
+import { isEncryptedKey, keyFingerprint, type ParsedKey, parsePrivateKey } from "./keys.ts";
+import {
+  type AgentIdentity,
+  listAgentIdentities,
+  normaliseFingerprint,
+  pinnedAgent,
+  resolveAgentSocket,
+  unpinnedAgent,
+} from "./agent.ts";
+
+/** Largest private key file we read (real keys are a few KiB). */
+const MAX_KEY_FILE_BYTES = 1024 * 1024;
+
+/** Credentials for one connection attempt. */
+export interface PreparedAuth {
+  /** login user */
+  username: string;
+  /**
+   * What to hand to ssh2's `authHandler` (array form), in order — only the
+   * methods the operator configured. Contains secrets (password, decrypted
+   * key): use for one connect, do not store or log.
+   */
+  methods: AnyAuthMethod[];
+  /** e.g. "agent (pinned SHA256:abc...)", "key file /path", "password (password_cmd)" — no secrets */
+  description: string;
+}
+
+/** Inputs of {@link prepareAuth}. */
+export interface PrepareAuthOptions {
+  policy: HostPolicy;
+  settings: Settings;
+  env: Record<string, string | undefined>;
+  /** `IdentityFile` entries from ssh_config (agent method without a pinned fingerprint only) */
+  extraIdentityFiles?: string[];
+  logger?: Logger;
+}
+
+interface Ctx {
+  alias: string;
+  auth: AuthConfig;
+  settings: Settings;
+  env: Record<string, string | undefined>;
+  logger: Logger;
+}
+
+function authFailed(message: string, attributes: Record<string, string> = {}): ToolError {
+  return new ToolError("AuthenticationFailed", message, attributes);
+}
+
+/** Fetches the key passphrase from passphrase_cmd or passphrase_secret (undefined: none configured). */
+async function fetchPassphrase(ctx: Ctx): Promise<string | undefined> {
+  const { auth } = ctx;
+  let value: string;
+  let what: string;
+  if (auth.passphrase_cmd) {
+    what = `passphrase_cmd for host ${ctx.alias}`;
+    value = await runSecretCommand(auth.passphrase_cmd, { what });
+  } else if (auth.passphrase_secret) {
+    what = `passphrase_secret for host ${ctx.alias}`;
+    value = await readSecret(auth.passphrase_secret, {
+      dir: ctx.settings.SSH_SECRETS_DIR,
+      allowEnv: ctx.settings.ALLOW_ENV_SECRETS,
+      env: ctx.env,
+      what,
+      logger: ctx.logger,
+    });
+  } else {
+    return undefined;
+  }
+  if (value === "") throw authFailed(`${what}: returned an empty passphrase`);
+  return value;
+}
+
+/** Reads and parses a private key file, fetching the passphrase only when it is encrypted. */
+async function loadKeyFile(file: string, ctx: Ctx): Promise<ParsedKey> {
+  const p = expandPath(file, ctx.env);
+  let data: Uint8Array;
+  try {
+    const st = await Deno.stat(p);
+    if (!st.isFile) throw authFailed(`private key ${p} is not a regular file`, { key: p });
+    if (st.size > MAX_KEY_FILE_BYTES) {
+      throw authFailed(`private key ${p} is too large to be a key file`, { key: p });
+    }
+    data = await Deno.readFile(p);
+  } catch (e) {
+    if (e instanceof ToolError) throw e;
+    const why = e instanceof Deno.errors.NotFound
+      ? "not found"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Error
+      ? e.name
+      : "error";
+    throw authFailed(`cannot read private key ${p} (${why}) for host ${ctx.alias}`, { key: p });
+  }
+  try {
+    const passphrase = isEncryptedKey(data) ? await fetchPassphrase(ctx) : undefined;
+    return parsePrivateKey(data, passphrase, p);
+  } finally {
+    data.fill(0);
+  }
+}
+
+async function prepareKey(ctx: Ctx, username: string): Promise<PreparedAuth> {
+  const keyPath = ctx.auth.key;
+  if (!keyPath) {
+    throw authFailed(
+      `host ${ctx.alias} uses method = "key" but no key file is configured (set auth.key)`,
+    );
+  }
+  const key = await loadKeyFile(keyPath, ctx);
+  const p = expandPath(keyPath, ctx.env);
+  return {
+    username,
+    methods: [{ type: "publickey", username, key }],
+    description: `key file ${p} (${keyFingerprint(key)})`,
+  };
+}
+
+async function preparePassword(ctx: Ctx, username: string): Promise<PreparedAuth> {
+  if (!ctx.settings.ALLOW_PASSWORD_AUTH) {
+    throw authFailed(
+      `password authentication is disabled (host ${ctx.alias}): set ALLOW_PASSWORD_AUTH=true ` +
+        `or switch the host to method = "agent" / "key"`,
+    );
+  }
+  const { auth } = ctx;
+  let password: string;
+  let description: string;
+  let what: string;
+  if (auth.password_cmd) {
+    what = `password_cmd for host ${ctx.alias}`;
+    password = await runSecretCommand(auth.password_cmd, { what });
+    description = "password (password_cmd)";
+  } else if (auth.password_secret) {
+    what = `password_secret for host ${ctx.alias}`;
+    password = await readSecret(auth.password_secret, {
+      dir: ctx.settings.SSH_SECRETS_DIR,
+      allowEnv: ctx.settings.ALLOW_ENV_SECRETS,
+      env: ctx.env,
+      what,
+      logger: ctx.logger,
+    });
+    description = `password (password_secret ${auth.password_secret})`;
+  } else {
+    throw authFailed(
+      `host ${ctx.alias} uses method = "password" but neither password_cmd nor ` +
+        `password_secret is configured`,
+    );
+  }
+  if (password === "") throw authFailed(`${what}: returned an empty password`);
+  return { username, methods: [{ type: "password", username, password }], description };
+}
+
+async function prepareAgent(
+  ctx: Ctx,
+  username: string,
+  extraIdentityFiles: string[],
+): Promise<PreparedAuth> {
+  const { auth } = ctx;
+  const socket = resolveAgentSocket(auth.identity_agent, ctx.env);
+
+  if (auth.identity_fingerprint) {
+    // AUTH-5: exactly the pinned key, no fallback to other keys or files
+    const fp = normaliseFingerprint(auth.identity_fingerprint);
+    if (!socket) {
+      throw new ToolError(
+        "AgentFingerprintNotFound",
+        `host ${ctx.alias} pins agent key ${fp} but no ssh-agent is configured: set ` +
+          `SSH_AUTH_SOCK or auth.identity_agent`,
+        { fingerprint: fp },
+      );
+    }
+    let ids: AgentIdentity[];
+    try {
+      ids = await listAgentIdentities(socket);
+    } catch (e) {
+      const why = e instanceof ToolError ? e.message : "agent not reachable";
+      throw new ToolError(
+        "AgentFingerprintNotFound",
+        `host ${ctx.alias} pins agent key ${fp}: ${why}`,
+        { fingerprint: fp, agent: socket },
+      );
+    }
+    if (!ids.some((i) => i.fingerprint === fp)) {
+      throw new ToolError(
+        "AgentFingerprintNotFound",
+        `host ${ctx.alias} pins agent key ${fp}, which is not in the ssh-agent at ${socket} ` +
+          `(it holds ${ids.length} key${ids.length === 1 ? "" : "s"}); add it with ssh-add ` +
+          `or fix identity_fingerprint`,
+        { fingerprint: fp, agent: socket },
+      );
+    }
+    return {
+      username,
+      methods: [{ type: "agent", username, agent: pinnedAgent(socket, fp) }],
+      description: `agent (pinned ${fp})`,
+    };
+  }
+
+  if (auth.identities_only) {
+    throw authFailed(
+      `host ${ctx.alias} sets identities_only = true without identity_fingerprint: pin the agent ` +
+        `key to offer (ssh-add -l -E sha256 lists the fingerprints)`,
+    );
+  }
+
+  // AUTH-6: agent keys plus ssh_config IdentityFile, never ~/.ssh/id_* by default
+  const methods: AnyAuthMethod[] = [];
+  const parts: string[] = [];
+  let agentProblem: string;
+  let agentFps = new Set<string>();
+  if (!socket) {
+    agentProblem = "no ssh-agent socket (set SSH_AUTH_SOCK or auth.identity_agent)";
+  } else {
+    try {
+      const ids = await listAgentIdentities(socket);
+      agentFps = new Set(ids.map((i) => i.fingerprint));
+      if (ids.length > 0) {
+        methods.push({ type: "agent", username, agent: unpinnedAgent(socket) });
+        parts.push(`agent ${socket} (${ids.length} key${ids.length === 1 ? "" : "s"})`);
+        agentProblem = "";
+      } else {
+        agentProblem = `the ssh-agent at ${socket} holds no keys (add one with ssh-add)`;
+      }
+    } catch (e) {
+      agentProblem = e instanceof ToolError ? e.message : `ssh-agent at ${socket} not reachable`;
+      ctx.logger.debug("agent not usable", { host: ctx.alias, agent: socket });
+    }
+  }
+
+  const loaded = await Promise.all(extraIdentityFiles.map(async (file) => {
+    try {
+      return { file, key: await loadKeyFile(file, ctx) };
+    } catch (e) {
+      const p = expandPath(file, ctx.env);
+      const msg = e instanceof ToolError ? e.message : "cannot be loaded";
+      if (e instanceof ToolError && /\(not found\)/.test(msg)) {
+        ctx.logger.debug("IdentityFile not found, skipped", { host: ctx.alias, file: p });
+      } else {
+        ctx.logger.warn("IdentityFile skipped", { host: ctx.alias, file: p, reason: msg });
+      }
+      return null;
+    }
+  }));
+  const files: string[] = [];
+  for (const entry of loaded) {
+    if (!entry) continue;
+    if (agentFps.has(keyFingerprint(entry.key))) continue; // the agent offers it already
+    methods.push({ type: "publickey", username, key: entry.key });
+    files.push(expandPath(entry.file, ctx.env));
+  }
+  if (files.length > 0) {
+    parts.push(`identity file${files.length > 1 ? "s" : ""} ${files.join(", ")}`);
+  }
+
+  if (methods.length === 0) {
+    const fileNote = extraIdentityFiles.length > 0
+      ? "; none of the ssh_config IdentityFile entries could be used"
+      : "";
+    throw authFailed(`host ${ctx.alias} uses agent authentication but ${agentProblem}${fileNote}`);
+  }
+  return { username, methods, description: parts.join(" + ") };
+}
+
+/**
+ * Prepares credentials for one connection attempt, per SECURITY.md §AUTH:
+ *
+ * - `agent` (default): socket via {@link resolveAgentSocket}.
+ *   `identity_fingerprint` pins one key — it must be in the agent, else
+ *   `AgentFingerprintNotFound` (also when no agent is reachable at all);
+ *   `identities_only = true` without a fingerprint → `AuthenticationFailed`.
+ *   Without a pinned fingerprint: all agent keys plus `extraIdentityFiles`
+ *   (ssh_config `IdentityFile`), never `~/.ssh/id_*`; nothing usable →
+ *   `AuthenticationFailed` naming the reason (e.g. no agent socket: set
+ *   SSH_AUTH_SOCK or identity_agent).
+ * - `key`: `auth.key` is required; the file is read (`~` expanded), the
+ *   passphrase fetched from passphrase_cmd / passphrase_secret only when the
+ *   key is encrypted, then parsed with {@link parsePrivateKey}.
+ * - `password`: requires `ALLOW_PASSWORD_AUTH` (defensive re-check) and
+ *   password_cmd or password_secret.
+ *
+ * Secrets are fetched per call, asynchronously, never logged, never in error
+ * text. Agent forwarding is never enabled.
+ *
+ * @throws ToolError("AuthenticationFailed" | "AgentFingerprintNotFound")
+ */
+export function prepareAuth(opts: PrepareAuthOptions): Promise<PreparedAuth> {
+  const ctx: Ctx = {
+    alias: opts.policy.alias,
+    auth: opts.policy.auth,
+    settings: opts.settings,
+    env: opts.env,
+    logger: opts.logger ?? nullLogger,
+  };
+  const username = opts.policy.user;
+  switch (opts.policy.auth.method) {
+    case "key":
+      return prepareKey(ctx, username);
+    case "password":
+      return preparePassword(ctx, username);
+    case "agent":
+      return prepareAgent(ctx, username, opts.extraIdentityFiles ?? []);
+    default:
+      return Promise.reject(
+        authFailed(`host ${ctx.alias}: unknown auth method ${String(opts.policy.auth.method)}`),
+      );
+  }
+}
