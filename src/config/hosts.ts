@@ -121,7 +121,7 @@ export const TOP_LEVEL_KEYS = ["defaults", "hosts", "network"] as const;
 type Exact<T, L extends readonly string[]> = [Exclude<keyof T, L[number]>] extends [never]
   ? ([Exclude<L[number], keyof T>] extends [never] ? true : never)
   : never;
-const _hostKeysComplete: Exact<Omit<HostPolicy, "alias" | "source">, typeof HOST_KEYS> = true;
+const _hostKeysComplete: Exact<Omit<HostPolicy, "alias" | "source" | "configured_keys">, typeof HOST_KEYS> = true;
 const _authKeysComplete: Exact<AuthConfig, typeof AUTH_KEYS> = true;
 const _alertsKeysComplete: Exact<AlertsConfig, typeof ALERTS_KEYS> = true;
 const _networkKeysComplete: Exact<NetworkConfig, typeof NETWORK_KEYS> = true;
@@ -193,6 +193,7 @@ function basePolicy(
   }
   return {
     alias,
+    configured_keys: [],
     source,
     hostname: alias,
     user: settings.SSH_DEFAULT_USER || "root",
@@ -445,7 +446,7 @@ function levenshtein(a: string, b: string): number {
 /** One `[defaults]` or `[hosts.X]` table after validation: only the keys it sets. */
 type Layer =
   & {
-    -readonly [K in Exclude<keyof HostPolicy, "alias" | "source" | "auth" | "network">]?:
+    -readonly [K in Exclude<keyof HostPolicy, "alias" | "source" | "configured_keys" | "auth" | "network">]?:
       HostPolicy[K];
   }
   & { auth?: Partial<AuthConfig>; network?: Partial<NetworkConfig> };
@@ -862,6 +863,7 @@ function mergeHost(
     if (k === "auth" || k === "network" || k === "case_insensitive_paths") continue;
     target[k] = v;
   }
+  p.configured_keys = Object.keys(merged).sort();
   // auth: key by key (env fallback < [defaults.auth] < [hosts.X.auth])
   p.auth = { ...baseAuth, ...(defaults.auth ?? {}), ...(host.auth ?? {}) };
   // network: host table replaces [defaults.network]; missing keys come from [network]
@@ -1190,8 +1192,16 @@ export async function loadHostsFile(
   cwd: string,
   env: Record<string, string | undefined>,
 ): Promise<HostsFile> {
-  const configured = settings.SSH_HOSTS_FILE ?? "hosts.toml";
-  const file = path.resolve(cwd, expandPath(configured === "" ? "hosts.toml" : configured, env));
+  const configured = settings.SSH_HOSTS_FILE;
+  if (configured === null) {
+    return {
+      source: null,
+      hosts: new Map(),
+      network: defaultNetwork(settings),
+      notices: [{ level: "INFO", message: "SSH_HOSTS_FILE is blank: env-only mode (only SSH_HOSTS_ALLOWLIST hosts)" }],
+    };
+  }
+  const file = path.resolve(cwd, expandPath(configured, env));
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(file);

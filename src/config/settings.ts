@@ -306,7 +306,8 @@ function parseOne(name: SettingName, raw: string | undefined): unknown {
       }
     }
     case "path": {
-      if (raw === undefined || raw.trim() === "") return spec.default;
+      if (raw === undefined) return spec.default;
+      if (raw.trim() === "") return spec.optional ? null : spec.default;
       return raw.trim();
     }
     case "string": {

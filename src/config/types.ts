@@ -22,9 +22,14 @@ export type SettingSpec =
   }
   | { readonly kind: "list"; readonly default: readonly string[] }
   | {
-    /** a filesystem path; `~` is expanded at use time; blank = unset (NEW) */
+    /**
+     * a filesystem path; `~` is expanded at use time. Unset -> default. Blank ->
+     * null for optional paths (the feature is disabled, CONFIG.md §1.1 NEW),
+     * the default for required ones.
+     */
     readonly kind: "path";
     readonly default: string | null;
+    readonly optional: boolean;
   }
   | { readonly kind: "string"; readonly default: string | null }
   | {
@@ -43,7 +48,10 @@ function list(d: readonly string[] = []) {
   return { kind: "list", default: d } as const;
 }
 function path<const D extends string | null>(d: D) {
-  return { kind: "path", default: d } as const;
+  return { kind: "path", default: d, optional: true } as const;
+}
+function requiredPath<const D extends string>(d: D) {
+  return { kind: "path", default: d, optional: false } as const;
 }
 function str<const D extends string | null>(d: D) {
   return { kind: "string", default: d } as const;
@@ -61,7 +69,7 @@ const POSITIVE = 1;
 export const SETTINGS = {
   // §3.1 SSH transport
   SSH_CONFIG_FILE: path(null),
-  SSH_KNOWN_HOSTS: path("~/.ssh/known_hosts"),
+  SSH_KNOWN_HOSTS: requiredPath("~/.ssh/known_hosts"),
   SSH_DEFAULT_USER: str("root"),
   SSH_DEFAULT_KEY: path(null),
   SSH_HOSTS_FILE: path("hosts.toml"),
@@ -168,7 +176,7 @@ export type SettingName = keyof typeof SETTINGS;
 type ValueOf<S> = S extends { kind: "bool" } ? boolean
   : S extends { kind: "int" } ? number
   : S extends { kind: "list" } ? string[]
-  : S extends { kind: "path"; default: string } ? string
+  : S extends { kind: "path"; optional: false } ? string
   : S extends { kind: "path" } ? string | null
   : S extends { kind: "string"; default: string } ? string
   : S extends { kind: "string" } ? string | null
@@ -240,6 +248,12 @@ export interface HostPolicy {
   alias: string;
   /** where this policy came from */
   source: "hosts.toml" | "env-allowlist";
+  /**
+   * hosts.toml keys set explicitly for this host (host block or `[defaults]`);
+   * ssh_config may fill `user` / `port` only when they are absent here
+   * (precedence, CONFIG.md §7)
+   */
+  configured_keys: string[];
   hostname: string;
   user: string;
   port: number;

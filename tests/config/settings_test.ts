@@ -140,7 +140,7 @@ Deno.test("§9.1-1 list: invalid JSON or non-string items are fatal", () => {
   fatal({ SSH_RESTRICTED_PATHS: '[{"a":1}]' }, "SSH_RESTRICTED_PATHS");
 });
 
-Deno.test("§1.1 path: blank optional path = unset; blank with a default = the default", () => {
+Deno.test("§1.1 path (NEW, AC-906): blank optional path = disabled (null); blank required path = the default", () => {
   // AC-051: blank / whitespace SSH_CONFIG_FILE = unset
   assertEquals(parse({ SSH_CONFIG_FILE: "" }).settings.SSH_CONFIG_FILE, null);
   assertEquals(parse({ SSH_CONFIG_FILE: "   " }).settings.SSH_CONFIG_FILE, null);
@@ -148,8 +148,11 @@ Deno.test("§1.1 path: blank optional path = unset; blank with a default = the d
     parse({ SSH_CONFIG_FILE: " ~/.ssh/config " }).settings.SSH_CONFIG_FILE,
     "~/.ssh/config",
   );
-  assertEquals(parse({ SSH_HOST_NOTES_DIR: "" }).settings.SSH_HOST_NOTES_DIR, "notes");
-  assertEquals(parse({ SSH_HOSTS_FILE: " " }).settings.SSH_HOSTS_FILE, "hosts.toml");
+  assertEquals(parse({ SSH_HOST_NOTES_DIR: "" }).settings.SSH_HOST_NOTES_DIR, null);
+  assertEquals(parse({}).settings.SSH_HOST_NOTES_DIR, "notes");
+  assertEquals(parse({ SSH_HOSTS_FILE: " " }).settings.SSH_HOSTS_FILE, null);
+  assertEquals(parse({}).settings.SSH_HOSTS_FILE, "hosts.toml");
+  assertEquals(parse({ SSH_KNOWN_HOSTS: "" }).settings.SSH_KNOWN_HOSTS, "~/.ssh/known_hosts");
   assertEquals(parse({ SSH_DEFAULT_KEY: "" }).settings.SSH_DEFAULT_KEY, null);
   // paths are stored unexpanded (expanded at use time)
   assertEquals(parse({ SSH_KNOWN_HOSTS: "~/kh" }).settings.SSH_KNOWN_HOSTS, "~/kh");
