@@ -1,0 +1,339 @@
+/**
+ * Running one remote command on an open ssh2 connection.
+ *
+ * - Output caps are enforced while reading (SECURITY.md OUT-1): the first part
+ *   and the last part of each stream are kept, the middle is counted and
+ *   dropped, so memory stays bounded whatever the command prints.
+ * - Timeouts and cancellation kill the remote process group, never by command
+ *   text (TIMEOUT-3): commands are prefixed with a marker that reports `$$`
+ *   (OpenSSH puts each no-PTY session in its own process group), the marker is
+ *   removed from stderr, and on deadline/cancel we send `TERM` over the channel,
+ *   then `kill -TERM -- -<pgid>` over a second channel, `KILL` after 2 s, then
+ *   close the channel. Readers are always torn down (TIMEOUT-5).
+ * - A non-zero exit code is data, never an error (OUT-7).
+ *
+ * @module
+ */
+
+// @ts-types="npm:@types/ssh2@1.15.5"
+import type ssh2 from "ssh2";
+import { Buffer } from "node:buffer";
+import { ToolError } from "../errors.ts";
+import type { RemoteCommand } from "./command.ts";
+
+/** Options for one command. */
+export interface ExecOptions {
+  /** deadline in milliseconds */
+  timeoutMs: number;
+  /** bytes of stdout kept (head and tail) */
+  stdoutCap: number;
+  /** bytes of stderr kept (head and tail) */
+  stderrCap: number;
+  /** data written to stdin, then EOF; an async iterable is streamed with backpressure */
+  stdin?: string | Uint8Array | AsyncIterable<Uint8Array>;
+  /** cancels the command (MCP `notifications/cancelled`) */
+  signal?: AbortSignal;
+  /** called with every chunk that was kept (never bytes beyond the cap) */
+  onOutput?: (stream: "stdout" | "stderr", chunk: Uint8Array) => void;
+  /** environment variables requested for the session (subject to sshd AcceptEnv) */
+  env?: Record<string, string>;
+}
+
+/** What a command produced. */
+export interface RawExecResult {
+  /** remote exit status; -1 on timeout/cancel or when the server sent none */
+  exitCode: number;
+  /** signal name when the process died by a signal */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutRaw: Uint8Array;
+  stderrRaw: Uint8Array;
+  /** bytes the remote produced, before capping */
+  stdoutBytes: number;
+  stderrBytes: number;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+}
+
+/**
+ * Keeps at most `cap` bytes: the first part, and (once over the cap) a ring
+ * of the last `tailCap` bytes. Memory is O(cap).
+ */
+export class CappedBuffer {
+  readonly cap: number;
+  readonly #headCap: number;
+  readonly #tailCap: number;
+  #head: Uint8Array[] = [];
+  #headLen = 0;
+  #tail: Uint8Array<ArrayBuffer>;
+  #tailPos = 0;
+  #tailFill = 0;
+  total = 0;
+
+  constructor(cap: number) {
+    this.cap = cap;
+    this.#tailCap = Math.min(Math.floor(cap / 4), 256 * 1024);
+    this.#headCap = cap - this.#tailCap;
+    this.#tail = new Uint8Array(this.#tailCap);
+  }
+
+  /** True once more than `cap` bytes were seen. */
+  get truncated(): boolean {
+    return this.total > this.cap;
+  }
+
+  /**
+   * Appends a chunk; returns the part of it that was kept in the head (for
+   * streaming consumers), which is empty once the head is full.
+   */
+  push(chunk: Uint8Array): Uint8Array {
+    this.total += chunk.length;
+    let kept: Uint8Array = new Uint8Array(0);
+    let rest = chunk;
+    if (this.#headLen < this.#headCap) {
+      const n = Math.min(this.#headCap - this.#headLen, rest.length);
+      kept = rest.subarray(0, n);
+      this.#head.push(kept.slice());
+      this.#headLen += n;
+      rest = rest.subarray(n);
+    }
+    if (rest.length && this.#tailCap > 0) {
+      if (rest.length >= this.#tailCap) {
+        this.#tail.set(rest.subarray(rest.length - this.#tailCap));
+        this.#tailPos = 0;
+        this.#tailFill = this.#tailCap;
+      } else {
+        const first = Math.min(rest.length, this.#tailCap - this.#tailPos);
+        this.#tail.set(rest.subarray(0, first), this.#tailPos);
+        this.#tail.set(rest.subarray(first), 0);
+        this.#tailPos = (this.#tailPos + rest.length) % this.#tailCap;
+        this.#tailFill = Math.min(this.#tailCap, this.#tailFill + rest.length);
+      }
+    }
+    return kept;
+  }
+
+  /** The kept bytes; when truncated, head + an omission marker + tail. */
+  bytes(): Uint8Array {
+    const tail = this.#tailFill < this.#tailCap
+      ? this.#tail.subarray(0, this.#tailFill)
+      : concat([this.#tail.subarray(this.#tailPos), this.#tail.subarray(0, this.#tailPos)]);
+    const head = concat(this.#head);
+    if (!this.truncated) return concat([head, tail]);
+    const omitted = this.total - head.length - tail.length;
+    const marker = new TextEncoder().encode(
+      `\n[... ${omitted} bytes omitted: output exceeded the ${this.cap}-byte cap ...]\n`,
+    );
+    return concat([head, marker, tail]);
+  }
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+/** UTF-8 decode with U+FFFD for invalid sequences (OUT-2). */
+export function decodeUtf8(b: Uint8Array): string {
+  return decoder.decode(b);
+}
+
+/** An exec channel plus its exit status, captured from the moment it opened. */
+export interface OpenedChannel {
+  channel: ssh2.ClientChannel;
+  /**
+   * Exit status once the server sent it. The listener is attached
+   * synchronously inside ssh2's exec callback: when confirmation, output,
+   * exit-status and close arrive in one TCP read, ssh2 emits `exit` before any
+   * awaiting code could subscribe.
+   */
+  exit: { code: number | null; signal: string | null } | null;
+}
+
+/** Hooks the connection provides to the exec engine. */
+export interface ExecHost {
+  /** opens an exec channel (after the channel semaphore) */
+  openChannel(command: string, env?: Record<string, string>): Promise<OpenedChannel>;
+  /** runs a short command on a separate channel, ignoring its output (used to kill) */
+  fireAndForget(command: string, timeoutMs: number): Promise<void>;
+  /** true when the login shell is POSIX (the `$$` probe succeeded) */
+  readonly posixShell: boolean;
+}
+
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+const MARKER_MAX = 96;
+
+/** Runs `command` and collects its result (see module docs). */
+export async function execCommand(
+  host: ExecHost,
+  command: RemoteCommand,
+  opts: ExecOptions,
+): Promise<RawExecResult> {
+  const started = performance.now();
+  if (opts.signal?.aborted) {
+    throw new ToolError("Cancelled", "The request was cancelled before the command started.");
+  }
+  const nonce = randomHex(8);
+  const markerPrefix = `__SSHMCP_PID_${nonce}__ `;
+  const wire = host.posixShell ? `printf '${markerPrefix}%s\\n' "$$" >&2; ${command}` : command;
+  const opened = await host.openChannel(wire, opts.env);
+  const channel = opened.channel;
+
+  const out = new CappedBuffer(opts.stdoutCap);
+  const err = new CappedBuffer(opts.stderrCap);
+  let pgid: string | null = null;
+  let markerPending = host.posixShell;
+  let markerBuf: Uint8Array = new Uint8Array(0);
+  let timedOut = false;
+  let cancelled = false;
+
+  const onStdout = (d: Uint8Array) => {
+    const kept = out.push(d);
+    if (kept.length && opts.onOutput) opts.onOutput("stdout", kept);
+  };
+  const pushStderr = (d: Uint8Array) => {
+    if (!d.length) return;
+    const kept = err.push(d);
+    if (kept.length && opts.onOutput) opts.onOutput("stderr", kept);
+  };
+  const onStderr = (d: Uint8Array) => {
+    if (!markerPending) return pushStderr(d);
+    markerBuf = concat([markerBuf, d]);
+    const nl = markerBuf.indexOf(10);
+    if (nl < 0 && markerBuf.length < MARKER_MAX) return;
+    markerPending = false;
+    const line = decodeUtf8(markerBuf.subarray(0, nl < 0 ? 0 : nl));
+    if (
+      nl >= 0 && line.startsWith(markerPrefix) && /^[0-9]+$/.test(line.slice(markerPrefix.length))
+    ) {
+      pgid = line.slice(markerPrefix.length);
+      pushStderr(markerBuf.subarray(nl + 1));
+    } else {
+      pushStderr(markerBuf);
+    }
+    markerBuf = new Uint8Array(0);
+  };
+
+  channel.on("data", onStdout);
+  channel.stderr.on("data", onStderr);
+  const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
+  let stopRequested: ((why: "timeout" | "cancel") => void) | undefined;
+  const stopped = new Promise<"timeout" | "cancel">((resolve) => (stopRequested = resolve));
+  const timer = setTimeout(() => stopRequested?.("timeout"), opts.timeoutMs);
+  const onAbort = () => stopRequested?.("cancel");
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const stdinDone = writeStdin(channel, opts.stdin).catch(() => {});
+
+  const outcome = await Promise.race([closed.then(() => "closed" as const), stopped]);
+  clearTimeout(timer);
+  opts.signal?.removeEventListener("abort", onAbort);
+
+  let exitCode = opened.exit?.code ?? -1;
+  const exitSignal = opened.exit?.signal?.replace(/^SIG/, "") || null;
+  if (outcome !== "closed") {
+    if (outcome === "timeout") timedOut = true;
+    else cancelled = true;
+    await killRemote(host, channel, pgid);
+    await Promise.race([closed, sleep(1000)]);
+    exitCode = -1;
+  }
+  await Promise.race([stdinDone, sleep(100)]);
+  if (markerPending && markerBuf.length) pushStderr(markerBuf);
+  channel.removeAllListeners("data");
+  channel.stderr.removeAllListeners("data");
+
+  const stdoutRaw = out.bytes();
+  const stderrRaw = err.bytes();
+  return {
+    exitCode,
+    signal: exitSignal,
+    stdout: decodeUtf8(stdoutRaw),
+    stderr: decodeUtf8(stderrRaw),
+    stdoutRaw,
+    stderrRaw,
+    stdoutBytes: out.total,
+    stderrBytes: err.total,
+    stdoutTruncated: out.truncated,
+    stderrTruncated: err.truncated,
+    timedOut,
+    cancelled,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function writeStdin(
+  channel: ssh2.ClientChannel,
+  stdin: ExecOptions["stdin"],
+): Promise<void> {
+  if (stdin === undefined) {
+    channel.end();
+    return;
+  }
+  if (typeof stdin === "string" || stdin instanceof Uint8Array) {
+    channel.end(typeof stdin === "string" ? stdin : Buffer.from(stdin));
+    return;
+  }
+  for await (const chunk of stdin) {
+    if (!channel.write(Buffer.from(chunk))) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          channel.off("drain", done);
+          channel.off("close", done);
+          resolve();
+        };
+        channel.on("drain", done);
+        channel.on("close", done);
+      });
+    }
+  }
+  channel.end();
+}
+
+/** TIMEOUT-3 kill procedure. */
+async function killRemote(
+  host: ExecHost,
+  channel: ssh2.ClientChannel,
+  pgid: string | null,
+): Promise<void> {
+  try {
+    channel.signal("TERM");
+  } catch {
+    // channel may already be closing
+  }
+  if (pgid && /^[0-9]+$/.test(pgid)) {
+    await host.fireAndForget(`kill -TERM -- -${pgid} 2>/dev/null`, 5000);
+    const gone = await Promise.race([
+      new Promise<boolean>((r) => channel.once("close", () => r(true))),
+      sleep(2000).then(() => false),
+    ]);
+    if (!gone) await host.fireAndForget(`kill -KILL -- -${pgid} 2>/dev/null`, 5000);
+  }
+  try {
+    channel.close();
+  } catch {
+    // already closed
+  }
+}
