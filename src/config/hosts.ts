@@ -121,7 +121,10 @@ export const TOP_LEVEL_KEYS = ["defaults", "hosts", "network"] as const;
 type Exact<T, L extends readonly string[]> = [Exclude<keyof T, L[number]>] extends [never]
   ? ([Exclude<L[number], keyof T>] extends [never] ? true : never)
   : never;
-const _hostKeysComplete: Exact<Omit<HostPolicy, "alias" | "source" | "configured_keys">, typeof HOST_KEYS> = true;
+const _hostKeysComplete: Exact<
+  Omit<HostPolicy, "alias" | "source" | "configured_keys">,
+  typeof HOST_KEYS
+> = true;
 const _authKeysComplete: Exact<AuthConfig, typeof AUTH_KEYS> = true;
 const _alertsKeysComplete: Exact<AlertsConfig, typeof ALERTS_KEYS> = true;
 const _networkKeysComplete: Exact<NetworkConfig, typeof NETWORK_KEYS> = true;
@@ -446,8 +449,9 @@ function levenshtein(a: string, b: string): number {
 /** One `[defaults]` or `[hosts.X]` table after validation: only the keys it sets. */
 type Layer =
   & {
-    -readonly [K in Exclude<keyof HostPolicy, "alias" | "source" | "configured_keys" | "auth" | "network">]?:
-      HostPolicy[K];
+    -readonly [
+      K in Exclude<keyof HostPolicy, "alias" | "source" | "configured_keys" | "auth" | "network">
+    ]?: HostPolicy[K];
   }
   & { auth?: Partial<AuthConfig>; network?: Partial<NetworkConfig> };
 
@@ -1198,7 +1202,10 @@ export async function loadHostsFile(
       source: null,
       hosts: new Map(),
       network: defaultNetwork(settings),
-      notices: [{ level: "INFO", message: "SSH_HOSTS_FILE is blank: env-only mode (only SSH_HOSTS_ALLOWLIST hosts)" }],
+      notices: [{
+        level: "INFO",
+        message: "SSH_HOSTS_FILE is blank: env-only mode (only SSH_HOSTS_ALLOWLIST hosts)",
+      }],
     };
   }
   const file = path.resolve(cwd, expandPath(configured, env));

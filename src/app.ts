@@ -1,0 +1,308 @@
+/**
+ * `App` wires a loaded configuration into running services: host registry,
+ * known_hosts, ssh_config, network policy, connection pool, notes store,
+ * audit log, skills library and the tool catalog. No I/O happens at import.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import { expandPath } from "./config/env.ts";
+import { type LoadedConfig, reloadHosts } from "./config/load.ts";
+import { SshConfig } from "./config/ssh_config.ts";
+import type { HostPolicy, Settings } from "./config/types.ts";
+import { AuditLog } from "./audit/audit.ts";
+import { ConfigError, ToolError } from "./errors.ts";
+import { Logger } from "./log.ts";
+import { NotesStore } from "./notes/store.ts";
+import { HostRegistry } from "./policy/hosts.ts";
+import { NetworkPolicy } from "./policy/network.ts";
+import type { AppServices, CatalogInfo, ReloadOutcome, ServerInfo } from "./services.ts";
+import { EMBEDDED_DOCS } from "./skills/embedded_gen.ts";
+import { type EmbeddedDoc, SkillLibrary } from "./skills/library.ts";
+import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";
+import { KnownHosts } from "./ssh/known_hosts.ts";
+import { ConnectionPool } from "./ssh/pool.ts";
+import { ALL_TOOLS } from "./tools/catalog.ts";
+import { GROUPS, type Tool } from "./tools/define.ts";
+import { catalogFor } from "./tools/registry.ts";
+import { VERSION } from "./version.ts";
+
+/** Options for tests and embedding. */
+export interface AppOptions {
+  logger?: Logger;
+  tools?: readonly Tool[];
+  embedded?: readonly EmbeddedDoc[];
+  reaperIntervalMs?: number;
+}
+
+function resolvePath(p: string, cfg: LoadedConfig): string {
+  const e = expandPath(p, cfg.env);
+  return isAbsolute(e) ? e : resolve(cfg.cwd, e);
+}
+
+/** Builds the server logger from the settings. */
+export function loggerFor(settings: Settings): Logger {
+  return new Logger({ level: settings.LOG_LEVEL, format: settings.SSH_LOG_FORMAT });
+}
+
+/** The running server's services. */
+export class App implements AppServices {
+  readonly version: string = VERSION;
+  readonly config: LoadedConfig;
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly pool: ConnectionPool;
+  readonly knownHosts: KnownHosts;
+  readonly notes: NotesStore;
+  readonly audit: AuditLog;
+  readonly catalog: CatalogInfo;
+  skills: SkillLibrary;
+  #hosts: HostRegistry;
+  #network: NetworkPolicy;
+  #sshConfig: SshConfig | null;
+  #sshConfigPath: string | null;
+
+  private constructor(
+    cfg: LoadedConfig,
+    logger: Logger,
+    sshConfig: SshConfig | null,
+    sshConfigPath: string | null,
+    skills: SkillLibrary,
+    catalog: CatalogInfo,
+    opts: AppOptions,
+  ) {
+    this.config = cfg;
+    this.settings = cfg.settings;
+    this.logger = logger;
+    this.catalog = catalog;
+    this.skills = skills;
+    const s = cfg.settings;
+    this.#hosts = new HostRegistry(cfg.hosts, s);
+    this.#network = App.#networkFor(cfg);
+    this.#sshConfig = sshConfig;
+    this.#sshConfigPath = sshConfigPath;
+    this.knownHosts = new KnownHosts(resolvePath(s.SSH_KNOWN_HOSTS, cfg), { logger });
+    this.notes = new NotesStore(
+      s.SSH_HOST_NOTES_DIR ? resolvePath(s.SSH_HOST_NOTES_DIR, cfg) : null,
+      s.SSH_HOST_NOTES_MAX_BYTES,
+    );
+    const auditSpec = s.SSH_AUDIT_LOG.trim();
+    this.audit = new AuditLog(
+      auditSpec === "stderr" || auditSpec === "off" || auditSpec === ""
+        ? auditSpec
+        : resolvePath(auditSpec, cfg),
+      logger,
+    );
+    this.pool = new ConnectionPool({
+      settings: s,
+      env: cfg.env,
+      logger,
+      knownHosts: this.knownHosts,
+      hosts: () => this.#hosts,
+      network: () => this.#network,
+      sshConfig: () => this.#sshConfig,
+      reaperIntervalMs: opts.reaperIntervalMs,
+    });
+  }
+
+  static #networkFor(cfg: LoadedConfig): NetworkPolicy {
+    const s = cfg.settings;
+    return new NetworkPolicy({
+      global: cfg.hosts.network,
+      envAllowCidrs: s.SSH_NETWORK_ALLOW_CIDRS,
+      envBlockCidrs: s.SSH_NETWORK_BLOCK_CIDRS,
+      resolveDns: s.SSH_NETWORK_RESOLVE_DNS && cfg.hosts.network.resolve_dns,
+    });
+  }
+
+  static async #loadSshConfig(
+    cfg: LoadedConfig,
+    logger: Logger,
+  ): Promise<[SshConfig | null, string | null]> {
+    const raw = cfg.settings.SSH_CONFIG_FILE;
+    if (!raw || !raw.trim()) return [null, null];
+    const path = resolvePath(raw.trim(), cfg);
+    try {
+      await Deno.stat(path);
+    } catch {
+      logger.warn(`ssh_config: SSH_CONFIG_FILE ${path} does not exist; ignoring it`);
+      return [null, path];
+    }
+    const c = await SshConfig.load(path, { env: cfg.env, logger });
+    logger.info(`ssh_config: honoring ${path}`);
+    for (const w of c.warnings) logger.warn(`ssh_config: ${w}`);
+    return [c, path];
+  }
+
+  /** Builds the services for a loaded configuration. */
+  static async create(cfg: LoadedConfig, opts: AppOptions = {}): Promise<App> {
+    const logger = opts.logger ?? loggerFor(cfg.settings);
+    const [sshConfig, sshConfigPath] = await App.#loadSshConfig(cfg, logger);
+    const catalog = catalogFor(opts.tools ?? ALL_TOOLS, cfg.settings);
+    const s = cfg.settings;
+    const skills = await SkillLibrary.load({
+      embedded: opts.embedded ?? EMBEDDED_DOCS,
+      skillsDir: s.SSH_SKILLS_DIR ? resolvePath(s.SSH_SKILLS_DIR, cfg) : null,
+      runbooksDir: s.SSH_RUNBOOKS_DIR ? resolvePath(s.SSH_RUNBOOKS_DIR, cfg) : null,
+      enableRunbooks: s.SSH_ENABLE_RUNBOOKS,
+      visibleTools: s.SSH_SKILLS_VISIBLE_ONLY ? new Set(catalog.visible.map((t) => t.name)) : null,
+      logger,
+    });
+    const app = new App(cfg, logger, sshConfig, sshConfigPath, skills, catalog, opts);
+    app.knownHosts.refresh();
+    return app;
+  }
+
+  /** Logs the startup summary (CONFIG.md §9.3, SECURITY.md TIER-11). */
+  logStartup(): void {
+    const s = this.settings;
+    const l = this.logger;
+    l.info(this.config.dotenvPath ? `dotenv: loaded ${this.config.dotenvPath}` : "dotenv: absent");
+    for (const n of this.config.notices) l.log(n.level, n.message);
+    for (const n of this.config.hosts.notices) l.log(n.level, n.message);
+    l.info("configuration", {
+      hosts_file: this.config.hosts.source ?? "(none: env-only mode)",
+      named_hosts: this.config.hosts.hosts.size,
+      allowlisted_names: s.SSH_HOSTS_ALLOWLIST.length,
+      low_access: s.ALLOW_LOW_ACCESS_TOOLS,
+      dangerous: s.ALLOW_DANGEROUS_TOOLS,
+      sudo: s.ALLOW_SUDO,
+      known_hosts: this.knownHosts.path,
+      audit_log: this.audit.target,
+    });
+    l.info(
+      `enabled groups: ${s.SSH_ENABLED_GROUPS.length ? s.SSH_ENABLED_GROUPS.join(",") : "all"}`,
+    );
+    const c = this.catalog;
+    l.info(`tool catalog: ${c.registered.length} total, ${c.visible.length} visible`);
+    for (const tier of ["read", "low-access", "dangerous", "sudo"] as const) {
+      const reg = c.registered.filter((t) => t.tier === tier).length;
+      const vis = c.visible.filter((t) => t.tier === tier).length;
+      l.info(`tier ${tier}: ${vis}/${reg} visible`);
+    }
+    for (const g of GROUPS) {
+      const reg = c.registered.filter((t) => t.group === g).length;
+      if (!reg) continue;
+      const vis = c.visible.filter((t) => t.group === g).length;
+      l.info(`group ${g}: ${vis}/${reg} visible`);
+    }
+    l.info(`skills: ${this.skills.size} documents served`);
+  }
+
+  /**
+   * NEW startup check (CONFIG.md §4.4): hosts with a pinned agent key get a
+   * WARNING when the agent is unreachable or lacks the key. Runs in the
+   * background so start-up is not delayed.
+   */
+  checkPinnedAgentKeys(): Promise<void> {
+    const byAgent = new Map<string, HostPolicy[]>();
+    for (const p of this.#hosts.list()) {
+      if (p.auth.method !== "agent" || !p.auth.identity_fingerprint) continue;
+      const sock = resolveAgentSocket(p.auth.identity_agent, this.config.env);
+      const k = sock ?? "";
+      byAgent.set(k, [...(byAgent.get(k) ?? []), p]);
+    }
+    return Promise.all([...byAgent.entries()].map(async ([sock, hosts]) => {
+      if (!sock) {
+        for (const p of hosts) {
+          this.logger.warn(
+            `host ${p.alias}: identity_fingerprint is pinned but no agent socket is configured`,
+          );
+        }
+        return;
+      }
+      try {
+        const ids = new Set((await listAgentIdentities(sock, 3000)).map((i) => i.fingerprint));
+        for (const p of hosts) {
+          if (!ids.has(p.auth.identity_fingerprint!)) {
+            this.logger.warn(
+              `host ${p.alias}: the agent does not hold the pinned key ${p.auth.identity_fingerprint}`,
+            );
+          }
+        }
+      } catch {
+        for (const p of hosts) {
+          this.logger.warn(`host ${p.alias}: the ssh-agent for this host is not reachable`);
+        }
+      }
+    })).then(() => {});
+  }
+
+  hosts(): HostRegistry {
+    return this.#hosts;
+  }
+
+  network(): NetworkPolicy {
+    return this.#network;
+  }
+
+  sshConfig(): SshConfig | null {
+    return this.#sshConfig;
+  }
+
+  /** The pinned fingerprint for a policy's known_hosts lookup name, or null. */
+  knownHostsPin(p: HostPolicy): string | null {
+    const l = this.pool.knownHostsLookup(p);
+    return this.knownHosts.pinnedFingerprint(l.name, l.port, { hostKeyAlias: l.hostKeyAlias });
+  }
+
+  async reload(opts: { invalidateChanged: boolean }): Promise<ReloadOutcome> {
+    let r;
+    let sshCfg: [SshConfig | null, string | null];
+    try {
+      r = await reloadHosts(this.config);
+      sshCfg = await App.#loadSshConfig(this.config, this.logger);
+    } catch (e) {
+      const msg = e instanceof ConfigError ? e.message : (e as Error).message;
+      throw new ToolError("ValueError", `hosts reload failed: ${msg}`);
+    }
+    const next = new HostRegistry(r.hosts, this.settings);
+    this.config.hosts = r.hosts;
+    this.#hosts = next;
+    this.#network = App.#networkFor(this.config);
+    [this.#sshConfig, this.#sshConfigPath] = sshCfg;
+    this.knownHosts.refresh();
+    let invalidated = 0;
+    if (opts.invalidateChanged) {
+      const gone = new Set([...r.changed, ...r.removed]);
+      invalidated = this.pool.closeWhere((c) => gone.has(c.target.policy.alias));
+    }
+    for (const n of r.hosts.notices) this.logger.log(n.level, n.message);
+    const files = [r.hosts.source, this.knownHosts.path, this.#sshConfigPath].filter((
+      x,
+    ): x is string => !!x);
+    this.logger.info("hosts reloaded", {
+      added: r.added.length,
+      removed: r.removed.length,
+      changed: r.changed.length,
+    });
+    return {
+      loaded: true,
+      source: r.hosts.source ?? "<none>",
+      added: r.added,
+      removed: r.removed,
+      changed: r.changed,
+      files_reloaded: files,
+      invalidated_connections: invalidated,
+    };
+  }
+
+  serverInfo(): ServerInfo {
+    return {
+      name: "ssh-mcp",
+      version: this.version,
+      total_tools: this.catalog.visible.length,
+      enabled_tiers: this.catalog.enabledTiers,
+      enabled_groups: this.catalog.enabledGroups,
+      audit_dropped: this.audit.dropped,
+      embedded_skills: this.skills.size,
+    };
+  }
+
+  /** Closes connections and flushes the audit log. */
+  async close(): Promise<void> {
+    this.pool.closeAll();
+    await this.audit.close();
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Command line: `ssh-mcp [serve]`, `tools`, `doctor [alias...]`, `--version`,
+ * `--help`.
+ *
+ * Exit codes: 0 success; 1 doctor found a failing host / runtime failure;
+ * 2 usage error; 3 invalid configuration.
+ *
+ * stdout belongs to the MCP protocol in `serve`; the other commands print
+ * their report on stdout and logs on stderr.
+ *
+ * @module
+ */
+
+import { StdioServerTransport } from "./mcp/sdk.ts";
+import { App } from "./app.ts";
+import { loadConfig, type LoadedConfig } from "./config/load.ts";
+import { ConfigError, FIX_HINTS, isToolError } from "./errors.ts";
+import { Logger, stderrSink } from "./log.ts";
+import { buildMcpServer } from "./mcp/server.ts";
+import { runDoctor } from "./doctor.ts";
+import { ToolRegistry } from "./tools/registry.ts";
+import { VERSION } from "./version.ts";
+
+/** Exit codes. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
+
+const HELP = `ssh-mcp ${VERSION} - an MCP server giving AI agents safe, audited SSH access
+
+Usage:
+  ssh-mcp [serve]          run the MCP server on stdio (default)
+  ssh-mcp tools [--json]   print the tools visible with the current environment
+  ssh-mcp doctor [--json] [alias ...]
+                           check the configuration and, per host: pinned host key,
+                           auth material, reachability and authentication
+  ssh-mcp --version        print the version
+  ssh-mcp --help           this text
+
+Configuration comes from the environment (and .env in the working directory):
+SSH_HOSTS_FILE (hosts.toml), SSH_KNOWN_HOSTS, SSH_AUDIT_LOG, ALLOW_LOW_ACCESS_TOOLS,
+ALLOW_DANGEROUS_TOOLS, ALLOW_SUDO, ... See README.md and hosts.toml.example.
+
+Exit codes: 0 ok, 1 failure (doctor: a host check failed), 2 usage, 3 invalid configuration.
+`;
+
+function out(text: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n"));
+}
+
+async function load(): Promise<LoadedConfig | null> {
+  try {
+    return await loadConfig({ env: Deno.env.toObject(), cwd: Deno.cwd() });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      stderrSink(`ssh-mcp: configuration error: ${e.message}`);
+      return null;
+    }
+    throw e;
+  }
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const args = [...argv];
+  const json = args.includes("--json");
+  const rest = args.filter((a) => a !== "--json");
+  const cmd = rest[0] ?? "serve";
+  if (cmd === "--version" || cmd === "-V" || cmd === "version") {
+    out(`ssh-mcp ${VERSION}`);
+    return EXIT.ok;
+  }
+  if (cmd === "--help" || cmd === "-h" || cmd === "help") {
+    out(HELP);
+    return EXIT.ok;
+  }
+  if (cmd === "serve") {
+    if (rest.length > 1) {
+      stderrSink(`ssh-mcp: serve takes no arguments (got ${rest.slice(1).join(" ")})\n\n${HELP}`);
+      return EXIT.usage;
+    }
+    return await serve();
+  }
+  if (cmd === "tools") return await tools(json);
+  if (cmd === "doctor") {
+    const cfg = await load();
+    if (!cfg) return EXIT.config;
+    return await runDoctor(cfg, rest.slice(1), { json, write: out });
+  }
+  stderrSink(`ssh-mcp: unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);
+  return EXIT.usage;
+}
+
+async function tools(json: boolean): Promise<number> {
+  const cfg = await load();
+  if (!cfg) return EXIT.config;
+  const app = await App.create(cfg, { logger: new Logger({ level: "ERROR" }) });
+  const visible = app.catalog.visible;
+  if (json) {
+    out(
+      JSON.stringify(visible.map((t) => ({ name: t.name, tier: t.tier, group: t.group })), null, 2),
+    );
+  } else {
+    const w = Math.max(...visible.map((t) => t.name.length), 4);
+    out(`${"name".padEnd(w)}  ${"tier".padEnd(10)}  group`);
+    for (const t of visible) out(`${t.name.padEnd(w)}  ${t.tier.padEnd(10)}  ${t.group}`);
+    out(`\n${visible.length} of ${app.catalog.registered.length} tools visible`);
+  }
+  await app.close();
+  return EXIT.ok;
+}
+
+async function serve(): Promise<number> {
+  const cfg = await load();
+  if (!cfg) return EXIT.config;
+  if (cfg.settings.MCP_TRANSPORT !== "stdio") {
+    stderrSink(
+      `ssh-mcp: configuration error: MCP_TRANSPORT=${cfg.settings.MCP_TRANSPORT} is not available in this build; use stdio (the default).`,
+    );
+    return EXIT.config;
+  }
+  const app = await App.create(cfg);
+  app.logStartup();
+  const registry = new ToolRegistry(app);
+  const server = buildMcpServer(app, registry);
+  app.pool.startReaper();
+  const closed = Promise.withResolvers<void>();
+  const transport = new StdioServerTransport();
+  transport.onclose = () => closed.resolve();
+  const stopSignals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const onStop = () => closed.resolve();
+  const onHup = () => {
+    app.reload({ invalidateChanged: false }).catch((e) => {
+      app.logger.error("SIGHUP reload failed; the previous configuration stays active", {
+        error: isToolError(e) ? e.message : String(e),
+      });
+    });
+  };
+  if (Deno.build.os !== "windows") {
+    for (const s of stopSignals) Deno.addSignalListener(s, onStop);
+    Deno.addSignalListener("SIGHUP", onHup);
+  }
+  await server.connect(transport);
+  app.logger.info(`ssh-mcp ${VERSION} serving MCP on stdio`);
+  void app.checkPinnedAgentKeys();
+  await closed.promise;
+  if (Deno.build.os !== "windows") {
+    for (const s of stopSignals) Deno.removeSignalListener(s, onStop);
+    Deno.removeSignalListener("SIGHUP", onHup);
+  }
+  await server.close().catch(() => {});
+  await app.close();
+  return EXIT.ok;
+}
+
+export { FIX_HINTS };

@@ -1,0 +1,307 @@
+/**
+ * Skills and runbooks served as MCP resources (SKILLS.md §3).
+ *
+ * Documents are embedded in the binary (`embedded_gen.ts`); on-disk override
+ * directories (`SSH_SKILLS_DIR`, `SSH_RUNBOOKS_DIR`) are mounted before them
+ * (SK-3). Reads are confined to the document's directory; symlinks leading out
+ * of it are neither listed nor served (SK-5). URIs:
+ *
+ * - `skill://<name>/SKILL.md` (text/markdown)
+ * - `skill://<name>/_manifest` (application/json)
+ * - template `skill://<name>/{path*}` for supporting files
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { extname, join, relative, resolve, sep } from "node:path";
+import { ToolError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+
+/** One embedded document directory. */
+export interface EmbeddedDoc {
+  kind: "skill" | "runbook";
+  name: string;
+  /** relative path (with `/`) -> text */
+  files: Readonly<Record<string, string>>;
+}
+
+/** A document directory as served. */
+export interface SkillDoc {
+  kind: "skill" | "runbook";
+  name: string;
+  description: string;
+  /** relative path -> bytes */
+  files: Map<string, Uint8Array>;
+  origin: "embedded" | string;
+}
+
+/** Max served file size (SK-5). */
+export const MAX_SKILL_FILE_BYTES = 1024 * 1024;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Front-matter parser of SKILLS.md §2.1 (split at the first `:`). */
+export function parseFrontMatter(
+  text: string,
+): { fields: Record<string, string>; body: string } | null {
+  const lines = text.split(/\r?\n/);
+  if (lines[0] !== "---") return null;
+  const fields: Record<string, string> = {};
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l === "---") return { fields, body: lines.slice(i + 1).join("\n") };
+    const c = l.indexOf(":");
+    if (c > 0) fields[l.slice(0, c).trim()] = l.slice(c + 1).trim();
+  }
+  return null;
+}
+
+/** Description: front matter, else the first meaningful body line (<= 200 chars). */
+export function describe(text: string): string {
+  const fm = parseFrontMatter(text);
+  if (fm?.fields.description) return fm.fields.description;
+  const body = fm ? fm.body : text;
+  for (const l of body.split(/\r?\n/)) {
+    const t = l.replace(/^#+\s*/, "").trim();
+    if (t) return t.slice(0, 200);
+  }
+  return "";
+}
+
+function mimeFor(path: string): string {
+  switch (extname(path).toLowerCase()) {
+    case ".md":
+      return "text/markdown";
+    case ".txt":
+      return "text/plain";
+    case ".json":
+      return "application/json";
+    case ".yaml":
+    case ".yml":
+      return "text/yaml";
+    case ".toml":
+      return "text/plain";
+    case ".sh":
+      return "text/x-shellscript";
+    default:
+      return "application/octet-stream";
+  }
+}
+
+/** Content of one resource read. */
+export interface SkillResource {
+  uri: string;
+  mimeType: string;
+  text?: string;
+  blob?: string;
+}
+
+/** The served set of skills and runbooks. */
+export class SkillLibrary {
+  readonly docs: Map<string, SkillDoc> = new Map();
+
+  /** Builds the library: disk overrides first, then the embedded set. */
+  static async load(opts: {
+    embedded: readonly EmbeddedDoc[];
+    skillsDir: string | null;
+    runbooksDir: string | null;
+    enableRunbooks: boolean;
+    /** when set, only skills of these tools are served (SK-6) */
+    visibleTools: ReadonlySet<string> | null;
+    logger: Logger;
+  }): Promise<SkillLibrary> {
+    const lib = new SkillLibrary();
+    const accept = (kind: "skill" | "runbook", name: string) => {
+      if (kind === "runbook" && !opts.enableRunbooks) return false;
+      if (
+        kind === "skill" && opts.visibleTools && !opts.visibleTools.has(name.replaceAll("-", "_"))
+      ) return false;
+      return !lib.docs.has(name);
+    };
+    for (const [kind, dir] of [["skill", opts.skillsDir], ["runbook", opts.runbooksDir]] as const) {
+      if (!dir) continue;
+      let entries: Deno.DirEntry[] = [];
+      try {
+        for await (const e of Deno.readDir(dir)) entries.push(e);
+      } catch {
+        opts.logger.info(`${kind}s directory not found, using the embedded set`, { dir });
+        continue;
+      }
+      entries = entries.filter((e) => e.isDirectory || e.isSymlink).sort((a, b) =>
+        a.name.localeCompare(b.name)
+      );
+      for (const e of entries) {
+        if (!accept(kind, e.name)) continue;
+        const doc = await loadDiskDoc(kind, e.name, join(dir, e.name), opts.logger);
+        if (doc) lib.docs.set(e.name, doc);
+      }
+    }
+    for (const d of opts.embedded) {
+      if (!accept(d.kind, d.name)) continue;
+      const files = new Map<string, Uint8Array>();
+      for (const [p, t] of Object.entries(d.files)) files.set(p, encoder.encode(t));
+      const main = d.files["SKILL.md"];
+      if (main === undefined) continue;
+      lib.docs.set(d.name, {
+        kind: d.kind,
+        name: d.name,
+        description: describe(main),
+        files,
+        origin: "embedded",
+      });
+    }
+    return lib;
+  }
+
+  /** Number of skills + runbooks served. */
+  get size(): number {
+    return this.docs.size;
+  }
+
+  /** `resources/list` entries (two per document, SKILLS.md §3.2). */
+  listResources(): { uri: string; name: string; description: string; mimeType: string }[] {
+    const out = [];
+    for (const d of [...this.docs.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      out.push({
+        uri: `skill://${d.name}/SKILL.md`,
+        name: `${d.name}/SKILL.md`,
+        description: d.description,
+        mimeType: "text/markdown",
+      });
+      out.push({
+        uri: `skill://${d.name}/_manifest`,
+        name: `${d.name}/_manifest`,
+        description: d.description,
+        mimeType: "application/json",
+      });
+    }
+    return out;
+  }
+
+  /** `resources/templates/list` entries (one per document). */
+  listTemplates(): { uriTemplate: string; name: string; description: string }[] {
+    return [...this.docs.values()].sort((a, b) => a.name.localeCompare(b.name)).map((d) => ({
+      uriTemplate: `skill://${d.name}/{path*}`,
+      name: `${d.name}/files`,
+      description: `Supporting files of ${d.name}`,
+    }));
+  }
+
+  /** The manifest object of a document. */
+  manifest(
+    name: string,
+  ): { skill: string; files: { path: string; size: number; hash: string }[] } | null {
+    const d = this.docs.get(name);
+    if (!d) return null;
+    return {
+      skill: name,
+      files: [...d.files.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([path, bytes]) => ({
+        path,
+        size: bytes.length,
+        hash: "sha256:" + createHash("sha256").update(bytes).digest("hex"),
+      })),
+    };
+  }
+
+  /** Reads a `skill://` URI, or returns null when it names nothing (SK-5 confinement). */
+  read(uri: string): SkillResource | null {
+    const m = /^skill:\/\/([^/]+)\/(.+)$/.exec(uri);
+    if (!m) return null;
+    const name = m[1]!;
+    let path: string;
+    try {
+      path = decodeURIComponent(m[2]!);
+    } catch {
+      return null;
+    }
+    const d = this.docs.get(name);
+    if (!d) return null;
+    if (path === "_manifest") {
+      return {
+        uri,
+        mimeType: "application/json",
+        text: JSON.stringify(this.manifest(name), null, 2),
+      };
+    }
+    const safe = normalizeRelPath(path);
+    if (!safe) return null;
+    const bytes = d.files.get(safe);
+    if (!bytes) return null;
+    const mimeType = mimeFor(safe);
+    if (mimeType.startsWith("text/") || mimeType === "application/json") {
+      return { uri, mimeType, text: decoder.decode(bytes) };
+    }
+    return { uri, mimeType, blob: Buffer.from(bytes).toString("base64") };
+  }
+
+  /** Text of a document file for `ssh_skill_read` (SK-7). */
+  readText(name: string, path: string): { path: string; mime_type: string; text: string } {
+    const d = this.docs.get(name);
+    if (!d) throw new ToolError("ValueError", `No skill or runbook named ${JSON.stringify(name)}.`);
+    const safe = normalizeRelPath(path);
+    const bytes = safe ? d.files.get(safe) : undefined;
+    if (!safe || !bytes) {
+      throw new ToolError(
+        "ValueError",
+        `${name} has no file ${JSON.stringify(path)}; files: ${[...d.files.keys()].join(", ")}.`,
+      );
+    }
+    const mime = mimeFor(safe);
+    if (!mime.startsWith("text/") && mime !== "application/json") {
+      throw new ToolError(
+        "ValueError",
+        `${name}/${safe} is a binary file; read it as the resource skill://${name}/${safe}.`,
+      );
+    }
+    return { path: safe, mime_type: mime, text: decoder.decode(bytes) };
+  }
+}
+
+/** Normalises a relative resource path; null when it escapes or is malformed (SK-5). */
+export function normalizeRelPath(path: string): string | null {
+  if (!path || path.includes("\0") || path.includes("\\") || path.startsWith("/")) return null;
+  const parts = path.split("/");
+  if (parts.some((p) => p === ".." || p === "")) return null;
+  return parts.filter((p) => p !== ".").join("/") || null;
+}
+
+async function loadDiskDoc(
+  kind: "skill" | "runbook",
+  name: string,
+  dir: string,
+  logger: Logger,
+): Promise<SkillDoc | null> {
+  let root: string;
+  try {
+    root = await Deno.realPath(dir);
+  } catch {
+    return null;
+  }
+  const files = new Map<string, Uint8Array>();
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      let real: string;
+      try {
+        real = await Deno.realPath(p);
+      } catch {
+        continue;
+      }
+      if (real !== root && !real.startsWith(root + sep)) {
+        logger.warn("skill file points outside its directory; not served", { skill: name });
+        continue;
+      }
+      const st = await Deno.stat(real);
+      if (st.isDirectory) await walk(p);
+      else if (st.isFile && st.size <= MAX_SKILL_FILE_BYTES) {
+        files.set(relative(resolve(dir), p).split(sep).join("/"), await Deno.readFile(real));
+      }
+    }
+  };
+  await walk(dir);
+  const main = files.get("SKILL.md");
+  if (!main) return null;
+  return { kind, name, description: describe(decoder.decode(main)), files, origin: dir };
+}

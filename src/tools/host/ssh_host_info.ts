@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { mergeWarnings, scan } from "../../policy/sanitize.ts";
+import { sh } from "../../ssh/command.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { parseCpuModel, parseOsRelease } from "./_parse.ts";
+import { multiProbe, nonEmpty, okText } from "./_probe.ts";
+
+/** Six independent read-only probes in parallel; a failed probe leaves its field null. */
+export default defineTool({
+  name: "ssh_host_info",
+  group: "host",
+  tier: "read",
+  posixOnly: true,
+  description:
+    "Basic facts about a POSIX host: kernel (uname -a), /etc/os-release, uptime, CPU model and count, FQDN (independent probes in one round trip; a missing tool leaves its field null).",
+  input: z.strictObject({ host: HostArg }),
+  output: z.strictObject({
+    host: z.string(),
+    uname: z.string().nullable(),
+    os_release: z.record(z.string(), z.string()),
+    uptime: z.string().nullable(),
+    cpu_model: z.string().nullable(),
+    cpu_count: z.number().int().nullable(),
+    hostname_fqdn: z.string().nullable(),
+    output_warnings: OutputWarnings,
+  }),
+  async handler(_args, ctx) {
+    const [uname, osr, uptime, nproc, cpuinfo, fqdn] = (await multiProbe(ctx, [
+      sh`uname -a`,
+      sh`cat /etc/os-release`,
+      sh`uptime`,
+      sh`nproc`,
+      sh`grep -E '^(model name|Model|Hardware)[[:space:]]*:' /proc/cpuinfo`,
+      sh`hostname -f`,
+    ])).map(okText) as [string, string, string, string, string, string];
+    const osRelease = parseOsRelease(osr);
+    const n = nproc.trim();
+    return {
+      host: ctx.host.policy.hostname,
+      uname: nonEmpty(uname),
+      os_release: osRelease,
+      uptime: nonEmpty(uptime),
+      cpu_model: parseCpuModel(cpuinfo),
+      cpu_count: /^\d+$/.test(n) ? Number(n) : null,
+      hostname_fqdn: nonEmpty(fqdn),
+      output_warnings: mergeWarnings(
+        scan(uname),
+        scan(uptime),
+        ...Object.values(osRelease).map(scan),
+      ),
+    };
+  },
+});

@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { defineTool } from "../define.ts";
+import { R_TAG } from "../_schemas.ts";
+
+/** hosts.toml entries (never key paths, commands or secrets). */
+export default defineTool({
+  name: "ssh_host_list",
+  group: "host",
+  tier: "read",
+  description:
+    "List the hosts configured in hosts.toml (alias, hostname, port, user, platform, auth method, tags, whether notes exist). Optional tag filter.",
+  input: z.strictObject({
+    tag: z.string().regex(R_TAG, "must match ^[A-Za-z0-9._-]{1,50}$").nullish().describe(
+      "Only hosts carrying this tag (exact match)",
+    ),
+  }),
+  output: z.strictObject({
+    hosts: z.array(z.strictObject({
+      alias: z.string(),
+      hostname: z.string(),
+      port: z.number().int(),
+      platform: z.enum(["posix", "windows"]),
+      user: z.string(),
+      auth_method: z.enum(["agent", "key", "password"]),
+      has_notes: z.boolean(),
+      tags: z.array(z.string()),
+    })),
+    count: z.number().int(),
+  }),
+  async handler({ tag }, ctx) {
+    const hosts = ctx.app.hosts().list()
+      .filter((p) => tag === null || tag === undefined || p.tags.includes(tag))
+      .sort((a, b) => (a.alias < b.alias ? -1 : a.alias > b.alias ? 1 : 0));
+    const rows = await Promise.all(hosts.map(async (p) => {
+      const agent = await ctx.app.notes.read(p.alias);
+      return {
+        alias: p.alias,
+        hostname: p.hostname,
+        port: p.port,
+        platform: p.platform,
+        user: p.user,
+        auth_method: p.auth.method,
+        has_notes: Boolean(p.notes?.trim()) || Boolean(agent?.content),
+        tags: [...p.tags],
+      };
+    }));
+    return { hosts: rows, count: rows.length };
+  },
+});
