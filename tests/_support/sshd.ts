@@ -61,7 +61,11 @@ async function run(cmd: string, args: string[], opts: { stdin?: string } = {}) {
 }
 
 /** Runs a command and throws with its stderr when it fails. */
-export async function mustRun(cmd: string, args: string[], opts: { stdin?: string } = {}) {
+export async function mustRun(
+  cmd: string,
+  args: string[],
+  opts: { stdin?: string } = {},
+): Promise<string> {
   const r = await run(cmd, args, opts);
   if (r.code !== 0) {
     throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr || r.stdout}`);
@@ -188,6 +192,34 @@ export interface SshdInstance {
   start(): Promise<void>;
   /** The sshd log so far. */
   log(): Promise<string>;
+  /** Kills every live connection (the per-connection sshd processes), keeping the listener. */
+  killConnections(): Promise<number>;
+}
+
+/** All descendant pids of `root` (from /proc). */
+export async function descendants(root: number): Promise<number[]> {
+  const parent = new Map<number, number>();
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(e.name), ppid);
+    } catch {
+      // process exited
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [pid, pp] of parent) {
+      if (pp === p) {
+        out.push(pid);
+        walk(pid);
+      }
+    }
+  };
+  walk(root);
+  return out;
 }
 
 async function waitListening(address: string, port: number, child: Deno.ChildProcess) {
@@ -234,7 +266,9 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
   );
   await Deno.chmod(authorizedKeysPath, 0o644);
   const configPath = `${dir}/sshd_config`;
+  // sshd uses the first value of most keywords, so test overrides come first
   const lines = [
+    ...(opts.extraConfig ?? []),
     `ListenAddress ${address}:${port}`,
     ...hostKeys.map((k) => `HostKey ${k.privatePath}`),
     `AuthorizedKeysFile ${authorizedKeysPath}`,
@@ -248,7 +282,6 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     `PidFile ${dir}/sshd.pid`,
     "MaxStartups 1000:30:1000",
     "LogLevel VERBOSE",
-    ...(opts.extraConfig ?? []),
   ];
   await Deno.writeTextFile(configPath, lines.join("\n") + "\n");
   const logPath = `${dir}/sshd.log`;
@@ -302,6 +335,18 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
       } catch {
         return "";
       }
+    },
+    async killConnections() {
+      if (!child) return 0;
+      const victims = await descendants(child.pid);
+      for (const pid of victims) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      return victims.length;
     },
   };
   return inst;

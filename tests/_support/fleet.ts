@@ -1,0 +1,90 @@
+/**
+ * A fleet of real sshd hosts for end-to-end tests: N servers on distinct
+ * loopback addresses, one client key authorized everywhere, a known_hosts file
+ * pinning every host key, and a hosts.toml naming them `h1..hN` (key auth).
+ *
+ * @module
+ */
+
+import {
+  generateKey,
+  type KeyPair,
+  type SshdInstance,
+  type SshdOptions,
+  startSshd,
+  tempDir,
+} from "./sshd.ts";
+import { baseEnv } from "./mcp.ts";
+
+/** A running fleet. */
+export interface Fleet {
+  dir: string;
+  key: KeyPair;
+  hosts: { alias: string; sshd: SshdInstance }[];
+  knownHostsPath: string;
+  hostsTomlPath: string;
+  /** env for a server using this fleet (extra keys override) */
+  env(extra?: Record<string, string>): Record<string, string>;
+  /** rewrites hosts.toml (extra TOML appended after the generated host tables) */
+  writeHostsToml(extra?: string, perHost?: (alias: string) => string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts `n` sshd hosts (see module docs). */
+export async function startFleet(
+  n: number,
+  opts: { sshd?: SshdOptions; extraToml?: string; perHost?: (alias: string) => string } = {},
+): Promise<Fleet> {
+  const dir = await tempDir("sshmcp-fleet-");
+  const key = await generateKey(dir, { type: "ed25519", name: "client_ed25519" });
+  const hosts = await Promise.all(
+    Array.from({ length: n }, async (_, i) => ({
+      alias: `h${i + 1}`,
+      sshd: await startSshd({
+        ...opts.sshd,
+        authorizedKeys: [key.publicLine, ...(opts.sshd?.authorizedKeys ?? [])],
+      }),
+    })),
+  );
+  const knownHostsPath = `${dir}/known_hosts`;
+  await Deno.writeTextFile(
+    knownHostsPath,
+    hosts.flatMap((h) => h.sshd.knownHostsLines()).join("\n") + "\n",
+  );
+  const hostsTomlPath = `${dir}/hosts.toml`;
+  const fleet: Fleet = {
+    dir,
+    key,
+    hosts,
+    knownHostsPath,
+    hostsTomlPath,
+    env(extra = {}) {
+      return baseEnv({
+        SSH_HOSTS_FILE: hostsTomlPath,
+        SSH_KNOWN_HOSTS: knownHostsPath,
+        ...extra,
+      });
+    },
+    async writeHostsToml(extra = "", perHost) {
+      const blocks = hosts.map((h) =>
+        [
+          `[hosts.${h.alias}]`,
+          `hostname = "${h.sshd.address}"`,
+          `port = ${h.sshd.port}`,
+          `user = "${h.sshd.user.name}"`,
+          perHost?.(h.alias) ?? "",
+          `[hosts.${h.alias}.auth]`,
+          `method = "key"`,
+          `key = "${key.privatePath}"`,
+          "",
+        ].join("\n")
+      );
+      await Deno.writeTextFile(hostsTomlPath, blocks.join("\n") + "\n" + extra + "\n");
+    },
+    async stop() {
+      await Promise.all(hosts.map((h) => h.sshd.stop()));
+    },
+  };
+  await fleet.writeHostsToml(opts.extraToml, opts.perHost);
+  return fleet;
+}
