@@ -4,8 +4,9 @@
  * and measures the peers side by side in the same run. Prints a table with
  * ratios and saves raw samples under `bench/results/`.
  *
- * Sections: `foundation` (cold start, pooled call latency vs OpenSSH
- * ControlMaster, idle RSS). Run one section with `deno task bench foundation`.
+ * Sections: `foundation` here (cold start, pooled call latency vs OpenSSH
+ * ControlMaster, idle RSS) plus every module in `bench/sections/` exporting
+ * `name` and `run(): Promise<Row[]>`. Run some with `deno task bench <name>...`.
  *
  * @module
  */
@@ -44,11 +45,13 @@ export function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
-function out(line: string) {
+/** Writes a line to stdout (the bench report). */
+export function out(line: string): void {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 }
 
-async function startServer(env: Record<string, string>) {
+/** Starts the server as `deno task start` does and connects an MCP client over stdio. */
+export async function startServer(env: Record<string, string>) {
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
     args: ["run", "--quiet", ...PERMS, `${ROOT}main.ts`, "serve"],
@@ -183,9 +186,23 @@ async function foundation(): Promise<Row[]> {
   return rows;
 }
 
-const SECTIONS: Record<string, () => Promise<Row[]>> = { foundation };
+/** Built-in sections plus `bench/sections/*.ts` (each exports `name` and `run`). */
+async function sections(): Promise<Record<string, () => Promise<Row[]>>> {
+  const out: Record<string, () => Promise<Row[]>> = { foundation };
+  const dir = new URL("./sections/", import.meta.url);
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.endsWith(".ts")) files.push(e.name);
+  }
+  for (const f of files.sort()) {
+    const m = await import(new URL(f, dir).href) as { name: string; run: () => Promise<Row[]> };
+    out[m.name] = m.run;
+  }
+  return out;
+}
 
 if (import.meta.main) {
+  const SECTIONS = await sections();
   const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);
   const rows: Row[] = [];
   for (const name of wanted) {

@@ -62,6 +62,9 @@ export class App implements AppServices {
   #network: NetworkPolicy;
   #sshConfig: SshConfig | null;
   #sshConfigPath: string | null;
+  #shutdown: (() => Promise<void> | void)[] = [];
+  #reloadHooks:
+    ((o: ReloadOutcome, opts: { invalidateChanged: boolean }) => Promise<void> | void)[] = [];
 
   private constructor(
     cfg: LoadedConfig,
@@ -277,7 +280,7 @@ export class App implements AppServices {
       removed: r.removed.length,
       changed: r.changed.length,
     });
-    return {
+    const outcome: ReloadOutcome = {
       loaded: true,
       source: r.hosts.source ?? "<none>",
       added: r.added,
@@ -286,6 +289,14 @@ export class App implements AppServices {
       files_reloaded: files,
       invalidated_connections: invalidated,
     };
+    for (const fn of this.#reloadHooks) {
+      try {
+        await fn(outcome, opts);
+      } catch (e) {
+        this.logger.warn("reload hook failed", { error: (e as Error).message });
+      }
+    }
+    return outcome;
   }
 
   serverInfo(): ServerInfo {
@@ -300,8 +311,25 @@ export class App implements AppServices {
     };
   }
 
-  /** Closes connections and flushes the audit log. */
+  onShutdown(fn: () => Promise<void> | void): void {
+    this.#shutdown.push(fn);
+  }
+
+  onReload(
+    fn: (o: ReloadOutcome, opts: { invalidateChanged: boolean }) => Promise<void> | void,
+  ): void {
+    this.#reloadHooks.push(fn);
+  }
+
+  /** Runs shutdown hooks (TASK-6), then closes connections and flushes the audit log. */
   async close(): Promise<void> {
+    for (const fn of this.#shutdown) {
+      try {
+        await fn();
+      } catch (e) {
+        this.logger.warn("shutdown hook failed", { error: (e as Error).message });
+      }
+    }
     this.pool.closeAll();
     await this.audit.close();
   }

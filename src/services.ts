@@ -17,7 +17,11 @@ import type { NetworkPolicy } from "./policy/network.ts";
 import type { SkillLibrary } from "./skills/library.ts";
 import type { KnownHosts } from "./ssh/known_hosts.ts";
 import type { ConnectionPool } from "./ssh/pool.ts";
-import type { Tool } from "./tools/define.ts";
+import type { CheckedPath, Tool } from "./tools/define.ts";
+import type { CheckedCommand, ShellCommand } from "./ssh/command.ts";
+import type { RawExecResult } from "./ssh/exec.ts";
+// @ts-types="npm:@types/ssh2@1.15.5"
+import type ssh2 from "ssh2";
 
 /** Registered vs visible tools for this configuration. */
 export interface CatalogInfo {
@@ -49,6 +53,69 @@ export interface ServerInfo {
   embedded_skills: number;
 }
 
+/** Remote I/O a path check may use on the path's host (realpath, SFTP fallback). */
+export interface PathIo {
+  exec(cmd: ShellCommand, timeoutMs?: number): Promise<RawExecResult>;
+  sftp(): Promise<ssh2.SFTPWrapper>;
+}
+
+/** One path check (SECURITY.md §PATH resolution chain). */
+export interface PathCheckRequest {
+  tool: string;
+  policy: HostPolicy;
+  raw: string;
+  mustExist: boolean;
+  /** PATH-10 redact-bypass gate */
+  redactGate: boolean;
+  /** false: canonicalize the parent and keep the leaf (act on a symlink itself) */
+  follow: boolean;
+  io: PathIo;
+}
+
+/** Outcome of an admitted path. */
+export interface PathCheckResult {
+  path: CheckedPath;
+  /** e.g. the redact `warn` text; added to the result's output_warnings */
+  warnings: string[];
+  /** the path is redact-listed and the policy let it through (audit flag) */
+  redactBypass: boolean;
+}
+
+/** The remote path policy (implemented in `src/policy/paths.ts`). */
+export interface PathChecker {
+  /** Throws PathNotAllowed / PathRestricted / RedactBypassBlocked; never widens access. */
+  check(req: PathCheckRequest): Promise<PathCheckResult>;
+}
+
+/** One command check (SECURITY.md §EXEC, §CHEAT, §SCRIPT). */
+export interface CommandCheckRequest {
+  tool: string;
+  policy: HostPolicy;
+  command: string;
+  kind: "command" | "script";
+}
+
+/** Why a command was admitted or refused (for `policy_decision` audit lines). */
+export interface CommandDecision {
+  reason: string;
+  rule: string | null;
+}
+
+/** The command policy (implemented in `src/policy/commands.ts`). */
+export interface CommandChecker {
+  /**
+   * CHEAT-1/2: throws CommandIsCheatsheetMatch (attributes pattern_id,
+   * suggested_tool) unless the opt-out is set; with the opt-out returns the
+   * warning text and pattern id for a match. No match: both null.
+   */
+  cheatsheet(req: CommandCheckRequest): { warning: string | null; patternId: string | null };
+  /**
+   * EXEC-10..21 / SCRIPT-1..4: throws CommandNotAllowed (attributes reason,
+   * rule) or ValueError; returns the admitted command and why.
+   */
+  admit(req: CommandCheckRequest): { command: CheckedCommand; decision: CommandDecision };
+}
+
 /** What tools may use. */
 export interface AppServices {
   readonly version: string;
@@ -70,6 +137,19 @@ export interface AppServices {
   /** validate-then-swap reload of hosts.toml, known_hosts and network policy */
   reload(opts: { invalidateChanged: boolean }): Promise<ReloadOutcome>;
   serverInfo(): ServerInfo;
+  /** remote path policy (absent until the files feature is built in) */
+  readonly paths?: PathChecker;
+  /** command policy (absent until the exec feature is built in) */
+  readonly commands?: CommandChecker;
+  /**
+   * Registers cleanup run by `close()` before connections close (running
+   * tasks, shell sessions). Callbacks run in registration order.
+   */
+  onShutdown(fn: () => Promise<void> | void): void;
+  /** Registers a callback run after a successful reload (e.g. close shells of removed hosts). */
+  onReload(
+    fn: (outcome: ReloadOutcome, opts: { invalidateChanged: boolean }) => Promise<void> | void,
+  ): void;
   /** pinned known_hosts fingerprint for a policy (after ssh_config mapping) */
   knownHostsPin(p: HostPolicy): string | null;
 }

@@ -8,6 +8,19 @@
 import type { Tool } from "./define.ts";
 import { TOOLS as HOST } from "./host/mod.ts";
 import { TOOLS as SESSION } from "./session/mod.ts";
+import { TOOLS as SFTP_READ } from "./sftp/mod.ts";
+import { TOOLS as FILE_OPS } from "./files/mod.ts";
+import { TOOLS as EXEC } from "./exec/mod.ts";
+import { TOOLS as SUDO } from "./sudo/mod.ts";
+import { TOOLS as SHELL } from "./shell/mod.ts";
 
 /** Every registered tool. */
-export const ALL_TOOLS: readonly Tool[] = [...HOST, ...SESSION];
+export const ALL_TOOLS: readonly Tool[] = [
+  ...HOST,
+  ...SESSION,
+  ...SFTP_READ,
+  ...FILE_OPS,
+  ...EXEC,
+  ...SUDO,
+  ...SHELL,
+];

@@ -11,9 +11,11 @@
 import { z } from "zod";
 import type { HostPolicy, Tier } from "../config/types.ts";
 import type { Logger } from "../log.ts";
-import type { RemoteCommand } from "../ssh/command.ts";
+import type { CheckedCommand, RemoteCommand } from "../ssh/command.ts";
 import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
 import type { Connection } from "../ssh/connection.ts";
+// @ts-types="npm:@types/ssh2@1.15.5"
+import type ssh2 from "ssh2";
 import type { AppServices } from "../services.ts";
 
 /** Tool groups (CONFIG.md §3.2; `keys` is reserved and empty). */
@@ -44,6 +46,61 @@ export interface ToolAnnotations {
   idempotentHint: boolean;
   openWorldHint: boolean;
 }
+
+declare const checkedPathBrand: unique symbol;
+
+/**
+ * A remote path that passed the path policy (SECURITY.md §PATH): the
+ * canonical absolute path on the host. SFTP helpers accept only this type, so
+ * a tool that forgets to declare a path field does not type-check.
+ */
+export type CheckedPath = string & { readonly [checkedPathBrand]: true };
+
+/**
+ * A remote path field of a tool's input. The registry canonicalizes it on the
+ * host, applies allowlist, restricted zones, restricted globs and (unless
+ * disabled) the redact-bypass gate, and hands the handler a {@link CheckedPath}.
+ */
+export interface PathDecl<F extends string = string> {
+  field: F;
+  /** PATH-20; a function when the tool's mode decides (e.g. copy direction) */
+  mustExist: boolean | ((args: Record<string, unknown>) => boolean);
+  /** the host input field this path lives on (default: the first host field) */
+  hostField?: string;
+  /** PATH-10 redact-bypass gate; false only for the redacted readers */
+  redactGate?: boolean;
+  /** audit key receiving the hash of the canonical path (default `path_hash`) */
+  audit?: "path_hash" | "dst_path_hash";
+  /**
+   * name of a boolean input; when that input is false the parent directory is
+   * canonicalized and the leaf kept, so the operation acts on a symlink itself
+   * (PATH-24)
+   */
+  followField?: string;
+}
+
+/**
+ * The caller-owned shell command field of an exec-family tool. The registry
+ * runs the cheatsheet (when enabled) and the command policy (SECURITY.md §EXEC,
+ * §CHEAT) and hands the handler a {@link CheckedCommand}.
+ */
+export interface CommandDecl<F extends string = string> {
+  field: F;
+  /** `command`: one command line; `script`: a script body (SECURITY.md §SCRIPT) */
+  kind: "command" | "script";
+  /** apply the cheatsheet before the policy (SECURITY.md §CHEAT scope) */
+  cheatsheet: boolean;
+}
+
+/** Handler arguments: declared path fields become CheckedPath, the command field CheckedCommand. */
+export type CheckedArgs<T, P extends string, C extends string> =
+  & Omit<T, P | C>
+  & {
+    [K in P & keyof T]: null extends T[K] ? CheckedPath | null
+      : undefined extends T[K] ? CheckedPath | undefined
+      : CheckedPath;
+  }
+  & { [K in C & keyof T]: CheckedCommand };
 
 /** Extra visibility tags beyond tier and group. */
 export type ToolTag = "persistent-session";
@@ -79,6 +136,20 @@ export interface ResolvedHost {
 /** Options of {@link ToolContext.exec}; timeout defaults to the host's command timeout. */
 export type CtxExecOptions = Partial<ExecOptions>;
 
+/** Options of {@link ToolContext.checkPath}. */
+export interface CheckPathOptions {
+  mustExist: boolean;
+  redactGate?: boolean;
+  follow?: boolean;
+  audit?: "path_hash" | "dst_path_hash";
+}
+
+/** Options of {@link ToolContext.checkCommand}. */
+export interface CheckCommandOptions {
+  kind: "command" | "script";
+  cheatsheet: boolean;
+}
+
 /** Everything a handler may use. */
 export interface ToolContext {
   readonly app: AppServices;
@@ -90,10 +161,30 @@ export interface ToolContext {
   readonly sessionKey: string;
   /** the target of a tool with a `host` input (throws for tools without one) */
   readonly host: ResolvedHost;
+  /** every resolved host field of the input (`host`, `src_host`, ...) */
+  readonly hosts: ReadonlyMap<string, ResolvedHost>;
   /** a pooled connection to {@link host}, opened on first use */
   connection(): Promise<Connection>;
+  /** a pooled connection to any admitted host policy */
+  connectionTo(policy: HostPolicy): Promise<Connection>;
+  /** the shared SFTP channel of {@link host} */
+  sftp(): Promise<ssh2.SFTPWrapper>;
   /** runs a command on {@link host} with the host's timeout and caps unless overridden */
   exec(cmd: RemoteCommand, opts?: CtxExecOptions): Promise<RawExecResult>;
+  /** runs a command on another admitted host (fan-out tools) */
+  execOn(policy: HostPolicy, cmd: RemoteCommand, opts?: CtxExecOptions): Promise<RawExecResult>;
+  /** adds a warning to the result's `output_warnings` (first added comes first) */
+  warn(message: string): void;
+  /**
+   * Runs the path policy for a path that is not a plain declared field (e.g.
+   * per-target paths); same chain and audit effects as a declared field.
+   */
+  checkPath(policy: HostPolicy, raw: string, opts: CheckPathOptions): Promise<CheckedPath>;
+  /**
+   * Runs cheatsheet (optional) and command policy for one host, writing the
+   * `policy_decision` audit line (fan-out tools call it per target).
+   */
+  checkCommand(policy: HostPolicy, raw: string, opts: CheckCommandOptions): Promise<CheckedCommand>;
   /** adds fields to this call's audit line */
   audit(fields: AuditExtra): void;
   /** sends an MCP progress notification when the request asked for them */
@@ -101,7 +192,12 @@ export interface ToolContext {
 }
 
 /** The declaration of one tool. */
-export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
+export interface ToolSpec<
+  I extends z.ZodObject,
+  O extends z.ZodObject,
+  P extends string = never,
+  C extends string = never,
+> {
   /** `ssh_*`, byte-compatible with the reference */
   name: string;
   group: Group;
@@ -128,11 +224,15 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
    * (`unit` -> `unit_hash`, etc.); never logged in clear.
    */
   auditHash?: Partial<Record<"unit_hash" | "package_hash" | "command_hash", string>>;
-  handler(args: z.output<I>, ctx: ToolContext): Promise<z.output<O>>;
+  /** remote path fields (SECURITY.md §PATH), checked by the registry */
+  paths?: readonly PathDecl<P & keyof z.output<I> & string>[];
+  /** the shell command field (SECURITY.md §EXEC), checked by the registry */
+  command?: CommandDecl<C & keyof z.output<I> & string>;
+  handler(args: CheckedArgs<z.output<I>, P, C>, ctx: ToolContext): Promise<z.output<O>>;
 }
 
 /** A registered tool with derived metadata. */
-export interface Tool extends ToolSpec<z.ZodObject, z.ZodObject> {
+export interface Tool extends ToolSpec<z.ZodObject, z.ZodObject, string, string> {
   readonly annotations: ToolAnnotations;
   readonly hostFieldNames: readonly string[];
   readonly skillSlug: string;
@@ -170,14 +270,19 @@ export function annotationsFor(
   }
 }
 
-/** Declares a tool. Type parameters are inferred from the schemas. */
-export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
-  spec: ToolSpec<I, O>,
+/** Declares a tool. Type parameters are inferred from the schemas and declarations. */
+export function defineTool<
+  I extends z.ZodObject,
+  O extends z.ZodObject,
+  P extends string = never,
+  C extends string = never,
+>(
+  spec: ToolSpec<I, O, P, C>,
 ): Tool {
   const shape = spec.input.shape as Record<string, unknown>;
   const hostFieldNames = spec.hostFields ?? ("host" in shape ? ["host"] : []);
   return {
-    ...(spec as unknown as ToolSpec<z.ZodObject, z.ZodObject>),
+    ...(spec as unknown as ToolSpec<z.ZodObject, z.ZodObject, string, string>),
     annotations: annotationsFor(spec.name, spec.tier, spec.destructive),
     hostFieldNames,
     skillSlug: spec.name.replaceAll("_", "-"),

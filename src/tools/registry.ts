@@ -29,6 +29,7 @@ import type { RawExecResult } from "../ssh/exec.ts";
 import type { Connection } from "../ssh/connection.ts";
 import {
   type AuditExtra,
+  type CheckCommandOptions,
   type CtxExecOptions,
   GROUPS,
   type ResolvedHost,
@@ -36,6 +37,11 @@ import {
   type Tool,
   type ToolContext,
 } from "./define.ts";
+import type { HostPolicy } from "../config/types.ts";
+import type { Logger } from "../log.ts";
+import type { CheckedCommand } from "../ssh/command.ts";
+import type { PathIo } from "../services.ts";
+import { mergeWarnings } from "../policy/sanitize.ts";
 
 /** Per-call information from the transport. */
 export interface CallExtra {
@@ -176,12 +182,19 @@ export class ToolRegistry {
     if (!tool) return null;
     const app = this.#app;
     const cid = correlationId();
+    const st: CallState = {
+      cid,
+      tool,
+      extra,
+      auditExtra: {},
+      warnings: [],
+      logger: app.logger.child({ correlation_id: cid, tool: tool.name }),
+      hosts: new Map(),
+      suppressAudit: false,
+    };
     const started = performance.now();
-    const logger = app.logger.child({ correlation_id: cid, tool: tool.name });
-    const auditExtra: AuditExtra = {};
     const args = (rawArgs ?? {}) as Record<string, unknown>;
     const hostArg = typeof args.host === "string" ? args.host : "?";
-    let resolved: ResolvedHost | undefined;
     let outcome: CallOutcome;
     let errorClass: string | undefined;
     try {
@@ -196,44 +209,70 @@ export class ToolRegistry {
       for (const [field, hashKey] of Object.entries(tool.auditHash ?? {})) {
         const v = input[hashKey as string];
         if (typeof v === "string") {
-          (auditExtra as Record<string, string>)[field] = field === "command_hash"
+          (st.auditExtra as Record<string, string>)[field] = field === "command_hash"
             ? commandHash(v)
             : auditHash(v);
         }
       }
-      const hostsResolved = new Map<string, ResolvedHost>();
+      // hosts (in-memory), then cheatsheet, platform gate, command policy: all before I/O
       for (const f of tool.hostFieldNames) {
         const v = input[f];
         if (typeof v !== "string") continue;
-        const policy = app.hosts().resolve(v);
-        if (tool.posixOnly && policy.platform === "windows") {
-          throw new ToolError(
-            "PlatformNotSupported",
-            `${tool.name} needs a POSIX host; ${policy.alias} is configured with platform = "windows".`,
-          );
-        }
-        hostsResolved.set(f, { requested: v, policy });
+        st.hosts.set(f, { requested: v, policy: app.hosts().resolve(v) });
       }
-      resolved = hostsResolved.get("host") ?? hostsResolved.values().next().value;
-      this.#checkTimeout(input, resolved);
-      const ctx = this.#context(tool, resolved, cid, extra, logger, auditExtra);
+      const primary = st.hosts.get("host") ?? st.hosts.values().next().value;
+      const ctx = this.#context(st, primary);
+      if (tool.command && primary) {
+        const raw = input[tool.command.field];
+        if (typeof raw === "string") {
+          // the platform gate sits between cheatsheet and policy (TOOLS.md §8)
+          input[tool.command.field] = await this.#checkCommand(st, ctx, primary.policy, raw, {
+            kind: tool.command.kind,
+            cheatsheet: tool.command.cheatsheet,
+          }, () => this.#platformGate(tool, st.hosts));
+        }
+      }
+      this.#platformGate(tool, st.hosts);
+      this.#checkTimeout(input, primary);
+      // declared remote paths: canonicalized on their host, then the policy chain
+      for (const decl of tool.paths ?? []) {
+        const raw = input[decl.field];
+        if (raw === null || raw === undefined) continue;
+        if (typeof raw !== "string") {
+          throw new ToolError("ValueError", `${decl.field} must be a string.`);
+        }
+        const host = decl.hostField ? st.hosts.get(decl.hostField) : primary;
+        if (!host) throw new Error(`${tool.name}: path ${decl.field} has no resolved host`);
+        input[decl.field] = await ctx.checkPath(host.policy, raw, {
+          mustExist: typeof decl.mustExist === "function" ? decl.mustExist(input) : decl.mustExist,
+          redactGate: decl.redactGate !== false,
+          follow: decl.followField ? input[decl.followField] !== false : true,
+          audit: decl.audit ?? "path_hash",
+        });
+      }
       const result = await tool.handler(input as never, ctx);
-      const checked = tool.output.safeParse(result);
+      const withWarnings = st.warnings.length && "output_warnings" in tool.output.shape
+        ? {
+          ...result,
+          output_warnings: mergeWarnings(st.warnings, asStrings(result.output_warnings)),
+        }
+        : result;
+      const checked = tool.output.safeParse(withWarnings);
       if (!checked.success) {
-        logger.error("tool returned data that does not match its output schema", {
+        st.logger.error("tool returned data that does not match its output schema", {
           issues: formatIssues(checked.error.issues),
         });
         throw new Error(`output schema violation in ${tool.name}`);
       }
       const structured = checked.data as Record<string, unknown>;
-      if (typeof structured.exit_code === "number" && auditExtra.exit_code === undefined) {
-        auditExtra.exit_code = structured.exit_code;
+      if (typeof structured.exit_code === "number" && st.auditExtra.exit_code === undefined) {
+        st.auditExtra.exit_code = structured.exit_code;
       }
       outcome = { isError: false, text: JSON.stringify(structured), structured };
     } catch (e) {
       if (isToolError(e)) {
         errorClass = e.code;
-        logger.debug("tool error", { error: e.code, message: e.message });
+        st.logger.debug("tool error", { error: e.code, message: e.message });
         outcome = {
           isError: true,
           text: `${e.code}: ${e.message}`,
@@ -241,7 +280,7 @@ export class ToolRegistry {
         };
       } else {
         errorClass = "RuntimeError";
-        logger.error("internal error in tool", {
+        st.logger.error("internal error in tool", {
           error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
           stack: e instanceof Error ? e.stack : undefined,
         });
@@ -253,7 +292,8 @@ export class ToolRegistry {
         };
       }
     }
-    if (tool.audited !== false) {
+    const primary = st.hosts.get("host") ?? st.hosts.values().next().value;
+    if (tool.audited !== false && !st.suppressAudit) {
       await app.audit.write({
         type: "audit",
         ts: Date.now() / 1000,
@@ -261,15 +301,110 @@ export class ToolRegistry {
         tool: tool.name,
         tier: tool.tier,
         host: hostArg,
-        alias: resolved?.policy.alias ?? null,
-        hostname: resolved?.policy.hostname ?? null,
+        alias: primary?.policy.alias ?? null,
+        hostname: primary?.policy.hostname ?? null,
         result: outcome.isError ? "error" : "ok",
         duration_ms: Math.round(performance.now() - started),
         ...(errorClass ? { error: errorClass } : {}),
-        ...auditExtra,
+        ...st.auditExtra,
       });
     }
     return outcome;
+  }
+
+  /** PlatformNotSupported before any remote I/O (TIER-8). */
+  #platformGate(tool: Tool, hosts: ReadonlyMap<string, ResolvedHost>): void {
+    if (!tool.posixOnly) return;
+    for (const h of hosts.values()) {
+      if (h.policy.platform === "windows") {
+        throw new ToolError(
+          "PlatformNotSupported",
+          `${tool.name} needs a POSIX host; ${h.policy.alias} is configured with platform = "windows".`,
+        );
+      }
+    }
+  }
+
+  async #policyDecision(
+    st: CallState,
+    policy: HostPolicy,
+    fields: Record<string, unknown>,
+  ): Promise<void> {
+    await this.#app.audit.write({
+      type: "policy_decision",
+      ts: Date.now() / 1000,
+      correlation_id: st.cid,
+      tool: st.tool.name,
+      alias: policy.alias,
+      hostname: policy.hostname,
+      ...fields,
+    });
+  }
+
+  /**
+   * Cheatsheet (CHEAT-1..3), then `between` (the platform gate), then the
+   * command policy (EXEC-*, SCRIPT-*), with one `policy_decision` line.
+   */
+  async #checkCommand(
+    st: CallState,
+    ctx: ToolContext,
+    policy: HostPolicy,
+    raw: string,
+    opts: CheckCommandOptions,
+    between?: () => void,
+  ): Promise<CheckedCommand> {
+    const commands = this.#app.commands;
+    if (!commands) {
+      throw new Error(`${st.tool.name} declares a command but no command policy is configured`);
+    }
+    const req = { tool: st.tool.name, policy, command: raw, kind: opts.kind };
+    const hash = opts.kind === "script" ? null : commandHash(raw);
+    if (opts.kind === "script") {
+      st.auditExtra.script_len = raw.length;
+      st.auditExtra.script_hash = auditHash(raw);
+    } else {
+      st.auditExtra.command_hash = hash!;
+    }
+    if (opts.cheatsheet) {
+      try {
+        const hit = commands.cheatsheet(req);
+        if (hit.warning) ctx.warn(hit.warning);
+        if (hit.patternId) st.auditExtra.cheatsheet_pattern_id = hit.patternId;
+      } catch (e) {
+        if (isToolError(e, "CommandIsCheatsheetMatch")) {
+          // CHEAT-3: a policy_decision line replaces the tool audit line
+          st.suppressAudit = true;
+          await this.#policyDecision(st, policy, {
+            decision: "cheatsheet",
+            reason: "cheatsheet",
+            rule: typeof e.attributes.pattern_id === "string" ? e.attributes.pattern_id : null,
+            ...(hash ? { command_hash: hash } : {}),
+          });
+        }
+        throw e;
+      }
+    }
+    between?.();
+    try {
+      const r = commands.admit(req);
+      await this.#policyDecision(st, policy, {
+        decision: "allow",
+        reason: r.decision.reason,
+        rule: r.decision.rule,
+        ...(hash ? { command_hash: hash } : {}),
+      });
+      return r.command;
+    } catch (e) {
+      if (isToolError(e)) {
+        await this.#policyDecision(st, policy, {
+          decision: "deny",
+          reason: typeof e.attributes.reason === "string" ? e.attributes.reason : e.code,
+          rule: typeof e.attributes.rule === "string" ? e.attributes.rule : null,
+          ...(hash ? { command_hash: hash } : {}),
+        });
+      }
+      throw e;
+    }
   }
 
   #checkTimeout(input: Record<string, unknown>, host: ResolvedHost | undefined): void {
@@ -288,54 +423,96 @@ export class ToolRegistry {
     }
   }
 
-  #context(
-    tool: Tool,
-    host: ResolvedHost | undefined,
-    cid: string,
-    extra: CallExtra,
-    logger: ToolContext["logger"],
-    auditExtra: AuditExtra,
-  ): ToolContext {
+  #context(st: CallState, host: ResolvedHost | undefined): ToolContext {
     const app = this.#app;
-    let conn: Promise<Connection> | null = null;
+    const { tool, extra, auditExtra } = st;
+    const conns = new Map<string, Promise<Connection>>();
     const requireHost = (): ResolvedHost => {
       if (!host) throw new Error(`${tool.name} has no host field; ctx.host is unavailable`);
       return host;
     };
-    const connection = (): Promise<Connection> => {
-      const h = requireHost();
-      if (!conn) {
-        conn = app.pool.acquire(h.policy).then((c) => {
-          auditExtra.target_ip = c.target.connectAddress;
-          return c;
+    const connectionTo = (policy: HostPolicy): Promise<Connection> => {
+      let c = conns.get(policy.alias);
+      if (!c) {
+        c = app.pool.acquire(policy).then((conn) => {
+          if (policy === host?.policy) auditExtra.target_ip = conn.target.connectAddress;
+          return conn;
         });
+        conns.set(policy.alias, c);
       }
-      return raceAbort(conn, extra.signal);
+      return raceAbort(c, extra.signal);
     };
-    return {
+    const execOn = async (
+      policy: HostPolicy,
+      cmd: RemoteCommand,
+      opts: CtxExecOptions = {},
+    ): Promise<RawExecResult> => {
+      const c = await connectionTo(policy);
+      const s = app.settings;
+      return await c.exec(cmd, {
+        timeoutMs: opts.timeoutMs ?? (policy.command_timeout ?? s.SSH_COMMAND_TIMEOUT) * 1000,
+        stdoutCap: opts.stdoutCap ?? policy.stdout_cap_bytes ?? s.SSH_STDOUT_CAP_BYTES,
+        stderrCap: opts.stderrCap ?? policy.stderr_cap_bytes ?? s.SSH_STDERR_CAP_BYTES,
+        signal: opts.signal ?? extra.signal,
+        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+        ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+      });
+    };
+    const ctx: ToolContext = {
       app,
-      correlationId: cid,
+      correlationId: st.cid,
       signal: extra.signal,
-      logger,
+      logger: st.logger,
       sessionKey: extra.sessionKey,
       get host() {
         return requireHost();
       },
-      connection,
-      async exec(cmd: RemoteCommand, opts: CtxExecOptions = {}): Promise<RawExecResult> {
-        const h = requireHost();
-        const c = await connection();
-        const s = app.settings;
-        return await c.exec(cmd, {
-          timeoutMs: opts.timeoutMs ?? (h.policy.command_timeout ?? s.SSH_COMMAND_TIMEOUT) * 1000,
-          stdoutCap: opts.stdoutCap ?? h.policy.stdout_cap_bytes ?? s.SSH_STDOUT_CAP_BYTES,
-          stderrCap: opts.stderrCap ?? h.policy.stderr_cap_bytes ?? s.SSH_STDERR_CAP_BYTES,
-          signal: opts.signal ?? extra.signal,
-          ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
-          ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
-          ...(opts.env ? { env: opts.env } : {}),
-        });
+      hosts: st.hosts,
+      connection: () => connectionTo(requireHost().policy),
+      connectionTo,
+      async sftp() {
+        return await (await connectionTo(requireHost().policy)).sftp();
       },
+      exec: (cmd, opts) => execOn(requireHost().policy, cmd, opts),
+      execOn,
+      warn(message: string) {
+        if (!st.warnings.includes(message)) st.warnings.push(message);
+      },
+      checkPath: async (policy, raw, opts) => {
+        const paths = app.paths;
+        if (!paths) throw new Error(`${tool.name} declares paths but no path policy is configured`);
+        const io: PathIo = {
+          exec: async (cmd, timeoutMs) => await execOn(policy, cmd, timeoutMs ? { timeoutMs } : {}),
+          sftp: async () => await (await connectionTo(policy)).sftp(),
+        };
+        try {
+          const r = await paths.check({
+            tool: tool.name,
+            policy,
+            raw,
+            mustExist: opts.mustExist,
+            redactGate: opts.redactGate !== false,
+            follow: opts.follow !== false,
+            io,
+          });
+          for (const w of r.warnings) ctx.warn(w);
+          if (r.redactBypass) auditExtra.redact_bypass = true;
+          auditExtra[opts.audit ?? "path_hash"] = auditHash(r.path);
+          return r.path;
+        } catch (e) {
+          if (isToolError(e)) {
+            await this.#policyDecision(st, policy, {
+              decision: "deny",
+              reason: e.code,
+              rule: typeof e.attributes.rule === "string" ? e.attributes.rule : null,
+              path_hash: auditHash(raw),
+            });
+          }
+          throw e;
+        }
+      },
+      checkCommand: (policy, raw, opts) => this.#checkCommand(st, ctx, policy, raw, opts),
       audit(fields: AuditExtra) {
         Object.assign(auditExtra, fields);
       },
@@ -343,7 +520,26 @@ export class ToolRegistry {
         await extra.progress?.(message);
       },
     };
+    return ctx;
   }
+}
+
+/** Per-call state shared by the pipeline stages. */
+interface CallState {
+  cid: string;
+  tool: Tool;
+  extra: CallExtra;
+  auditExtra: AuditExtra;
+  /** path-policy / cheatsheet warnings, prepended to output_warnings */
+  warnings: string[];
+  logger: Logger;
+  hosts: Map<string, ResolvedHost>;
+  /** a cheatsheet refusal writes a policy_decision line instead (CHEAT-3) */
+  suppressAudit: boolean;
+}
+
+function asStrings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

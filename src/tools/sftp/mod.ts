@@ -1,0 +1,10 @@
+/**
+ * Group `sftp-read` (TOOLS.md §6).
+ *
+ * @module
+ */
+
+import type { Tool } from "../define.ts";
+
+/** The group's tools in catalog order. */
+export const TOOLS: readonly Tool[] = [];

@@ -1,0 +1,10 @@
+/**
+ * Group `sudo` (TOOLS.md §9).
+ *
+ * @module
+ */
+
+import type { Tool } from "../define.ts";
+
+/** The group's tools in catalog order. */
+export const TOOLS: readonly Tool[] = [];
