@@ -69,6 +69,8 @@ export interface PathCheckRequest {
   redactGate: boolean;
   /** false: canonicalize the parent and keep the leaf (act on a symlink itself) */
   follow: boolean;
+  /** true: `raw` is an absolute normalised path checked without remote canonicalization (PATH-22) */
+  lexical: boolean;
   io: PathIo;
 }
 

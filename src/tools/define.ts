@@ -16,7 +16,7 @@ import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
 import type { Connection } from "../ssh/connection.ts";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import type ssh2 from "ssh2";
-import type { AppServices } from "../services.ts";
+import type { AppServices, PathIo } from "../services.ts";
 
 /** Tool groups (CONFIG.md §3.2; `keys` is reserved and empty). */
 export const GROUPS = [
@@ -142,6 +142,13 @@ export interface CheckPathOptions {
   redactGate?: boolean;
   follow?: boolean;
   audit?: "path_hash" | "dst_path_hash";
+  /**
+   * check an absolute, already normalised path without canonicalizing it on
+   * the host (symbolic-link targets, `ssh_plan` dry runs; PATH-22)
+   */
+  lexical?: boolean;
+  /** remote I/O to canonicalize with (default: the SSH user; sudo tools pass an elevated one, SUDO-8) */
+  io?: PathIo;
 }
 
 /** Options of {@link ToolContext.checkCommand}. */

@@ -482,7 +482,7 @@ export class ToolRegistry {
       checkPath: async (policy, raw, opts) => {
         const paths = app.paths;
         if (!paths) throw new Error(`${tool.name} declares paths but no path policy is configured`);
-        const io: PathIo = {
+        const io: PathIo = opts.io ?? {
           exec: async (cmd, timeoutMs) => await execOn(policy, cmd, timeoutMs ? { timeoutMs } : {}),
           sftp: async () => await (await connectionTo(policy)).sftp(),
         };
@@ -494,6 +494,7 @@ export class ToolRegistry {
             mustExist: opts.mustExist,
             redactGate: opts.redactGate !== false,
             follow: opts.follow !== false,
+            lexical: opts.lexical === true,
             io,
           });
           for (const w of r.warnings) ctx.warn(w);
