@@ -103,8 +103,17 @@ export interface CommandDecision {
   rule: string | null;
 }
 
+/** A cheatsheet hit (SECURITY.md §CHEAT). */
+export interface CheatsheetMatch {
+  patternId: string;
+  /** a tool name, or a family text such as "ssh_docker_* family" */
+  suggestedTool: string;
+}
+
 /** The command policy (implemented in `src/policy/commands.ts`). */
 export interface CommandChecker {
+  /** Pure cheatsheet lookup (no opt-out logic, never throws); for `ssh_plan`. */
+  cheatsheetMatch(req: CommandCheckRequest): CheatsheetMatch | null;
   /**
    * CHEAT-1/2: throws CommandIsCheatsheetMatch (attributes pattern_id,
    * suggested_tool) unless the opt-out is set; with the opt-out returns the
