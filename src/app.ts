@@ -129,11 +129,9 @@ export class App implements AppServices {
     try {
       await Deno.stat(path);
     } catch {
-      logger.warn(`ssh_config: SSH_CONFIG_FILE ${path} does not exist; ignoring it`);
       return [null, path];
     }
     const c = await SshConfig.load(path, { env: cfg.env, logger });
-    logger.info(`ssh_config: honoring ${path}`);
     for (const w of c.warnings) logger.warn(`ssh_config: ${w}`);
     return [c, path];
   }
@@ -161,9 +159,8 @@ export class App implements AppServices {
   logStartup(): void {
     const s = this.settings;
     const l = this.logger;
-    l.info(this.config.dotenvPath ? `dotenv: loaded ${this.config.dotenvPath}` : "dotenv: absent");
+    // loadConfig's notices already hold the dotenv, settings, ssh_config and hosts-file lines
     for (const n of this.config.notices) l.log(n.level, n.message);
-    for (const n of this.config.hosts.notices) l.log(n.level, n.message);
     l.info("configuration", {
       hosts_file: this.config.hosts.source ?? "(none: env-only mode)",
       named_hosts: this.config.hosts.hosts.size,

@@ -11,6 +11,7 @@
  * @module
  */
 
+import process from "node:process";
 import { StdioServerTransport } from "./mcp/sdk.ts";
 import { App } from "./app.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
@@ -125,6 +126,9 @@ async function serve(): Promise<number> {
   const closed = Promise.withResolvers<void>();
   const transport = new StdioServerTransport();
   transport.onclose = () => closed.resolve();
+  // the SDK transport ignores stdin EOF: a client that exits or crashes must not leave us running
+  process.stdin.once("end", () => closed.resolve());
+  process.stdin.once("close", () => closed.resolve());
   const stopSignals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onStop = () => closed.resolve();
   const onHup = () => {

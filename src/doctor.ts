@@ -62,7 +62,7 @@ async function checkHost(app: App, p: HostPolicy): Promise<DoctorHost> {
           : ""
       }`,
       fix:
-        `ssh-keyscan -p ${p.port} ${name} > /tmp/${p.alias}.keys; ssh-keygen -lf /tmp/${p.alias}.keys; compare with the host console, then append the line to ${app.knownHosts.path}`,
+        `ssh-keyscan -p ${l.port} ${l.name} > /tmp/${p.alias}.keys; ssh-keygen -lf /tmp/${p.alias}.keys; compare with the host console, then append the line to ${app.knownHosts.path}`,
     });
   }
   let authOk = false;
@@ -118,7 +118,7 @@ export async function runDoctor(
   opts: { json: boolean; write: (s: string) => void },
 ): Promise<number> {
   const app = await App.create(cfg, { logger: new Logger({ level: "ERROR" }) });
-  const notices = [...cfg.notices, ...cfg.hosts.notices];
+  const notices = cfg.notices;
   const all = app.hosts().list();
   const unknown = aliases.filter((a) => !app.hosts().get(a));
   const selected = aliases.length ? all.filter((p) => aliases.includes(p.alias)) : all;

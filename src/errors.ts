@@ -32,7 +32,6 @@ export const ERROR_CODES = [
   "SftpDownloadError",
   "ValueError",
   "RuntimeError",
-  "Timeout",
   "Cancelled",
 ] as const;
 
@@ -116,7 +115,5 @@ export const FIX_HINTS: Readonly<Record<ErrorCode, string>> = {
   SftpDownloadError: "The file is over the size cap or the local destination is not writable.",
   ValueError: "Fix the named parameter and call again.",
   RuntimeError: "An internal error; the server log has details under the correlation id.",
-  Timeout:
-    "Raise the timeout parameter (up to SSH_MAX_COMMAND_TIMEOUT) or make the command faster.",
   Cancelled: "The request was cancelled by the client.",
 };

@@ -18,7 +18,13 @@ import { type Logger, nullLogger } from "../log.ts";
 import type { AuthConfig, HostPolicy, Settings } from "../config/types.ts";
 import { expandPath } from "../config/env.ts";
 import { readSecret, runSecretCommand } from "../config/secrets.ts";
-import { isEncryptedKey, keyFingerprint, type ParsedKey, parsePrivateKey } from "./keys.ts";
+import {
+  fingerprintOfBlob,
+  isEncryptedKey,
+  keyFingerprint,
+  type ParsedKey,
+  parsePrivateKey,
+} from "./keys.ts";
 import {
   type AgentIdentity,
   listAgentIdentities,
@@ -52,6 +58,8 @@ export interface PrepareAuthOptions {
   env: Record<string, string | undefined>;
   /** `IdentityFile` entries from ssh_config (agent method without a pinned fingerprint only) */
   extraIdentityFiles?: string[];
+  /** ssh_config `IdentitiesOnly yes`: offer only the `extraIdentityFiles` keys (agent included) */
+  identitiesOnly?: boolean;
   logger?: Logger;
 }
 
@@ -172,10 +180,23 @@ async function preparePassword(ctx: Ctx, username: string): Promise<PreparedAuth
   return { username, methods: [{ type: "password", username, password }], description };
 }
 
+/** Fingerprint of `<file>.pub` (works for encrypted private keys), or null. */
+async function publicFingerprint(privatePath: string): Promise<string | null> {
+  try {
+    const line = (await Deno.readTextFile(`${privatePath}.pub`)).trim();
+    const b64 = line.split(/\s+/)[1];
+    if (!b64) return null;
+    return fingerprintOfBlob(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+}
+
 async function prepareAgent(
   ctx: Ctx,
   username: string,
   extraIdentityFiles: string[],
+  identitiesOnly: boolean,
 ): Promise<PreparedAuth> {
   const { auth } = ctx;
   const socket = resolveAgentSocket(auth.identity_agent, ctx.env);
@@ -236,7 +257,10 @@ async function prepareAgent(
     try {
       const ids = await listAgentIdentities(socket);
       agentFps = new Set(ids.map((i) => i.fingerprint));
-      if (ids.length > 0) {
+      if (identitiesOnly) {
+        // ssh_config IdentitiesOnly: agent keys only when an IdentityFile names them (below)
+        agentProblem = "ssh_config IdentitiesOnly=yes allows only the IdentityFile keys";
+      } else if (ids.length > 0) {
         methods.push({ type: "agent", username, agent: unpinnedAgent(socket) });
         parts.push(`agent ${socket} (${ids.length} key${ids.length === 1 ? "" : "s"})`);
         agentProblem = "";
@@ -264,9 +288,23 @@ async function prepareAgent(
     }
   }));
   const files: string[] = [];
+  const viaAgent = new Set<string>();
+  if (identitiesOnly && socket) {
+    // keys named by IdentityFile that the agent holds are offered through the agent (OpenSSH does the same)
+    for (const file of extraIdentityFiles) {
+      const fp = await publicFingerprint(expandPath(file, ctx.env));
+      if (fp && agentFps.has(fp) && !viaAgent.has(fp)) {
+        viaAgent.add(fp);
+        methods.push({ type: "agent", username, agent: pinnedAgent(socket, fp) });
+        parts.push(`agent key ${fp} (IdentitiesOnly)`);
+      }
+    }
+  }
   for (const entry of loaded) {
     if (!entry) continue;
-    if (agentFps.has(keyFingerprint(entry.key))) continue; // the agent offers it already
+    const fp = keyFingerprint(entry.key);
+    if (viaAgent.has(fp)) continue;
+    if (!identitiesOnly && agentFps.has(fp)) continue; // the unpinned agent offers it already
     methods.push({ type: "publickey", username, key: entry.key });
     files.push(expandPath(entry.file, ctx.env));
   }
@@ -320,7 +358,12 @@ export function prepareAuth(opts: PrepareAuthOptions): Promise<PreparedAuth> {
     case "password":
       return preparePassword(ctx, username);
     case "agent":
-      return prepareAgent(ctx, username, opts.extraIdentityFiles ?? []);
+      return prepareAgent(
+        ctx,
+        username,
+        opts.extraIdentityFiles ?? [],
+        opts.identitiesOnly === true,
+      );
     default:
       return Promise.reject(
         authFailed(`host ${ctx.alias}: unknown auth method ${String(opts.policy.auth.method)}`),

@@ -11,7 +11,8 @@
 // @ts-types="npm:@types/ssh2@1.15.5"
 import ssh2 from "ssh2";
 import net from "node:net";
-import type { Duplex } from "node:stream";
+import { spawn } from "node:child_process";
+import { Duplex } from "node:stream";
 import type { HostPolicy } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -48,6 +49,8 @@ export interface ConnectTarget {
   hostKeyAlias: boolean;
   /** the network-policy-verified address (or the name when DNS checks are off) */
   connectAddress: string;
+  /** ssh_config ProxyCommand (tokens expanded), only when ALLOW_SSH_CONFIG_PROXYCOMMAND=true */
+  proxyCommand?: string;
   /** algorithm lists from ssh_config (already mapped to ssh2 names) */
   algorithms?: { cipher?: string[]; hmac?: string[]; kex?: string[]; serverHostKey?: string[] };
 }
@@ -81,6 +84,7 @@ export class Connection implements ExecHost {
   lastUsed: number = Date.now();
   #alive = true;
   #channels: Semaphore;
+  #killSlot: Semaphore;
   #forwarded = 0;
   #sftp: Promise<ssh2.SFTPWrapper> | null = null;
   #closeListeners: (() => void)[] = [];
@@ -103,6 +107,7 @@ export class Connection implements ExecHost {
     this.serverBanner = init.serverBanner;
     this.via = init.via;
     this.#channels = new Semaphore(init.maxChannels);
+    this.#killSlot = new Semaphore(1);
     this.#logger = init.logger;
     const onGone = () => this.#markDead();
     this.client.on("close", onGone);
@@ -206,6 +211,11 @@ export class Connection implements ExecHost {
 
   /** {@link ExecHost}: short command on its own channel, output ignored, bounded. */
   fireAndForget(command: string, timeoutMs: number): Promise<void> {
+    // one kill channel at a time: exec slots (<= 8) + SFTP (1) + this (1) stay within MaxSessions 10
+    return this.#killSlot.run(() => this.#fireAndForget(command, timeoutMs));
+  }
+
+  #fireAndForget(command: string, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       try {
@@ -306,6 +316,43 @@ export class Connection implements ExecHost {
   }
 }
 
+/**
+ * ssh_config ProxyCommand: the command's stdin/stdout carry the SSH stream
+ * (only with ALLOW_SSH_CONFIG_PROXYCOMMAND=true; the command comes from the
+ * operator's ssh_config, never from tool arguments). Its stderr is logged at
+ * DEBUG.
+ */
+function proxyCommandStream(command: string, logger: Logger): Duplex {
+  const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"] });
+  const stream = new Duplex({
+    read() {
+      child.stdout.resume();
+    },
+    write(chunk, _enc, cb) {
+      child.stdin.write(chunk, cb);
+    },
+    final(cb) {
+      child.stdin.end();
+      cb();
+    },
+    destroy(err, cb) {
+      child.kill("SIGTERM");
+      cb(err);
+    },
+  });
+  child.stdout.on("data", (d: Uint8Array) => {
+    if (!stream.push(d)) child.stdout.pause();
+  });
+  child.stdout.on("end", () => stream.push(null));
+  child.stderr.on(
+    "data",
+    (d: Uint8Array) => logger.debug("ProxyCommand stderr", { bytes: d.length }),
+  );
+  child.on("error", (e: Error) => stream.destroy(e));
+  child.on("exit", () => stream.push(null));
+  return stream;
+}
+
 function tcpConnect(address: string, port: number, timeoutMs: number, signal?: AbortSignal) {
   return new Promise<net.Socket>((resolve, reject) => {
     const sock = new net.Socket();
@@ -364,6 +411,8 @@ async function handshake(
   const alias = target.policy.alias;
   const sock: Duplex = via
     ? await via.forwardOut(target.connectAddress, target.port)
+    : target.proxyCommand
+    ? proxyCommandStream(target.proxyCommand, deps.logger)
     : await tcpConnect(target.connectAddress, target.port, deps.connectTimeoutMs, signal);
 
   knownHosts.refresh();

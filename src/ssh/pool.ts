@@ -319,7 +319,25 @@ export class ConnectionPool {
     }
     const algos = cfg ? toSsh2Algorithms(cfg) : null;
     for (const w of algos?.warnings ?? []) d.logger.warn(w, { host: policy.alias });
+    for (const w of cfg?.warnings ?? []) d.logger.warn(`ssh_config: ${w}`, { host: policy.alias });
+    let proxyCommand: string | undefined;
+    if (cfg?.proxyCommand && policy.proxy_jump.length === 0 && !(cfg.proxyJump?.length)) {
+      if (d.settings.ALLOW_SSH_CONFIG_PROXYCOMMAND) {
+        proxyCommand = cfg.proxyCommand
+          .replaceAll("%%", "\u0000")
+          .replaceAll("%h", connectName)
+          .replaceAll("%p", String(port))
+          .replaceAll("%r", user)
+          .replaceAll("%n", policy.hostname)
+          .replaceAll("\u0000", "%");
+      } else {
+        d.logger.warn(
+          `ssh_config ProxyCommand for ${policy.alias} ignored (it runs a local command); set ALLOW_SSH_CONFIG_PROXYCOMMAND=true to use it`,
+        );
+      }
+    }
     return {
+      ...(proxyCommand ? { proxyCommand } : {}),
       policy,
       user,
       port,
@@ -331,13 +349,14 @@ export class ConnectionPool {
     };
   }
 
-  #connectDeps(): ConnectDeps {
+  /** Connect parameters; ssh_config `ConnectTimeout` / `ServerAliveInterval` override the env defaults per host. */
+  #connectDeps(cfg: SshConfigResult | null): ConnectDeps {
     const s = this.#deps.settings;
     return {
       knownHosts: this.#deps.knownHosts,
       logger: this.#deps.logger,
-      connectTimeoutMs: s.SSH_CONNECT_TIMEOUT * 1000,
-      keepaliveMs: s.SSH_KEEPALIVE_INTERVAL * 1000,
+      connectTimeoutMs: (cfg?.connectTimeout ?? s.SSH_CONNECT_TIMEOUT) * 1000,
+      keepaliveMs: (cfg?.serverAliveInterval ?? s.SSH_KEEPALIVE_INTERVAL) * 1000,
       maxChannels: s.SSH_MAX_CONNECTIONS_PER_HOST,
     };
   }
@@ -352,7 +371,7 @@ export class ConnectionPool {
     for (const hop of this.routeFor(policy)) via = await this.#getOrOpen(hop, via);
     const { cfg, user, port } = this.#endpoint(policy);
     const target = await this.#target(policy, user, port, cfg);
-    return await verifyHostKeyOnly(target, via, this.#connectDeps());
+    return await verifyHostKeyOnly(target, via, this.#connectDeps(cfg));
   }
 
   async #open(
@@ -364,16 +383,21 @@ export class ConnectionPool {
   ): Promise<Connection> {
     const d = this.#deps;
     const target = await this.#target(policy, user, port, cfg);
-    const extraIdentityFiles = policy.auth.method === "agent" && !policy.auth.identity_fingerprint
-      ? cfg?.identityFiles ?? []
-      : [];
+    const agentUnpinned = policy.auth.method === "agent" && !policy.auth.identity_fingerprint;
+    const extraIdentityFiles = agentUnpinned ? cfg?.identityFiles ?? [] : [];
+    // ssh_config may name the agent socket when hosts.toml does not (hosts.toml wins)
+    const identityAgent = policy.auth.identity_agent ?? cfg?.identityAgent ?? null;
+    const effective = user === policy.user && identityAgent === policy.auth.identity_agent
+      ? policy
+      : { ...policy, user, auth: { ...policy.auth, identity_agent: identityAgent } };
     const auth = await prepareAuth({
-      policy: user === policy.user ? policy : { ...policy, user },
+      policy: effective,
       settings: d.settings,
       env: d.env,
       extraIdentityFiles,
+      identitiesOnly: agentUnpinned && cfg?.identitiesOnly === true,
       logger: d.logger,
     });
-    return await openConnection(target, auth, via, this.#connectDeps());
+    return await openConnection(target, auth, via, this.#connectDeps(cfg));
   }
 }

@@ -155,6 +155,27 @@ export function randomLoopback(): string {
   }
 }
 
+let port22: Promise<boolean> | undefined;
+
+/**
+ * True when this process may use port 22 on a 127.x address: root, and no
+ * system sshd holds the wildcard address (0.0.0.0:22 makes every 127.x:22 bind
+ * fail with "Address already in use").
+ */
+function port22Usable(): Promise<boolean> {
+  if (!isRoot) return Promise.resolve(false);
+  port22 ??= (async () => {
+    try {
+      const l = Deno.listen({ hostname: randomLoopback(), port: 22 });
+      l.close();
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return port22;
+}
+
 function randomPort(): number {
   return 20000 + Math.floor(Math.random() * 40000);
 }
@@ -251,7 +272,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
   const user = await testUser();
   const dir = opts.dir ?? await tempDir("sshmcp-sshd-");
   const address = opts.address ?? randomLoopback();
-  const port = opts.port ?? (isRoot ? 22 : randomPort());
+  const port = opts.port ?? (await port22Usable() ? 22 : randomPort());
   if (isRoot) await Deno.mkdir("/run/sshd", { recursive: true });
   const hostKeys: KeyPair[] = [];
   for (const t of opts.hostKeyTypes ?? ["ed25519"]) {

@@ -86,7 +86,7 @@ Deno.test("§3.6 caps/timeouts <= 0 are fatal", () => {
 Deno.test("int bounds from the table: MCP_HTTP_PORT, SSH_MAX_CONNECTIONS_PER_HOST", () => {
   fatal({ MCP_HTTP_PORT: "70000" }, "MCP_HTTP_PORT", "between 1 and 65535");
   fatal({ MCP_HTTP_PORT: "0" }, "MCP_HTTP_PORT");
-  fatal({ SSH_MAX_CONNECTIONS_PER_HOST: "10" }, "SSH_MAX_CONNECTIONS_PER_HOST", "between 1 and 9");
+  fatal({ SSH_MAX_CONNECTIONS_PER_HOST: "9" }, "SSH_MAX_CONNECTIONS_PER_HOST", "between 1 and 8");
   assertEquals(parse({ MCP_HTTP_PORT: "65535" }).settings.MCP_HTTP_PORT, 65535);
 });
 

@@ -140,3 +140,101 @@ Deno.test("CONFIG §10: SIGHUP reloads hosts.toml (validate-then-swap) in the ru
     await fleet.stop();
   }
 });
+
+Deno.test("CONFIG §7/AC-114: ssh_config ProxyCommand runs only with ALLOW_SSH_CONFIG_PROXYCOMMAND=true (here: ssh -W through a jump host)", async () => {
+  const fleet = await startFleet(2, { sshd: { extraConfig: ["LogLevel DEBUG1"] } });
+  const [jump, target] = fleet.hosts;
+  const cfgPath = `${fleet.dir}/ssh_config`;
+  await Deno.writeTextFile(
+    cfgPath,
+    `Host ${
+      target!.sshd.address
+    }\n  ProxyCommand ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes ` +
+      `-o UserKnownHostsFile=${fleet.knownHostsPath} -i ${fleet.key.privatePath} -p ${
+        jump!.sshd.port
+      } ` +
+      `-W %h:%p ${jump!.sshd.user.name}@${jump!.sshd.address}\n`,
+  );
+  const lines: string[] = [];
+  const off = await startInProcess(fleet.env({ SSH_CONFIG_FILE: cfgPath }), {
+    logger: new Logger({ level: "WARNING", sink: (l) => lines.push(l) }),
+  });
+  try {
+    assert.equal((await off.ok("ssh_host_ping", { host: target!.alias })).auth_ok, true);
+    assert.ok(
+      lines.some((l) => l.includes("ProxyCommand") && l.includes("ALLOW_SSH_CONFIG_PROXYCOMMAND")),
+    );
+    assert.ok(
+      !(await jump!.sshd.log()).includes("server_request_direct_tcpip"),
+      "ignored: direct connection",
+    );
+  } finally {
+    await off.close();
+  }
+  const on = await startInProcess(
+    fleet.env({ SSH_CONFIG_FILE: cfgPath, ALLOW_SSH_CONFIG_PROXYCOMMAND: "true" }),
+  );
+  try {
+    const r = await on.ok("ssh_host_ping", { host: target!.alias });
+    assert.equal(r.auth_ok, true);
+    assert.equal(r.known_host_fingerprint, target!.sshd.hostKeys[0]!.fingerprint);
+    assert.match(await jump!.sshd.log(), /server_request_direct_tcpip: .*target/);
+  } finally {
+    await on.close();
+    await fleet.stop();
+  }
+});
+
+Deno.test("CONFIG §7: ssh_config IdentityAgent + IdentitiesOnly + ConnectTimeout apply when hosts.toml is silent", async () => {
+  const fleet = await startFleet(1);
+  const agent = await startAgent(fleet.dir);
+  const h = fleet.hosts[0]!;
+  try {
+    const decoy = await generateKey(fleet.dir, { type: "ed25519", name: "decoy" });
+    await agent.add(decoy.privatePath);
+    await agent.add(fleet.key.privatePath);
+    const cfgPath = `${fleet.dir}/ssh_config`;
+    await Deno.writeTextFile(
+      cfgPath,
+      `Host ${h.sshd.address}\n  IdentityAgent ${agent.socket}\n  IdentitiesOnly yes\n  IdentityFile ${fleet.key.privatePath}\n  ConnectTimeout 7\n`,
+    );
+    await Deno.writeTextFile(
+      fleet.hostsTomlPath,
+      `[hosts.h1]\nhostname = "${h.sshd.address}"\nport = ${h.sshd.port}\nuser = "${h.sshd.user.name}"\n[hosts.h1.auth]\nmethod = "agent"\n`,
+    );
+    const s = await startInProcess(
+      fleet.env({ SSH_CONFIG_FILE: cfgPath, SSH_AUTH_SOCK: "/nonexistent" }),
+    );
+    try {
+      assert.equal((await s.ok("ssh_host_ping", { host: "h1" })).auth_ok, true);
+      const log = await h.sshd.log();
+      assert.ok(log.includes(fleet.key.fingerprint));
+      assert.ok(
+        !log.includes(decoy.fingerprint),
+        "IdentitiesOnly: the decoy agent key was never offered",
+      );
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await agent.stop();
+    await fleet.stop();
+  }
+});
+
+Deno.test("stdio server exits when its client goes away (stdin EOF)", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", new URL("../../main.ts", import.meta.url).pathname, "serve"],
+    env: { SSH_MCP_DISABLE_DOTENV: "1", SSH_HOST_NOTES_DIR: "", SSH_AUDIT_LOG: "off" },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, 1500));
+  await child.stdin.close();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  const status = await child.status;
+  clearTimeout(killer);
+  assert.equal(status.signal, null, "exited on its own, not killed");
+  assert.equal(status.code, 0);
+});

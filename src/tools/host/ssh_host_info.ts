@@ -6,7 +6,7 @@ import { OutputWarnings } from "../_schemas.ts";
 import { parseCpuModel, parseOsRelease } from "./_parse.ts";
 import { multiProbe, nonEmpty, okText } from "./_probe.ts";
 
-/** Six independent read-only probes in parallel; a failed probe leaves its field null. */
+/** Six independent read-only probes in one channel round trip; a failed probe leaves its field null. */
 export default defineTool({
   name: "ssh_host_info",
   group: "host",
