@@ -10,23 +10,7 @@ import * as path from "node:path";
 import ipaddr from "ipaddr.js";
 import { ConfigError } from "../errors.ts";
 import { errorText, getEnv, shellSplit } from "./env.ts";
-import { type ConfigNotice, type SettingName, SETTINGS, type Settings } from "./types.ts";
-
-/** Groups known to the tool catalog (CONFIG.md §3.2, plus NEW `bridge`). */
-export const KNOWN_GROUPS: readonly string[] = [
-  "host",
-  "session",
-  "sftp-read",
-  "file-ops",
-  "exec",
-  "sudo",
-  "keys",
-  "docker",
-  "shell",
-  "systemctl",
-  "pkg",
-  "bridge",
-];
+import { type ConfigNotice, GROUPS, type SettingName, SETTINGS, type Settings } from "./types.ts";
 
 /** Settings whose value must never appear in a message or log line. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
@@ -189,13 +173,15 @@ export function parseSettings(
   }
 
   // §9.2 notices
-  const unknownGroups = s.SSH_ENABLED_GROUPS.filter((g) => !KNOWN_GROUPS.includes(g));
+  const unknownGroups = s.SSH_ENABLED_GROUPS.filter((g) =>
+    !(GROUPS as readonly string[]).includes(g)
+  );
   if (unknownGroups.length > 0) {
     warn(
       `SSH_ENABLED_GROUPS: unknown group(s) ${
         unknownGroups.map((g) => JSON.stringify(g)).join(", ")
       } ` +
-        `ignored (known: ${KNOWN_GROUPS.join(", ")})`,
+        `ignored (known: ${GROUPS.join(", ")})`,
     );
   }
   if (s.SSH_SUDO_MODE === "persistent-su" && s.ALLOW_SUDO) {

@@ -186,6 +186,24 @@ type ValueOf<S> = S extends { kind: "bool" } ? boolean
 /** Parsed settings, keyed by the exact environment variable names. */
 export type Settings = { -readonly [K in SettingName]: ValueOf<typeof SETTINGS[K]> };
 
+/** Tool groups (CONFIG.md §3.2 plus NEW `bridge`; `keys` is reserved and empty). */
+export const GROUPS = [
+  "host",
+  "session",
+  "sftp-read",
+  "file-ops",
+  "exec",
+  "sudo",
+  "keys",
+  "docker",
+  "shell",
+  "systemctl",
+  "pkg",
+  "bridge",
+] as const;
+/** One tool group. */
+export type Group = typeof GROUPS[number];
+
 /** Access tiers (SECURITY.md §TIER). */
 export type Tier = "read" | "low-access" | "dangerous" | "sudo";
 /** Target platform of a host. */

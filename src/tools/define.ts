@@ -9,7 +9,7 @@
  */
 
 import { z } from "zod";
-import type { HostPolicy, Tier } from "../config/types.ts";
+import type { Group, HostPolicy, Tier } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import type { CheckedCommand, RemoteCommand } from "../ssh/command.ts";
 import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
@@ -18,23 +18,9 @@ import type { Connection } from "../ssh/connection.ts";
 import type ssh2 from "ssh2";
 import type { AppServices, PathIo } from "../services.ts";
 
-/** Tool groups (CONFIG.md §3.2; `keys` is reserved and empty). */
-export const GROUPS = [
-  "host",
-  "session",
-  "sftp-read",
-  "file-ops",
-  "exec",
-  "sudo",
-  "keys",
-  "docker",
-  "shell",
-  "systemctl",
-  "pkg",
-  "bridge",
-] as const;
-/** One tool group. */
-export type Group = typeof GROUPS[number];
+/** Tool groups (defined with the configuration vocabulary). */
+export { GROUPS } from "../config/types.ts";
+export type { Group } from "../config/types.ts";
 
 /** Tiers in flag order. */
 export const TIERS: readonly Tier[] = ["read", "low-access", "dangerous", "sudo"];

@@ -12,7 +12,7 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
 import type { HostKeyVerdict, KnownHosts } from "../../src/ssh/known_hosts.ts";
-import type { SshdInstance } from "./sshd.ts";
+import { opensshAccepts, type SshdInstance } from "./sshd.ts";
 
 /** The four verdict classes, as both clients report them. */
 export type VerdictStatus = HostKeyVerdict["status"];
@@ -53,40 +53,7 @@ export async function opensshRun(opts: {
   hostKeyAlias?: string;
   extraOptions?: string[];
 }): Promise<OpensshResult> {
-  const args = [
-    "-F",
-    "/dev/null",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${opts.knownHostsPath}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "CheckHostIP=no",
-    "-o",
-    "ConnectTimeout=5",
-    "-o",
-    "IdentitiesOnly=yes",
-    "-i",
-    opts.identity,
-    "-p",
-    String(opts.sshd.port),
-  ];
-  if (opts.hostKeyAlias) args.push("-o", `HostKeyAlias=${opts.hostKeyAlias}`);
-  for (const o of opts.extraOptions ?? []) args.push("-o", o);
-  args.push(`${opts.sshd.user.name}@${opts.sshd.address}`, "true");
-  const out = await new Deno.Command("ssh", {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  const accepted = out.code === 0;
+  const { accepted, stderr } = await opensshAccepts(opts);
   return { accepted, status: classifyOpenssh(accepted, stderr), stderr };
 }
 

@@ -383,6 +383,8 @@ export async function opensshAccepts(opts: {
   identity: string;
   /** name used for the known_hosts lookup (HostKeyAlias); default: the address */
   hostKeyAlias?: string;
+  /** more `-o` options (e.g. `HostKeyAlgorithms=...`) */
+  extraOptions?: string[];
 }): Promise<{ accepted: boolean; stderr: string }> {
   const args = [
     "-F",
@@ -407,6 +409,7 @@ export async function opensshAccepts(opts: {
     String(opts.sshd.port),
   ];
   if (opts.hostKeyAlias) args.push("-o", `HostKeyAlias=${opts.hostKeyAlias}`);
+  for (const o of opts.extraOptions ?? []) args.push("-o", o);
   args.push(`${opts.sshd.user.name}@${opts.sshd.address}`, "true");
   const r = await run("ssh", args);
   return { accepted: r.code === 0, stderr: r.stderr };
