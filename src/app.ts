@@ -17,7 +17,16 @@ import { Logger } from "./log.ts";
 import { NotesStore } from "./notes/store.ts";
 import { HostRegistry } from "./policy/hosts.ts";
 import { NetworkPolicy } from "./policy/network.ts";
-import type { AppServices, CatalogInfo, ReloadOutcome, ServerInfo } from "./services.ts";
+import type {
+  AppServices,
+  CatalogInfo,
+  CommandChecker,
+  PathChecker,
+  ReloadOutcome,
+  ServerInfo,
+} from "./services.ts";
+import { createCommandChecker } from "./policy/commands.ts";
+import { createPathChecker } from "./policy/paths.ts";
 import { EMBEDDED_DOCS } from "./skills/embedded_gen.ts";
 import { type EmbeddedDoc, SkillLibrary } from "./skills/library.ts";
 import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";
@@ -57,6 +66,8 @@ export class App implements AppServices {
   readonly notes: NotesStore;
   readonly audit: AuditLog;
   readonly catalog: CatalogInfo;
+  readonly commands: CommandChecker;
+  readonly paths: PathChecker;
   skills: SkillLibrary;
   #hosts: HostRegistry;
   #network: NetworkPolicy;
@@ -97,6 +108,8 @@ export class App implements AppServices {
         : resolvePath(auditSpec, cfg),
       logger,
     );
+    this.commands = createCommandChecker({ settings: s, logger });
+    this.paths = createPathChecker({ settings: s, logger });
     this.pool = new ConnectionPool({
       settings: s,
       env: cfg.env,
