@@ -11,6 +11,21 @@
  * They are deliberately NOT in `structuredContent`: the SDK client validates
  * any `structuredContent` against the tool's output schema, even on errors.
  *
+ * Progress and cancellation: a request carrying `_meta.progressToken` gets
+ * `notifications/progress` from `ctx.progress()`; `notifications/cancelled`
+ * aborts the call's signal, which kills the remote process group.
+ *
+ * MCP-native tasks (TOOLS.md §15): the low-level `Server` gets a
+ * {@link McpTaskStore}, so the SDK answers `tasks/get`, `tasks/result`,
+ * `tasks/list` and `tasks/cancel`; tools declaring `taskSupport` are listed with
+ * `execution.taskSupport: "optional"`. A `tools/call` with a `task` parameter
+ * on such a tool creates a task, returns the `CreateTaskResult` at once and
+ * runs the call through the same registry pipeline in the background; a
+ * `tasks/cancel` aborts it (remote kill). This mirrors what the SDK's
+ * `McpServer.experimental.tasks.registerToolTask` does, without giving up the
+ * registry's pipeline. Without a `task` parameter such a tool runs as a plain
+ * call (no polling loop needed).
+ *
  * @module
  */
 
@@ -26,7 +41,8 @@ import {
   Server,
 } from "./sdk.ts";
 import type { App } from "../app.ts";
-import type { ToolRegistry } from "../tools/registry.ts";
+import type { CallOutcome, ToolRegistry } from "../tools/registry.ts";
+import { McpTaskStore } from "../tasks/mcp_store.ts";
 
 /** URI of the server-info resource (SKILLS.md §3.2). */
 export const SERVER_INFO_URI = "mcp://ssh-mcp/server-info";
@@ -39,40 +55,119 @@ const INSTRUCTIONS = [
   "(or the ssh_skill_read tool). Host keys are pinned; never try to bypass a host-key error.",
 ].join(" ");
 
+/** Poll interval suggested for MCP-native tasks (TOOLS.md §8: 3 s). */
+export const TASK_POLL_INTERVAL_MS = 3000;
+
+function toCallResult(outcome: CallOutcome): CallToolResult {
+  const result: CallToolResult = { content: [{ type: "text", text: outcome.text }] };
+  if (outcome.isError) {
+    result.isError = true;
+    if (outcome.error) result._meta = { "ssh-mcp/error": outcome.error };
+  } else if (outcome.structured) {
+    result.structuredContent = outcome.structured;
+  }
+  return result;
+}
+
 /** Builds the MCP server for an app and its registry. */
 export function buildMcpServer(app: App, registry: ToolRegistry): Server {
+  const taskStore = new McpTaskStore({
+    maxTtlMs: app.settings.SSH_TASK_KEEPALIVE_S * 1000,
+    pollIntervalMs: TASK_POLL_INTERVAL_MS,
+    maxRunning: app.settings.SSH_TASK_MAX_CONCURRENT,
+  });
+  // TASK-6: cancel running MCP tasks and wait (bounded) for their remote kills
+  // before the connections close
+  const runningTasks = new Set<Promise<void>>();
+  app.onShutdown(async () => {
+    taskStore.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...runningTasks]),
+      new Promise<void>((r) => (timer = setTimeout(r, 10_000))),
+    ]);
+    clearTimeout(timer);
+  });
   const server = new Server(
     { name: "ssh-mcp", version: app.version },
-    { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS },
+    {
+      capabilities: {
+        tools: {},
+        resources: {},
+        tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
+      },
+      instructions: INSTRUCTIONS,
+      taskStore,
+    },
   );
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: registry.list() }));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: registry.list(),
+  }));
 
   server.setRequestHandler(
     CallToolRequestSchema,
-    async (request, extra): Promise<CallToolResult> => {
+    async (request, extra) => {
       const { name, arguments: args } = request.params;
       const token = request.params._meta?.progressToken;
       let progressCount = 0;
+      const progress = token === undefined ? undefined : async (message: string) => {
+        await extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken: token, progress: ++progressCount, message },
+        });
+      };
+      const sessionKey = extra.sessionId ?? "stdio";
+      if (request.params.task) {
+        if (!registry.has(name)) {
+          throw new McpError(ErrorCode.InvalidParams, `Tool ${name} not found`);
+        }
+        if (registry.get(name)?.taskSupport !== "optional" || !extra.taskStore) {
+          throw new McpError(
+            ErrorCode.MethodNotFound,
+            `Tool ${name} does not support task-augmented calls (execution.taskSupport is not set)`,
+          );
+        }
+        let task;
+        try {
+          task = await extra.taskStore.createTask({
+            ttl: request.params.task.ttl ?? null,
+            pollInterval: TASK_POLL_INTERVAL_MS,
+          });
+        } catch (e) {
+          throw new McpError(ErrorCode.InvalidRequest, (e as Error).message);
+        }
+        const abort = new AbortController();
+        taskStore.onCancel(task.taskId, () => abort.abort());
+        const store = extra.taskStore;
+        const running = (async () => {
+          const outcome = await registry.call(name, args, {
+            signal: abort.signal,
+            sessionKey,
+            progress,
+          });
+          if (!outcome || abort.signal.aborted) return;
+          await store.storeTaskResult(
+            task.taskId,
+            outcome.isError ? "failed" : "completed",
+            toCallResult(outcome),
+          );
+        })().catch((e) => {
+          app.logger.warn("MCP task did not store its result", {
+            task_id: task.taskId,
+            error: (e as Error).message,
+          });
+        }).finally(() => runningTasks.delete(running));
+        runningTasks.add(running);
+        return { task };
+      }
       const outcome = await registry.call(name, args, {
         signal: extra.signal,
-        sessionKey: extra.sessionId ?? "stdio",
-        progress: token === undefined ? undefined : async (message: string) => {
-          await extra.sendNotification({
-            method: "notifications/progress",
-            params: { progressToken: token, progress: ++progressCount, message },
-          });
-        },
+        sessionKey,
+        progress,
       });
       if (!outcome) throw new McpError(ErrorCode.InvalidParams, `Tool ${name} not found`);
-      const result: CallToolResult = { content: [{ type: "text", text: outcome.text }] };
-      if (outcome.isError) {
-        result.isError = true;
-        if (outcome.error) result._meta = { "ssh-mcp/error": outcome.error };
-      } else if (outcome.structured) {
-        result.structuredContent = outcome.structured;
-      }
-      return result;
+      return toCallResult(outcome);
     },
   );
 

@@ -8,7 +8,8 @@
  *   text (TIMEOUT-3): commands are prefixed with a marker that reports `$$`
  *   (OpenSSH puts each no-PTY session in its own process group), the marker is
  *   removed from stderr, and on deadline/cancel we send `TERM` over the channel,
- *   then `kill -TERM -- -<pgid>` over a second channel, `KILL` after 2 s, then
+ *   then `kill -s TERM -- -<pgid>` (the form dash accepts; dash rejects
+ *   `kill -TERM -- -<pgid>`) over a second channel, `KILL` after 2 s, then
  *   close the channel. Readers are always torn down (TIMEOUT-5).
  * - A non-zero exit code is data, never an error (OUT-7).
  *
@@ -35,6 +36,14 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** called with every chunk that was kept (never bytes beyond the cap) */
   onOutput?: (stream: "stdout" | "stderr", chunk: Uint8Array) => void;
+  /**
+   * called with every chunk the remote produced, including bytes beyond the
+   * cap (the marker line removed); for consumers with their own bound, such
+   * as the async-task line ring
+   */
+  onData?: (stream: "stdout" | "stderr", chunk: Uint8Array) => void;
+  /** called once the channel is open and the command runs */
+  onStart?: () => void;
   /** environment variables requested for the session (subject to sshd AcceptEnv) */
   env?: Record<string, string>;
 }
@@ -69,7 +78,8 @@ export class CappedBuffer {
   readonly #tailCap: number;
   #head: Uint8Array[] = [];
   #headLen = 0;
-  #tail: Uint8Array<ArrayBuffer>;
+  /** allocated on first overflow: most commands never fill the head */
+  #tail: Uint8Array<ArrayBuffer> | null = null;
   #tailPos = 0;
   #tailFill = 0;
   total = 0;
@@ -78,7 +88,6 @@ export class CappedBuffer {
     this.cap = cap;
     this.#tailCap = Math.min(Math.floor(cap / 4), 256 * 1024);
     this.#headCap = cap - this.#tailCap;
-    this.#tail = new Uint8Array(this.#tailCap);
   }
 
   /** True once more than `cap` bytes were seen. */
@@ -102,6 +111,7 @@ export class CappedBuffer {
       rest = rest.subarray(n);
     }
     if (rest.length && this.#tailCap > 0) {
+      this.#tail ??= new Uint8Array(this.#tailCap);
       if (rest.length >= this.#tailCap) {
         this.#tail.set(rest.subarray(rest.length - this.#tailCap));
         this.#tailPos = 0;
@@ -119,9 +129,10 @@ export class CappedBuffer {
 
   /** The kept bytes; when truncated, head + an omission marker + tail. */
   bytes(): Uint8Array {
+    const t = this.#tail ?? new Uint8Array(0);
     const tail = this.#tailFill < this.#tailCap
-      ? this.#tail.subarray(0, this.#tailFill)
-      : concat([this.#tail.subarray(this.#tailPos), this.#tail.subarray(0, this.#tailPos)]);
+      ? t.subarray(0, this.#tailFill)
+      : concat([t.subarray(this.#tailPos), t.subarray(0, this.#tailPos)]);
     const head = concat(this.#head);
     if (!this.truncated) return concat([head, tail]);
     const omitted = this.total - head.length - tail.length;
@@ -201,16 +212,21 @@ export async function execCommand(
   const err = new CappedBuffer(opts.stderrCap);
   let pgid: string | null = null;
   let markerPending = host.posixShell;
+  let markerSeen: () => void = () => {};
+  const markerDone = new Promise<void>((r) => (markerSeen = r));
   let markerBuf: Uint8Array = new Uint8Array(0);
   let timedOut = false;
   let cancelled = false;
 
+  opts.onStart?.();
   const onStdout = (d: Uint8Array) => {
+    opts.onData?.("stdout", d);
     const kept = out.push(d);
     if (kept.length && opts.onOutput) opts.onOutput("stdout", kept);
   };
   const pushStderr = (d: Uint8Array) => {
     if (!d.length) return;
+    opts.onData?.("stderr", d);
     const kept = err.push(d);
     if (kept.length && opts.onOutput) opts.onOutput("stderr", kept);
   };
@@ -230,6 +246,7 @@ export async function execCommand(
       pushStderr(markerBuf);
     }
     markerBuf = new Uint8Array(0);
+    markerSeen();
   };
 
   channel.on("data", onStdout);
@@ -240,6 +257,8 @@ export async function execCommand(
   const timer = setTimeout(() => stopRequested?.("timeout"), opts.timeoutMs);
   const onAbort = () => stopRequested?.("cancel");
   opts.signal?.addEventListener("abort", onAbort, { once: true });
+  // cancelled while the channel was opening: the listener above never fires
+  if (opts.signal?.aborted) onAbort();
 
   const stdinDone = writeStdin(channel, opts.stdin).catch(() => {});
 
@@ -252,11 +271,14 @@ export async function execCommand(
   if (outcome !== "closed") {
     if (outcome === "timeout") timedOut = true;
     else cancelled = true;
-    await killRemote(host, channel, pgid);
-    await Promise.race([closed, sleep(1000)]);
+    // stopped right after the channel opened: give the PID marker a moment
+    // to arrive, so the process group can be killed (not only the channel)
+    if (markerPending) await within(Promise.race([markerDone, closed]), 2000);
+    await killRemote(host, channel, pgid, closed);
+    await within(closed, 1000);
     exitCode = -1;
   }
-  await Promise.race([stdinDone, sleep(100)]);
+  await within(stdinDone, 100);
   if (markerPending && markerBuf.length) pushStderr(markerBuf);
   channel.removeAllListeners("data");
   channel.stderr.removeAllListeners("data");
@@ -280,8 +302,11 @@ export async function execCommand(
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Waits for `p` at most `ms` milliseconds (the timer is cleared either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 async function writeStdin(
@@ -317,6 +342,7 @@ async function killRemote(
   host: ExecHost,
   channel: ssh2.ClientChannel,
   pgid: string | null,
+  closed: Promise<void>,
 ): Promise<void> {
   try {
     channel.signal("TERM");
@@ -324,12 +350,14 @@ async function killRemote(
     // channel may already be closing
   }
   if (pgid && /^[0-9]+$/.test(pgid)) {
-    await host.fireAndForget(`kill -TERM -- -${pgid} 2>/dev/null`, 5000);
+    await host.fireAndForget(`kill -s TERM -- -${pgid} 2>/dev/null`, 5000);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const gone = await Promise.race([
-      new Promise<boolean>((r) => channel.once("close", () => r(true))),
-      sleep(2000).then(() => false),
+      closed.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 2000))),
     ]);
-    if (!gone) await host.fireAndForget(`kill -KILL -- -${pgid} 2>/dev/null`, 5000);
+    clearTimeout(timer);
+    if (!gone) await host.fireAndForget(`kill -s KILL -- -${pgid} 2>/dev/null`, 5000);
   }
   try {
     channel.close();

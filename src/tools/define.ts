@@ -219,6 +219,8 @@ export interface ToolSpec<
   auditHash?: Partial<Record<"unit_hash" | "package_hash" | "command_hash", string>>;
   /** remote path fields (SECURITY.md §PATH), checked by the registry */
   paths?: readonly PathDecl<P & keyof z.output<I> & string>[];
+  /** MCP-native task support (`execution.taskSupport`), TOOLS.md §15 */
+  taskSupport?: "optional";
   /** the shell command field (SECURITY.md §EXEC), checked by the registry */
   command?: CommandDecl<C & keyof z.output<I> & string>;
   handler(args: CheckedArgs<z.output<I>, P, C>, ctx: ToolContext): Promise<z.output<O>>;

@@ -115,6 +115,7 @@ export interface ListedTool {
   inputSchema: Record<string, unknown>;
   outputSchema: Record<string, unknown>;
   annotations: Tool["annotations"];
+  execution?: { taskSupport: "optional" };
 }
 
 function correlationId(): string {
@@ -163,9 +164,15 @@ export class ToolRegistry {
         inputSchema: jsonSchemaOf(t.input, "input"),
         outputSchema: jsonSchemaOf(t.output, "output"),
         annotations: t.annotations,
+        ...(t.taskSupport ? { execution: { taskSupport: t.taskSupport } } : {}),
       }));
     }
     return this.#listed;
+  }
+
+  /** The visible tool `name`, if any. */
+  get(name: string): Tool | undefined {
+    return this.#byName.get(name);
   }
 
   /** True when `name` is callable in this configuration. */
@@ -450,13 +457,11 @@ export class ToolRegistry {
       const c = await connectionTo(policy);
       const s = app.settings;
       return await c.exec(cmd, {
+        ...opts,
         timeoutMs: opts.timeoutMs ?? (policy.command_timeout ?? s.SSH_COMMAND_TIMEOUT) * 1000,
         stdoutCap: opts.stdoutCap ?? policy.stdout_cap_bytes ?? s.SSH_STDOUT_CAP_BYTES,
         stderrCap: opts.stderrCap ?? policy.stderr_cap_bytes ?? s.SSH_STDERR_CAP_BYTES,
         signal: opts.signal ?? extra.signal,
-        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
-        ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
-        ...(opts.env ? { env: opts.env } : {}),
       });
     };
     const ctx: ToolContext = {

@@ -1,0 +1,517 @@
+/**
+ * `deno task bench exec`: the exec group against its peers, measured in one
+ * run on the same machine and the same sshd hosts.
+ *
+ * 1. Per-call latency of `ssh_exec_run` (`true`): median and p90 of 200 calls
+ *    through a real MCP client over stdio, vs a raw ssh2 exec on a pooled
+ *    connection (the floor), OpenSSH ControlMaster (`ssh -S`), and the npm
+ *    package `ssh-mcp` driven through the same MCP client.
+ * 2. Fan-out of `uptime` to 50 and 200 hosts, cold (fresh server, no pooled
+ *    connection) and warm (second call), vs parallel-ssh (KEX pinned to
+ *    curve25519-sha256) and asyncssh (`/usr/bin/python3`), all with the same
+ *    parallelism.
+ *
+ * Peers are never vendored: `pssh` and `python3-asyncssh` come from apt, the
+ * npm `ssh-mcp` from `SSH_MCP_NPM_PEER` (path of its `build/index.js`, default
+ * `/tmp/peers/node_modules/ssh-mcp/build/index.js`). A missing peer is
+ * reported plainly instead of a number.
+ *
+ * @module
+ */
+
+// @ts-types="npm:@types/ssh2@1.15.5"
+import ssh2 from "ssh2";
+import net from "node:net";
+// @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { Client } from "@modelcontextprotocol/sdk/client";
+import { type Fleet, startFleet } from "../../tests/_support/fleet.ts";
+// type-only: a value import of ../main.ts would deadlock (main.ts imports the
+// sections from its top-level await), so the few helpers are local below
+import type { Row } from "../main.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** p-th percentile (nearest rank), as in bench/main.ts. */
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** A line of the bench report on stdout. */
+function out(line: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+}
+
+/** The server as `deno task start` runs it, behind an MCP client over stdio. */
+async function startServer(env: Record<string, string>) {
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-run",
+      "--allow-write",
+      "--allow-sys",
+      `${ROOT}main.ts`,
+      "serve",
+    ],
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/root", ...env },
+    cwd: ROOT,
+    stderr: "pipe",
+  });
+  transport.stderr?.on("data", () => {});
+  const client = new Client({ name: "bench", version: "1" });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+/** Section name for `deno task bench exec`. */
+export const name = "exec";
+
+const CALLS = 200;
+const PARALLEL = 64;
+const FANOUT_SIZES = [50, 200];
+const FLEET_SSHD = { extraConfig: ["MaxStartups 1000:30:1000", "MaxSessions 64"] };
+const NPM_PEER = Deno.env.get("SSH_MCP_NPM_PEER") ??
+  "/tmp/peers/node_modules/ssh-mcp/build/index.js";
+const PYTHON = "/usr/bin/python3";
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+async function proc(cmd: string, args: string[], stdin?: string) {
+  const p = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const o = await p.output();
+  const dec = new TextDecoder();
+  return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+}
+
+async function must(cmd: string, args: string[], stdin?: string): Promise<string> {
+  const r = await proc(cmd, args, stdin);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} -> ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function ourEnv(fleet: Fleet): Record<string, string> {
+  return {
+    SSH_MCP_DISABLE_DOTENV: "1",
+    SSH_HOSTS_FILE: fleet.hostsTomlPath,
+    SSH_KNOWN_HOSTS: fleet.knownHostsPath,
+    SSH_HOST_NOTES_DIR: "",
+    ALLOW_DANGEROUS_TOOLS: "true",
+    ALLOW_ANY_COMMAND: "true",
+    // the product default: audit lines on stderr (consumed by the client)
+    SSH_AUDIT_LOG: "stderr",
+    LOG_LEVEL: "WARNING",
+  };
+}
+
+async function timed(n: number, f: () => Promise<void>): Promise<number[]> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await f();
+    xs.push(performance.now() - t0);
+  }
+  return xs;
+}
+
+function latencyRows(metric: string, ours: number[], peer: string, theirs: number[] | string) {
+  const rows: Row[] = [];
+  for (const p of [50, 90]) {
+    const v = pct(ours, p);
+    if (typeof theirs === "string") {
+      rows.push({ section: name, metric: `${metric} p${p}`, value: v, unit: "ms", peer: theirs });
+    } else {
+      const pv = pct(theirs, p);
+      rows.push({
+        section: name,
+        metric: `${metric} p${p}`,
+        value: v,
+        unit: "ms",
+        peer,
+        peerValue: pv,
+        ratio: v / pv,
+        ...(p === 50 ? { samples: ours } : {}),
+      });
+    }
+  }
+  return rows;
+}
+
+/** Raw ssh2 exec of `true` on one kept-open connection (TCP_NODELAY): the floor. */
+async function rawSsh2(fleet: Fleet): Promise<number[]> {
+  const h = fleet.hosts[0]!.sshd;
+  const sock = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host: h.address, port: h.port }, () => resolve(s));
+    s.once("error", reject);
+  });
+  sock.setNoDelay(true);
+  const pinned = h.hostKeys[0]!.publicKey.split(" ")[1]!;
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    client.once("ready", () => resolve());
+    client.once("error", reject);
+    client.connect({
+      sock,
+      username: h.user.name,
+      privateKey: Deno.readTextFileSync(fleet.key.privatePath),
+      hostVerifier: (key: Uint8Array) => btoa(String.fromCharCode(...key)) === pinned,
+    });
+  });
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      client.exec("true", (err, ch) => {
+        if (err) return reject(err);
+        ch.on("data", () => {});
+        ch.stderr.on("data", () => {});
+        ch.once("close", () => resolve());
+        ch.end();
+      });
+    });
+  for (let i = 0; i < 10; i++) await once();
+  const xs = await timed(CALLS, once);
+  client.end();
+  return xs;
+}
+
+/** `ssh -S` on an OpenSSH ControlMaster connection. */
+async function controlMaster(fleet: Fleet): Promise<number[]> {
+  const h = fleet.hosts[0]!.sshd;
+  const ctl = `${fleet.dir}/cm-exec.sock`;
+  const base = [
+    "-F",
+    "/dev/null",
+    "-o",
+    `UserKnownHostsFile=${fleet.knownHostsPath}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+    "-i",
+    fleet.key.privatePath,
+    "-p",
+    String(h.port),
+    "-S",
+    ctl,
+  ];
+  const target = `${h.user.name}@${h.address}`;
+  await must("ssh", [...base, "-o", "ControlMaster=yes", "-o", "ControlPersist=60", "-fN", target]);
+  try {
+    for (let i = 0; i < 10; i++) await must("ssh", [...base, target, "true"]);
+    return await timed(CALLS, async () => void await must("ssh", [...base, target, "true"]));
+  } finally {
+    await proc("ssh", [...base, "-O", "exit", target]);
+  }
+}
+
+/** The npm `ssh-mcp` server through the same MCP client (its `run-command` tool). */
+async function npmSshMcp(fleet: Fleet): Promise<number[] | string> {
+  if (!(await exists(NPM_PEER))) {
+    return `npm ssh-mcp: not installed (npm install ssh-mcp outside the repo; set SSH_MCP_NPM_PEER)`;
+  }
+  const h = fleet.hosts[0]!.sshd;
+  const dir = await Deno.makeTempDir({ prefix: "bench-npm-ssh-mcp-" });
+  await Deno.chmod(dir, 0o700);
+  const cfg = `${dir}/config.toml`;
+  await Deno.writeTextFile(
+    cfg,
+    [
+      "[defaults]",
+      'defaultProfile = "h1"',
+      'approvalMode = "auto"',
+      "",
+      "[[profiles]]",
+      'name = "h1"',
+      `host = "${h.address}"`,
+      `port = ${h.port}`,
+      `user = "${h.user.name}"`,
+      'auth = "key"',
+      `keyRef = "${fleet.key.privatePath}"`,
+      `trustedHostKey = "${h.hostKeys[0]!.fingerprint}"`,
+      'role = "admin"',
+      'approvalPolicy = "auto"',
+      "",
+    ].join("\n"),
+  );
+  await Deno.chmod(cfg, 0o600);
+  const transport = new StdioClientTransport({
+    command: "node",
+    args: [NPM_PEER, `--config=${cfg}`],
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: dir },
+    stderr: "pipe",
+  });
+  transport.stderr?.on("data", () => {});
+  const client = new Client({ name: "bench", version: "1" });
+  try {
+    await client.connect(transport);
+    await client.listTools();
+    const call = async () => {
+      const r = await client.callTool({ name: "run-command", arguments: { command: "true" } });
+      if (r.isError) throw new Error(`npm ssh-mcp: ${JSON.stringify(r.content)}`);
+    };
+    for (let i = 0; i < 10; i++) await call();
+    return await timed(CALLS, call);
+  } catch (e) {
+    return `npm ssh-mcp: failed (${(e as Error).message.slice(0, 120)})`;
+  } finally {
+    await client.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function latency(): Promise<Row[]> {
+  const fleet = await startFleet(1);
+  try {
+    const s = await startServer(ourEnv(fleet));
+    const call = async () => {
+      const r = await s.client.callTool({
+        name: "ssh_exec_run",
+        arguments: { host: "h1", command: "true" },
+      });
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+    };
+    for (let i = 0; i < 20; i++) await call();
+    const ours = await timed(CALLS, call);
+    await s.client.close();
+    const raw = await rawSsh2(fleet);
+    const cm = await controlMaster(fleet);
+    const npm = await npmSshMcp(fleet);
+    const metric = `ssh_exec_run true, ${CALLS} calls (MCP stdio)`;
+    return [
+      ...latencyRows(metric, ours, "ssh -S ControlMaster", cm),
+      ...latencyRows(metric, ours, "raw ssh2 pooled exec (floor)", raw),
+      ...latencyRows(metric, ours, "npm ssh-mcp run-command (MCP stdio)", npm),
+    ];
+  } finally {
+    await fleet.stop();
+  }
+}
+
+/** Ours: a fresh server (cold pool), `ssh_broadcast` twice (cold, then warm). */
+async function oursFanout(fleet: Fleet, n: number): Promise<{ cold: number; warm: number }> {
+  const s = await startServer({ ...ourEnv(fleet), SSH_BROADCAST_MAX_HOSTS: "500" });
+  try {
+    await s.client.listTools();
+    const hosts = fleet.hosts.slice(0, n).map((h) => h.alias);
+    const once = async () => {
+      const t0 = performance.now();
+      const r = await s.client.callTool(
+        {
+          name: "ssh_broadcast",
+          arguments: { hosts, command: "uptime", concurrency: PARALLEL },
+        },
+        undefined,
+        { timeout: 600_000 },
+      );
+      const ms = performance.now() - t0;
+      if (r.isError) throw new Error(JSON.stringify(r.content).slice(0, 300));
+      const sc = r.structuredContent as { summary: { succeeded: number } };
+      if (sc.summary.succeeded !== n) {
+        throw new Error(`ssh_broadcast: ${sc.summary.succeeded}/${n} succeeded`);
+      }
+      return ms;
+    };
+    const cold = await once();
+    const warm = await once();
+    return { cold, warm };
+  } finally {
+    await s.client.close();
+  }
+}
+
+function sshOpts(fleet: Fleet): string[] {
+  return [
+    "-O",
+    "StrictHostKeyChecking=yes",
+    "-O",
+    `UserKnownHostsFile=${fleet.knownHostsPath}`,
+    "-O",
+    "GlobalKnownHostsFile=/dev/null",
+    "-O",
+    "BatchMode=yes",
+    "-O",
+    "IdentitiesOnly=yes",
+    "-O",
+    `IdentityFile=${fleet.key.privatePath}`,
+    "-O",
+    "KexAlgorithms=curve25519-sha256",
+  ];
+}
+
+/** parallel-ssh: cold (a fresh ssh per host), warm (second run over ControlMaster sockets). */
+async function psshFanout(
+  fleet: Fleet,
+  n: number,
+): Promise<{ cold: number; warm: number } | string> {
+  const bin = (await exists("/usr/bin/parallel-ssh")) ? "/usr/bin/parallel-ssh" : null;
+  if (!bin) return "parallel-ssh: not installed (apt-get install -y pssh)";
+  const hostsFile = `${fleet.dir}/pssh-hosts-${n}`;
+  await Deno.writeTextFile(
+    hostsFile,
+    fleet.hosts.slice(0, n).map((h) => `${h.sshd.user.name}@${h.sshd.address}:${h.sshd.port}`)
+      .join("\n") + "\n",
+  );
+  const base = ["-h", hostsFile, "-p", String(PARALLEL), "-t", "120", "-x", "-F /dev/null"];
+  const once = async (extra: string[]) => {
+    const t0 = performance.now();
+    const r = await proc(bin, [...base, ...sshOpts(fleet), ...extra, "uptime"]);
+    const ms = performance.now() - t0;
+    if (r.code !== 0) throw new Error(`parallel-ssh exit ${r.code}: ${r.stdout.slice(-500)}`);
+    return ms;
+  };
+  const cold = await once([]);
+  const cmDir = await Deno.makeTempDir({ prefix: "pssh-cm-" });
+  const cm = [
+    "-O",
+    "ControlMaster=auto",
+    "-O",
+    `ControlPath=${cmDir}/%C`,
+    "-O",
+    "ControlPersist=120",
+  ];
+  try {
+    await once(cm); // establishes the masters
+    const warm = await once(cm);
+    return { cold, warm };
+  } finally {
+    await Promise.all(
+      fleet.hosts.slice(0, n).map((h) =>
+        proc("ssh", [
+          "-F",
+          "/dev/null",
+          "-o",
+          `ControlPath=${cmDir}/%C`,
+          "-p",
+          String(h.sshd.port),
+          "-O",
+          "exit",
+          `${h.sshd.user.name}@${h.sshd.address}`,
+        ])
+      ),
+    );
+    await Deno.remove(cmDir, { recursive: true }).catch(() => {});
+  }
+}
+
+const ASYNCSSH_SCRIPT = `
+import asyncio, json, sys, time
+import asyncssh
+
+cfg = json.load(sys.stdin)
+
+async def main():
+    sem = asyncio.Semaphore(cfg["parallel"])
+    async def connect_run(h):
+        async with sem:
+            c = await asyncssh.connect(h, port=cfg["port"], username=cfg["user"],
+                client_keys=[cfg["key"]], known_hosts=cfg["known_hosts"],
+                kex_algs=["curve25519-sha256"], compression_algs=None)
+            await c.run("uptime", check=True)
+            return c
+    async def run(c):
+        async with sem:
+            await c.run("uptime", check=True)
+    t0 = time.perf_counter()
+    conns = await asyncio.gather(*(connect_run(h) for h in cfg["hosts"]))
+    cold = (time.perf_counter() - t0) * 1000
+    t1 = time.perf_counter()
+    await asyncio.gather(*(run(c) for c in conns))
+    warm = (time.perf_counter() - t1) * 1000
+    for c in conns:
+        c.close()
+    print(json.dumps({"cold": cold, "warm": warm, "version": asyncssh.__version__}))
+
+asyncio.run(main())
+`;
+
+/** asyncssh: connect + run per host (cold), run again on the open connections (warm). */
+async function asyncsshFanout(
+  fleet: Fleet,
+  n: number,
+): Promise<{ cold: number; warm: number } | string> {
+  if (!(await exists(PYTHON))) return `asyncssh: ${PYTHON} missing`;
+  const probe = await proc(PYTHON, ["-c", "import asyncssh"]);
+  if (probe.code !== 0) return "asyncssh: not installed (apt-get install -y python3-asyncssh)";
+  const script = `${fleet.dir}/asyncssh_fanout.py`;
+  await Deno.writeTextFile(script, ASYNCSSH_SCRIPT);
+  const hosts = fleet.hosts.slice(0, n);
+  const r = await proc(
+    PYTHON,
+    [script],
+    JSON.stringify({
+      hosts: hosts.map((h) => h.sshd.address),
+      port: hosts[0]!.sshd.port,
+      user: hosts[0]!.sshd.user.name,
+      key: fleet.key.privatePath,
+      known_hosts: fleet.knownHostsPath,
+      parallel: PARALLEL,
+    }),
+  );
+  if (r.code !== 0) return `asyncssh: failed (${r.stderr.trim().split("\n").pop()})`;
+  const o = JSON.parse(r.stdout.trim().split("\n").pop()!) as { cold: number; warm: number };
+  return { cold: o.cold, warm: o.warm };
+}
+
+async function fanout(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const max = Math.max(...FANOUT_SIZES);
+  out(`exec bench: starting ${max} sshd hosts ...`);
+  const fleet = await startFleet(max, { sshd: FLEET_SSHD });
+  try {
+    for (const n of FANOUT_SIZES) {
+      const ours = await oursFanout(fleet, n);
+      const pssh = await psshFanout(fleet, n);
+      const assh = await asyncsshFanout(fleet, n);
+      for (const phase of ["cold", "warm"] as const) {
+        const metric = `fan-out uptime to ${n} hosts, ${phase} (p=${PARALLEL})`;
+        for (
+          const [label, peer] of [
+            ["parallel-ssh, curve25519-sha256", pssh],
+            ["asyncssh", assh],
+          ] as const
+        ) {
+          const shownLabel = phase === "warm" && label.startsWith("parallel-ssh")
+            ? `${label}, ControlMaster`
+            : label;
+          if (typeof peer === "string") {
+            rows.push({ section: name, metric, value: ours[phase], unit: "ms", peer });
+          } else {
+            rows.push({
+              section: name,
+              metric,
+              value: ours[phase],
+              unit: "ms",
+              peer: shownLabel,
+              peerValue: peer[phase],
+              ratio: ours[phase] / peer[phase],
+            });
+          }
+        }
+      }
+    }
+  } finally {
+    await fleet.stop();
+  }
+  return rows;
+}
+
+/** Runs the section. */
+export async function run(): Promise<Row[]> {
+  return [...await latency(), ...await fanout()];
+}

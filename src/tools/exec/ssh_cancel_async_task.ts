@@ -1,0 +1,27 @@
+import { z } from "zod";
+import { tasksFor } from "../../tasks/manager.ts";
+import { defineTool } from "../define.ts";
+import { TaskIdArg, TaskStatusEnum } from "./_tasks.ts";
+
+/** Cancels a running async task with the process-group kill (SECURITY.md TASK-5). */
+export default defineTool({
+  name: "ssh_cancel_async_task",
+  group: "exec",
+  tier: "dangerous",
+  description:
+    "Cancel a running async task of this MCP session: the remote process group gets TERM, then KILL after 2 s. A finished task is left as is (cancelled=false).",
+  input: z.strictObject({ task_id: TaskIdArg }),
+  output: z.strictObject({
+    task_id: z.string(),
+    cancelled: z.boolean(),
+    status: TaskStatusEnum,
+  }),
+  async handler({ task_id }, ctx) {
+    ctx.audit({ task_id });
+    const tasks = tasksFor(ctx.app);
+    const t = tasks.get(task_id, ctx.sessionKey);
+    if (!t) return { task_id, cancelled: false, status: "not_found" as const };
+    const cancelled = await tasks.cancel(t);
+    return { task_id, cancelled, status: t.status };
+  },
+});

@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { ToolError } from "../../errors.ts";
+import { effectivePolicy } from "../../policy/effective.ts";
+import { defineTool, HostArg, TimeoutArg } from "../define.ts";
+import { CommandArg, execAudit, ExecResult, execResult, timeoutOpts } from "./_result.ts";
+import { ProgressPump } from "./_stream.ts";
+
+/**
+ * As ssh_exec_run, reading incrementally and sending MCP progress
+ * notifications with output tails when the request carries a progress token.
+ */
+export default defineTool({
+  taskSupport: "optional",
+  name: "ssh_exec_run_streaming",
+  group: "exec",
+  tier: "dangerous",
+  description:
+    "Like ssh_exec_run for long commands: sends MCP progress notifications with the latest output line while it runs (when the client asked for progress). Supports MCP task mode.",
+  input: z.strictObject({
+    host: HostArg,
+    command: CommandArg,
+    timeout: TimeoutArg,
+  }),
+  output: ExecResult,
+  posixOnly: true,
+  command: { field: "command", kind: "command", cheatsheet: true },
+  async handler({ command, timeout }, ctx) {
+    const eff = effectivePolicy(ctx.host.policy, ctx.app.settings);
+    const pump = new ProgressPump((m) => ctx.progress(m), {
+      stdout: eff.stdout_cap_bytes,
+      stderr: eff.stderr_cap_bytes,
+    });
+    let r;
+    try {
+      r = await ctx.execOn(ctx.host.policy, command, {
+        ...timeoutOpts(timeout),
+        onOutput: pump.onOutput,
+        onData: pump.onData,
+      });
+    } finally {
+      await pump.close();
+    }
+    ctx.audit(execAudit(r));
+    if (r.cancelled) {
+      throw new ToolError(
+        "Cancelled",
+        "The request was cancelled; the remote process group was killed.",
+      );
+    }
+    return execResult(ctx.host.policy.hostname, r);
+  },
+});

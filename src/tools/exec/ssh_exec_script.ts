@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { ToolError } from "../../errors.ts";
+import { sh } from "../../ssh/command.ts";
+import { defineTool, HostArg, TimeoutArg } from "../define.ts";
+import { execAudit, ExecResult, execResult, timeoutOpts } from "./_result.ts";
+
+/** Runs a script body with `sh -s --`, the body on stdin (SECURITY.md §SCRIPT). */
+export default defineTool({
+  name: "ssh_exec_script",
+  group: "exec",
+  tier: "dangerous",
+  description:
+    "Run a multi-line POSIX sh script on a host. The body travels on stdin to `sh -s --`, never in argv or the audit log. Needs an allow-any command policy.",
+  input: z.strictObject({
+    host: HostArg,
+    script: z.string().max(1024 * 1024).describe(
+      "Script body for POSIX sh (max 1 MiB; NUL rejected); checked against the command denylist",
+    ),
+    timeout: TimeoutArg,
+  }),
+  output: ExecResult,
+  posixOnly: true,
+  command: { field: "script", kind: "script", cheatsheet: false },
+  async handler({ script, timeout }, ctx) {
+    const r = await ctx.exec(sh`sh -s --`, { ...timeoutOpts(timeout), stdin: script });
+    ctx.audit(execAudit(r));
+    if (r.cancelled) {
+      throw new ToolError(
+        "Cancelled",
+        "The request was cancelled; the remote process group was killed.",
+      );
+    }
+    return execResult(ctx.host.policy.hostname, r);
+  },
+});

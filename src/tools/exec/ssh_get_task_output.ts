@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { mergeWarnings, sanitize } from "../../policy/sanitize.ts";
+import { tasksFor } from "../../tasks/manager.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { defineTool } from "../define.ts";
+import { TaskIdArg, TaskStatusEnum } from "./_tasks.ts";
+
+/** The latest output lines of an async task, from its bounded ring buffer. */
+export default defineTool({
+  name: "ssh_get_task_output",
+  group: "exec",
+  tier: "dangerous",
+  description:
+    "Latest output lines of an async task (running or finished) from its bounded ring buffer; stderr lines are prefixed with [stderr]. Sanitized.",
+  input: z.strictObject({
+    task_id: TaskIdArg,
+    max_lines: z.number().int().min(1).max(1000).default(50).describe(
+      "Lines to return from the end (1..1000, default 50)",
+    ),
+  }),
+  output: z.strictObject({
+    task_id: z.string(),
+    status: TaskStatusEnum,
+    output_lines: z.array(z.string()),
+    total_lines_available: z.number().int(),
+    dropped_lines: z.number().int(),
+    output_warnings: OutputWarnings,
+  }),
+  handler({ task_id, max_lines }, ctx) {
+    ctx.audit({ task_id });
+    const t = tasksFor(ctx.app).get(task_id, ctx.sessionKey);
+    if (!t) {
+      return Promise.resolve({
+        task_id,
+        status: "not_found" as const,
+        output_lines: [],
+        total_lines_available: 0,
+        dropped_lines: 0,
+        output_warnings: [],
+      });
+    }
+    const tail = t.ring.tail(max_lines);
+    const warnings: string[][] = [];
+    const lines = tail.lines.map((l) => {
+      const s = sanitize(l);
+      warnings.push(s.warnings);
+      return s.text;
+    });
+    return Promise.resolve({
+      task_id,
+      status: t.status,
+      output_lines: lines,
+      total_lines_available: tail.available,
+      dropped_lines: t.ring.dropped,
+      output_warnings: mergeWarnings(...warnings),
+    });
+  },
+});

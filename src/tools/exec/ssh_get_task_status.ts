@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { tasksFor } from "../../tasks/manager.ts";
+import { defineTool } from "../define.ts";
+import { elapsedMs, TaskIdArg, TaskStatusEnum } from "./_tasks.ts";
+
+/** Status of one of this session's async tasks. */
+export default defineTool({
+  name: "ssh_get_task_status",
+  group: "exec",
+  tier: "dangerous",
+  description:
+    "Status of an async task started by this MCP session: pending, running, completed, failed, cancelled, timeout or not_found, with elapsed time and byte counts.",
+  input: z.strictObject({ task_id: TaskIdArg }),
+  output: z.strictObject({
+    task_id: z.string(),
+    status: TaskStatusEnum,
+    elapsed_ms: z.number().int(),
+    bytes_out: z.number().int(),
+    bytes_err: z.number().int(),
+    exit_code: z.number().int().nullable(),
+  }),
+  handler({ task_id }, ctx) {
+    ctx.audit({ task_id });
+    const t = tasksFor(ctx.app).get(task_id, ctx.sessionKey);
+    if (!t) {
+      return Promise.resolve({
+        task_id,
+        status: "not_found" as const,
+        elapsed_ms: 0,
+        bytes_out: 0,
+        bytes_err: 0,
+        exit_code: null,
+      });
+    }
+    return Promise.resolve({
+      task_id,
+      status: t.status,
+      elapsed_ms: elapsedMs(t),
+      bytes_out: t.bytesOut,
+      bytes_err: t.bytesErr,
+      exit_code: t.raw && !t.raw.timedOut && !t.raw.cancelled ? t.raw.exitCode : null,
+    });
+  },
+});

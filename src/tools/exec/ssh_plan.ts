@@ -1,0 +1,283 @@
+import { z } from "zod";
+import type { HostPolicy } from "../../config/types.ts";
+import { isToolError, ToolError } from "../../errors.ts";
+import { hostsWithTag, resolvePattern } from "../../fleet/pattern.ts";
+import { effectivePolicy } from "../../policy/effective.ts";
+import type { PathIo } from "../../services.ts";
+import { R_TAG } from "../_schemas.ts";
+import { defineTool, type ToolContext } from "../define.ts";
+
+/** Tools whose command goes through the cheatsheet first (SECURITY.md §CHEAT scope). */
+const CHEATSHEET_TOOLS = new Set([
+  "ssh_exec_run",
+  "ssh_exec_run_streaming",
+  "ssh_sudo_exec",
+  "ssh_broadcast",
+  "ssh_run_on_tag",
+  "ssh_shell_exec",
+  "ssh_run_async",
+]);
+/** Tools taking a command that do not declare it as a registry field (fan-out). */
+const UNDECLARED_COMMAND_TOOLS = new Set(["ssh_broadcast", "ssh_run_on_tag"]);
+
+const Target = z.strictObject({
+  alias: z.string(),
+  hostname: z.string(),
+  platform: z.enum(["posix", "windows"]),
+  host_blocked: z.boolean(),
+  resolved_ips: z.array(z.string()),
+  network_decision: z.enum(["allow", "deny"]),
+  network_reason: z.string().nullable(),
+  tier_visible: z.boolean(),
+  platform_supported: z.boolean(),
+  cheatsheet_match: z.strictObject({
+    pattern_id: z.string().nullable(),
+    suggested_tool: z.string().nullable(),
+    refused: z.boolean(),
+  }).nullable(),
+  command_decision: z.enum(["allow", "deny"]).nullable(),
+  command_reason: z.string().nullable(),
+  rule_matched: z.string().nullable(),
+  denylist_hit: z.string().nullable(),
+  command_message: z.string().nullable(),
+  path_decision: z.strictObject({
+    decision: z.enum(["allow", "deny"]),
+    mode: z.enum(["lexical", "remote"]),
+    path: z.string().nullable(),
+    error: z.string().nullable(),
+    message: z.string().nullable(),
+  }).nullable(),
+  limits: z.strictObject({
+    timeout_s: z.number().int(),
+    max_timeout_s: z.number().int(),
+    stdout_cap: z.number().int(),
+    stderr_cap: z.number().int(),
+  }),
+  would_execute: z.boolean(),
+  reasons: z.array(z.string()),
+});
+
+/** Policy dry run: what a tool call would be allowed to do, without running it. */
+export default defineTool({
+  name: "ssh_plan",
+  group: "exec",
+  tier: "read",
+  description:
+    "Dry run of the policy for a tool call on one host, a tag or a pattern: host, network, tier, platform, cheatsheet, command and path decisions and limits. No remote command runs.",
+  input: z.strictObject({
+    host: z.string().min(1).max(100).nullish().describe(
+      "One host alias / hostname / SSH_HOSTS_ALLOWLIST name (give one of host, tag, pattern)",
+    ),
+    tag: z.string().regex(R_TAG, "must match ^[A-Za-z0-9._-]{1,50}$").nullish().describe(
+      "Every hosts.toml host carrying this tag",
+    ),
+    pattern: z.string().min(1).max(2000).nullish().describe(
+      "Fleet pattern as in ssh_broadcast (aliases, tags, globs, &, !)",
+    ),
+    tool: z.string().regex(/^ssh_[a-z0-9_]{1,60}$/).default("ssh_exec_run").describe(
+      "Tool whose call is planned (default ssh_exec_run)",
+    ),
+    command: z.string().max(1024 * 1024).nullish().describe(
+      "Command (or script body for ssh_exec_script) to evaluate against the policy",
+    ),
+    path: z.string().min(1).max(4096).nullish().describe("Remote path to evaluate"),
+    remote_canonicalize: z.boolean().default(false).describe(
+      "Canonicalize the path on the host (read-only realpath) instead of a lexical check",
+    ),
+  }),
+  output: z.strictObject({
+    tool: z.string(),
+    targets: z.array(Target),
+    would_execute_on: z.array(z.string()),
+  }),
+  hostFields: [],
+  async handler(args, ctx) {
+    const app = ctx.app;
+    const registry = app.hosts();
+    const given = [args.host, args.tag, args.pattern].filter((x) => x !== null && x !== undefined);
+    if (given.length !== 1) {
+      throw new ToolError("ValueError", "Give exactly one of host, tag or pattern.");
+    }
+    const tool = app.catalog.registered.find((t) => t.name === args.tool);
+    if (!tool) {
+      throw new ToolError("ValueError", `tool ${JSON.stringify(args.tool)} does not exist.`);
+    }
+    const kind = tool.command?.kind ??
+      (UNDECLARED_COMMAND_TOOLS.has(tool.name) ? "command" : null);
+    if (typeof args.command === "string" && !kind) {
+      throw new ToolError("ValueError", `${tool.name} takes no command.`);
+    }
+    if (typeof args.path === "string" && !tool.paths?.length) {
+      throw new ToolError("ValueError", `${tool.name} takes no remote path.`);
+    }
+    let policies: HostPolicy[];
+    if (typeof args.host === "string") {
+      const p = registry.lookup(args.host);
+      if (!p) registry.resolve(args.host); // throws the standard HostNotAllowed
+      policies = [p!];
+    } else if (typeof args.tag === "string") {
+      policies = hostsWithTag(args.tag, registry);
+      if (!policies.length) {
+        throw new ToolError("ValueError", `No host carries tag ${JSON.stringify(args.tag)}.`);
+      }
+    } else {
+      policies = resolvePattern(args.pattern!, registry);
+    }
+    const targets = [];
+    for (const p of policies) targets.push(await planOne(ctx, p, tool.name, kind, args));
+    return {
+      tool: tool.name,
+      targets,
+      would_execute_on: targets.filter((t) => t.would_execute).map((t) => t.alias),
+    };
+  },
+});
+
+type Plan = z.output<typeof Target>;
+
+async function planOne(
+  ctx: ToolContext,
+  p: HostPolicy,
+  toolName: string,
+  kind: "command" | "script" | null,
+  args: { command?: string | null; path?: string | null; remote_canonicalize: boolean },
+): Promise<Plan> {
+  const app = ctx.app;
+  const tool = app.catalog.registered.find((t) => t.name === toolName)!;
+  const eff = effectivePolicy(p, app.settings);
+  const reasons: string[] = [];
+  const blocked = app.hosts().isBlocked(p.hostname);
+  if (blocked) reasons.push("host is on SSH_HOSTS_BLOCKLIST");
+  const connectName = app.pool.sshConfigFor(p)?.hostName ?? p.hostname;
+  let net: { allowed: boolean; addresses: string[]; reason: string | null };
+  if (!blocked && connectName !== p.hostname && app.hosts().isBlocked(connectName)) {
+    net = { allowed: false, addresses: [], reason: `${connectName} is on SSH_HOSTS_BLOCKLIST` };
+  } else {
+    const d = await app.network().check(connectName, p.network);
+    net = { allowed: d.allowed, addresses: d.addresses, reason: d.reason };
+  }
+  if (!net.allowed) reasons.push(`network policy: ${net.reason ?? "not allowed"}`);
+  const tierVisible = app.catalog.visible.some((t) => t.name === toolName);
+  if (!tierVisible) reasons.push(`${toolName} is not visible in this configuration (tier/group)`);
+  const platformOk = !(tool.posixOnly && p.platform === "windows") &&
+    !(kind !== null && p.platform === "windows");
+  if (!platformOk) reasons.push(`${toolName} needs a POSIX host`);
+
+  let cheat: Plan["cheatsheet_match"] = null;
+  let decision: Plan["command_decision"] = null;
+  let reason: string | null = null;
+  let rule: string | null = null;
+  let message: string | null = null;
+  if (typeof args.command === "string" && kind) {
+    const commands = app.commands;
+    if (!commands) {
+      decision = "deny";
+      reason = "no-command-policy";
+      message = "No command policy is configured in this server.";
+    } else {
+      const req = { tool: toolName, policy: p, command: args.command, kind };
+      if (kind === "command" && CHEATSHEET_TOOLS.has(toolName)) {
+        try {
+          const hit = commands.cheatsheet(req);
+          if (hit.patternId) {
+            cheat = { pattern_id: hit.patternId, suggested_tool: null, refused: false };
+          }
+        } catch (e) {
+          if (!isToolError(e, "CommandIsCheatsheetMatch")) throw e;
+          const a = e.attributes;
+          cheat = {
+            pattern_id: typeof a.pattern_id === "string" ? a.pattern_id : null,
+            suggested_tool: typeof a.suggested_tool === "string" ? a.suggested_tool : null,
+            refused: true,
+          };
+          reasons.push(`cheatsheet refuses it: ${e.message}`);
+        }
+      }
+      try {
+        const r = commands.admit(req);
+        decision = "allow";
+        reason = r.decision.reason;
+        rule = r.decision.rule;
+      } catch (e) {
+        if (!isToolError(e)) throw e;
+        decision = "deny";
+        reason = typeof e.attributes.reason === "string" ? e.attributes.reason : e.code;
+        rule = typeof e.attributes.rule === "string" ? e.attributes.rule : null;
+        message = `${e.code}: ${e.message}`;
+        reasons.push(`command policy: ${message}`);
+      }
+    }
+  }
+
+  let pathDecision: Plan["path_decision"] = null;
+  if (typeof args.path === "string") {
+    const mode = args.remote_canonicalize ? "remote" : "lexical";
+    const paths = app.paths;
+    if (!paths) {
+      pathDecision = {
+        decision: "deny",
+        mode,
+        path: null,
+        error: "PathNotAllowed",
+        message: "No path policy is configured in this server.",
+      };
+    } else {
+      const io: PathIo = args.remote_canonicalize
+        ? {
+          exec: async (cmd, timeoutMs) => await ctx.execOn(p, cmd, timeoutMs ? { timeoutMs } : {}),
+          sftp: async () => await (await ctx.connectionTo(p)).sftp(),
+        }
+        : {
+          exec: () => Promise.reject(new Error("ssh_plan: no remote I/O in lexical mode")),
+          sftp: () => Promise.reject(new Error("ssh_plan: no remote I/O in lexical mode")),
+        };
+      const decl = tool.paths?.[0];
+      try {
+        const r = await paths.check({
+          tool: toolName,
+          policy: p,
+          raw: args.path,
+          mustExist: false,
+          redactGate: decl?.redactGate !== false,
+          follow: true,
+          lexical: !args.remote_canonicalize,
+          io,
+        });
+        pathDecision = { decision: "allow", mode, path: r.path, error: null, message: null };
+      } catch (e) {
+        if (!isToolError(e)) throw e;
+        pathDecision = { decision: "deny", mode, path: null, error: e.code, message: e.message };
+        reasons.push(`path policy: ${e.code}: ${e.message}`);
+      }
+    }
+  }
+  const would = !blocked && net.allowed && tierVisible && platformOk &&
+    (decision === null || decision === "allow") && !(cheat?.refused) &&
+    (pathDecision === null || pathDecision.decision === "allow");
+  return {
+    alias: p.alias,
+    hostname: p.hostname,
+    platform: p.platform,
+    host_blocked: blocked,
+    resolved_ips: net.addresses,
+    network_decision: net.allowed ? "allow" : "deny",
+    network_reason: net.reason,
+    tier_visible: tierVisible,
+    platform_supported: platformOk,
+    cheatsheet_match: cheat,
+    command_decision: decision,
+    command_reason: reason,
+    rule_matched: rule,
+    denylist_hit: reason === "denylist" ? rule : null,
+    command_message: message,
+    path_decision: pathDecision,
+    limits: {
+      timeout_s: eff.command_timeout_s,
+      max_timeout_s: eff.max_command_timeout_s,
+      stdout_cap: eff.stdout_cap_bytes,
+      stderr_cap: eff.stderr_cap_bytes,
+    },
+    would_execute: would,
+    reasons,
+  };
+}

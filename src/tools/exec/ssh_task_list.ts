@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { tasksFor } from "../../tasks/manager.ts";
+import { defineTool } from "../define.ts";
+import { elapsedMs, TaskStatusEnum } from "./_tasks.ts";
+
+/** This session's async tasks (TOOLS.md §15 optional). */
+export default defineTool({
+  name: "ssh_task_list",
+  group: "exec",
+  tier: "dangerous",
+  description:
+    "List the async tasks of this MCP session (running and recently finished), newest first, with status, host, elapsed time and exit code.",
+  input: z.strictObject({}),
+  output: z.strictObject({
+    tasks: z.array(z.strictObject({
+      task_id: z.string(),
+      status: TaskStatusEnum,
+      alias: z.string(),
+      host: z.string(),
+      command_hash: z.string(),
+      elapsed_ms: z.number().int(),
+      exit_code: z.number().int().nullable(),
+    })),
+    count: z.number().int(),
+    running: z.number().int(),
+  }),
+  handler(_args, ctx) {
+    const tasks = tasksFor(ctx.app).list(ctx.sessionKey).map((t) => ({
+      task_id: t.id,
+      status: t.status,
+      alias: t.alias,
+      host: t.hostname,
+      command_hash: t.commandHash,
+      elapsed_ms: elapsedMs(t),
+      exit_code: t.raw && !t.raw.timedOut && !t.raw.cancelled ? t.raw.exitCode : null,
+    }));
+    return Promise.resolve({
+      tasks,
+      count: tasks.length,
+      running: tasks.filter((t) => t.status === "pending" || t.status === "running").length,
+    });
+  },
+});
