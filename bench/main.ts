@@ -11,59 +11,10 @@
  * @module
  */
 
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { Client } from "@modelcontextprotocol/sdk/client";
 import { startFleet } from "../tests/_support/fleet.ts";
+import { out, pct, ROOT, type Row, startServer } from "./_lib.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const PERMS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-env",
-  "--allow-run",
-  "--allow-write",
-  "--allow-sys",
-];
-
-/** One measured quantity. */
-export interface Row {
-  section: string;
-  metric: string;
-  value: number;
-  unit: string;
-  peer?: string;
-  peerValue?: number;
-  /** ours / peer (lower is better for times) */
-  ratio?: number;
-  samples?: number[];
-}
-
-/** p-th percentile of samples (nearest rank). */
-export function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-
-/** Writes a line to stdout (the bench report). */
-export function out(line: string): void {
-  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
-}
-
-/** Starts the server as `deno task start` does and connects an MCP client over stdio. */
-export async function startServer(env: Record<string, string>) {
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: ["run", "--quiet", ...PERMS, `${ROOT}main.ts`, "serve"],
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/root", ...env },
-    cwd: ROOT,
-    stderr: "pipe",
-  });
-  transport.stderr?.on("data", () => {});
-  const client = new Client({ name: "bench", version: "1" });
-  await client.connect(transport);
-  return { client, transport };
-}
+export type { Row };
 
 async function rssKiB(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);

@@ -28,46 +28,7 @@ import { Client } from "@modelcontextprotocol/sdk/client";
 import { type Fleet, startFleet } from "../../tests/_support/fleet.ts";
 // type-only: a value import of ../main.ts would deadlock (main.ts imports the
 // sections from its top-level await), so the few helpers are local below
-import type { Row } from "../main.ts";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
-
-/** p-th percentile (nearest rank), as in bench/main.ts. */
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-
-/** A line of the bench report on stdout. */
-function out(line: string): void {
-  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
-}
-
-/** The server as `deno task start` runs it, behind an MCP client over stdio. */
-async function startServer(env: Record<string, string>) {
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      "--allow-run",
-      "--allow-write",
-      "--allow-sys",
-      `${ROOT}main.ts`,
-      "serve",
-    ],
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/root", ...env },
-    cwd: ROOT,
-    stderr: "pipe",
-  });
-  transport.stderr?.on("data", () => {});
-  const client = new Client({ name: "bench", version: "1" });
-  await client.connect(transport);
-  return { client, transport };
-}
+import { out, pct, type Row, startServer } from "../_lib.ts";
 
 /** Section name for `deno task bench exec`. */
 export const name = "exec";

@@ -144,7 +144,13 @@ export async function resolveLocalPath(
       throw policyError(`local_path ${raw} ${errName(e)}; uploads need an existing regular file.`);
     }
     if (!roots.some((r) => isInsideLocal(real, r))) throw outside(real);
-    const st = await Deno.stat(real);
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.stat(real);
+    } catch (e) {
+      // swapped or removed between realPath and stat
+      throw policyError(`local_path ${raw} ${errName(e)}; uploads need an existing regular file.`);
+    }
     if (!st.isFile) {
       throw policyError(
         `local_path ${raw} is ${

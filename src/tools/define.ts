@@ -213,6 +213,13 @@ export interface ToolSpec<
    */
   hostFields?: readonly string[];
   /**
+   * Derives the target host from other inputs (e.g. a shell session id): the
+   * returned alias/hostname goes through the same resolution, platform gate,
+   * timeout clamp and command policy as a `host` input. Throws for an unknown
+   * reference (before any I/O).
+   */
+  hostFrom?: (args: z.output<I>, env: { app: AppServices; sessionKey: string }) => string;
+  /**
    * Input fields whose values are hashed into the audit line
    * (`unit` -> `unit_hash`, etc.); never logged in clear.
    */
@@ -227,7 +234,11 @@ export interface ToolSpec<
 }
 
 /** A registered tool with derived metadata. */
-export interface Tool extends ToolSpec<z.ZodObject, z.ZodObject, string, string> {
+export interface Tool extends Omit<ToolSpec<z.ZodObject, z.ZodObject, string, string>, "hostFrom"> {
+  hostFrom?: (
+    args: Record<string, unknown>,
+    env: { app: AppServices; sessionKey: string },
+  ) => string;
   readonly annotations: ToolAnnotations;
   readonly hostFieldNames: readonly string[];
   readonly skillSlug: string;
@@ -276,6 +287,9 @@ export function defineTool<
 ): Tool {
   const shape = spec.input.shape as Record<string, unknown>;
   const hostFieldNames = spec.hostFields ?? ("host" in shape ? ["host"] : []);
+  if (spec.command && hostFieldNames.length === 0 && !spec.hostFrom) {
+    throw new Error(`${spec.name} declares a command field but no host to check it against`);
+  }
   return {
     ...(spec as unknown as ToolSpec<z.ZodObject, z.ZodObject, string, string>),
     annotations: annotationsFor(spec.name, spec.tier, spec.destructive),

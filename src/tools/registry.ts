@@ -201,7 +201,7 @@ export class ToolRegistry {
     };
     const started = performance.now();
     const args = (rawArgs ?? {}) as Record<string, unknown>;
-    const hostArg = typeof args.host === "string" ? args.host : "?";
+    let hostArg = typeof args.host === "string" ? args.host : "?";
     let outcome: CallOutcome;
     let errorClass: string | undefined;
     try {
@@ -226,6 +226,11 @@ export class ToolRegistry {
         const v = input[f];
         if (typeof v !== "string") continue;
         st.hosts.set(f, { requested: v, policy: app.hosts().resolve(v) });
+      }
+      if (tool.hostFrom) {
+        const derived = tool.hostFrom(input, { app, sessionKey: extra.sessionKey });
+        hostArg = derived;
+        st.hosts.set("host", { requested: derived, policy: app.hosts().resolve(derived) });
       }
       const primary = st.hosts.get("host") ?? st.hosts.values().next().value;
       const ctx = this.#context(st, primary);

@@ -164,15 +164,17 @@ let port22: Promise<boolean> | undefined;
  */
 function port22Usable(): Promise<boolean> {
   if (!isRoot) return Promise.resolve(false);
-  port22 ??= (async () => {
+  if (port22 === undefined) {
+    let ok: boolean;
     try {
       const l = Deno.listen({ hostname: randomLoopback(), port: 22 });
       l.close();
-      return true;
+      ok = true;
     } catch {
-      return false;
+      ok = false;
     }
-  })();
+    port22 = Promise.resolve(ok);
+  }
   return port22;
 }
 

@@ -75,7 +75,13 @@ Deno.test("TIER-2/TIER-5/TIER-6 (AC-150..152): `deno task start` shows exactly t
       ALL_TOOLS.map((t) => t.name).sort(),
     ],
     [{ SSH_ENABLED_GROUPS: "session" }, ["ssh_session_list"]],
-    [{ SSH_ENABLED_GROUPS: "exec,sudo,session" }, ["ssh_session_list"]],
+    // AC-152: groups only narrow; with the tiers off only the read tools of those groups remain
+    [
+      { SSH_ENABLED_GROUPS: "exec,sudo,session" },
+      ALL_TOOLS.filter((t) => t.tier === "read" && ["exec", "sudo", "session"].includes(t.group))
+        .map((t) => t.name)
+        .sort(),
+    ],
   ];
   for (const [env, expected] of cases) {
     const s = await startTask(env);

@@ -12,7 +12,7 @@ import type { RawExecResult } from "../../src/ssh/exec.ts";
 import { TaskManager } from "../../src/tasks/manager.ts";
 import { McpTaskStore } from "../../src/tasks/mcp_store.ts";
 import { LineRing, STDERR_PREFIX } from "../../src/tasks/ring.ts";
-import { ttyHint } from "../../src/tools/exec/_result.ts";
+import { ttyHint } from "../../src/tools/exec_result.ts";
 import { ProgressPump } from "../../src/tools/exec/_stream.ts";
 
 const enc = new TextEncoder();

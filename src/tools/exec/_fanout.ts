@@ -29,7 +29,7 @@ import type { CheckedCommand } from "../../ssh/command.ts";
 import type { RawExecResult } from "../../ssh/exec.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import type { ToolContext } from "../define.ts";
-import { EXEC_RESULT_FIELDS, execResult, type ExecResultT } from "./_result.ts";
+import { EXEC_RESULT_FIELDS, execResult, type ExecResultT } from "../exec_result.ts";
 import { commandHash } from "../../audit/audit.ts";
 
 /** Output kept per stream across all hosts of one fan-out (per-host caps shrink to fit). */

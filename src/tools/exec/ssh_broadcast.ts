@@ -3,7 +3,7 @@ import { isToolError, ToolError } from "../../errors.ts";
 import { resolvePattern } from "../../fleet/pattern.ts";
 import type { HostPolicy } from "../../config/types.ts";
 import { defineTool, TimeoutArg } from "../define.ts";
-import { CommandArg } from "./_result.ts";
+import { CommandArg } from "../exec_result.ts";
 import { fanOut, FANOUT_INPUT, FANOUT_OUTPUT, type FanoutTarget } from "./_fanout.ts";
 
 /**

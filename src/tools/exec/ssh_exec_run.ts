@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { CommandArg, execAudit, ExecResult, execResult, timeoutOpts } from "./_result.ts";
+import { CommandArg, execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
 
 /** Runs one admitted command line on one host (TOOLS.md §8). */
 export default defineTool({

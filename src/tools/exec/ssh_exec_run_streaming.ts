@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { effectivePolicy } from "../../policy/effective.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { CommandArg, execAudit, ExecResult, execResult, timeoutOpts } from "./_result.ts";
+import { CommandArg, execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
 import { ProgressPump } from "./_stream.ts";
 
 /**

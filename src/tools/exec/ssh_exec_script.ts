@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { sh } from "../../ssh/command.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { execAudit, ExecResult, execResult, timeoutOpts } from "./_result.ts";
+import { execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
 
 /** Runs a script body with `sh -s --`, the body on stdin (SECURITY.md §SCRIPT). */
 export default defineTool({

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isFinal, tasksFor } from "../../tasks/manager.ts";
 import { defineTool } from "../define.ts";
-import { EXEC_RESULT_FIELDS, execResult } from "./_result.ts";
+import { EXEC_RESULT_FIELDS, execResult } from "../exec_result.ts";
 import { TaskIdArg, TaskStatusEnum } from "./_tasks.ts";
 
 const OPTIONAL_EXEC = Object.fromEntries(

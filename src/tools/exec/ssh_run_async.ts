@@ -4,7 +4,7 @@ import { ToolError } from "../../errors.ts";
 import { effectivePolicy } from "../../policy/effective.ts";
 import { tasksFor } from "../../tasks/manager.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { CommandArg } from "./_result.ts";
+import { CommandArg } from "../exec_result.ts";
 import { POLL_INTERVAL_S, TaskStatusEnum } from "./_tasks.ts";
 
 /** Starts a command as a background task owned by this MCP session (SECURITY.md §TASK). */

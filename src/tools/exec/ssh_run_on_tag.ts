@@ -3,7 +3,7 @@ import { isToolError, ToolError } from "../../errors.ts";
 import { hostsWithTag } from "../../fleet/pattern.ts";
 import { R_TAG } from "../_schemas.ts";
 import { defineTool, TimeoutArg } from "../define.ts";
-import { CommandArg } from "./_result.ts";
+import { CommandArg } from "../exec_result.ts";
 import { fanOut, FANOUT_INPUT, FANOUT_OUTPUT } from "./_fanout.ts";
 
 /** ssh_broadcast over every host carrying a tag (TOOLS.md §15). */

@@ -7,13 +7,13 @@
  */
 
 import { z } from "zod";
-import type { HostPolicy } from "../../config/types.ts";
-import { effectivePolicy } from "../../policy/effective.ts";
-import { mergeWarnings, sanitize } from "../../policy/sanitize.ts";
-import type { Settings } from "../../config/types.ts";
-import type { RawExecResult } from "../../ssh/exec.ts";
-import { OutputWarnings } from "../_schemas.ts";
-import type { AuditExtra, CtxExecOptions } from "../define.ts";
+import type { HostPolicy } from "../config/types.ts";
+import { effectivePolicy } from "../policy/effective.ts";
+import { mergeWarnings, sanitize } from "../policy/sanitize.ts";
+import type { Settings } from "../config/types.ts";
+import type { RawExecResult } from "../ssh/exec.ts";
+import { OutputWarnings } from "./_schemas.ts";
+import type { AuditExtra, CtxExecOptions } from "./define.ts";
 
 /** ExecResult fields (TOOLS.md §2.1, plus NEW `cancelled`). */
 export const EXEC_RESULT_FIELDS = {
