@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { ToolError } from "../../errors.ts";
+import { recheckPath } from "../../ssh/sftp.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import {
+  assertExpected,
+  CheckArg,
+  ExpectedSha256,
+  remoteSha256,
+  writeResultShape,
+} from "./_common.ts";
+
+/** Deletes one file or symlink. */
+export default defineTool({
+  name: "ssh_delete",
+  group: "file-ops",
+  tier: "low-access",
+  destructive: true,
+  description:
+    "Delete one remote file (never a directory: use ssh_delete_folder). By default a symlink path deletes its target; follow_symlinks=false deletes the link itself.",
+  input: z.strictObject({
+    host: HostArg,
+    path: remotePath("File to delete"),
+    follow_symlinks: z.boolean().default(true).describe(
+      "true: a symlink path is resolved and its target deleted; false: the link itself is deleted",
+    ),
+    expected_sha256: ExpectedSha256,
+    check: CheckArg,
+  }),
+  output: z.strictObject({
+    ...writeResultShape,
+    would_delete: z.array(z.string()).optional(),
+  }),
+  paths: [{ field: "path", mustExist: true, followField: "follow_symlinks" }],
+  async handler({ path, follow_symlinks, expected_sha256, check }, ctx) {
+    return await withSftpErrors("WriteError", async () => {
+      const fs = await hostFs(ctx);
+      const st = await fs.lstat(path, ctx.signal);
+      if (st.kind === "dir") {
+        throw new ToolError(
+          "WriteError",
+          `${path} is a directory; ssh_delete removes files only. Use ssh_delete_folder (recursive=true for a non-empty tree).`,
+        );
+      }
+      if (expected_sha256) {
+        if (st.kind !== "file") {
+          throw new ToolError(
+            "WriteError",
+            `expected_sha256 applies to regular files; ${path} is a ${st.kind}.`,
+          );
+        }
+        assertExpected(expected_sha256, await remoteSha256(ctx, fs, path), path);
+      }
+      const base = {
+        host: ctx.host.policy.hostname,
+        path,
+        success: true,
+        bytes_written: 0,
+        changed: true,
+        output_warnings: [],
+      };
+      if (check) {
+        return {
+          ...base,
+          check: true,
+          message: `would delete ${st.kind} ${path} (${st.size} bytes)`,
+          would_delete: [path],
+        };
+      }
+      await recheckPath(fs, path, follow_symlinks ? "resolved" : "leaf", ctx.signal);
+      await fs.unlink(path, ctx.signal);
+      return { ...base, check: false, message: "deleted" };
+    });
+  },
+});

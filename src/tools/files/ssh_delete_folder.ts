@@ -1,0 +1,160 @@
+import { z } from "zod";
+import { ToolError } from "../../errors.ts";
+import { sh } from "../../ssh/command.ts";
+import { recheckPath, type RemoteFs } from "../../ssh/sftp.ts";
+import { type CheckedPath, defineTool, HostArg, type ToolContext } from "../define.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { CheckArg } from "./_common.ts";
+import { assertNotRoot, walkTree } from "./_tree.ts";
+
+/**
+ * The recursive removal after the walk (AC-004): re-canonicalize the path
+ * through the full policy chain and refuse when the answer differs from the
+ * walked path (a component was swapped for a symlink), then `rm -rf --` on
+ * POSIX or children-first SFTP removal on Windows. `afterWalk` exists for the
+ * regression test that swaps the directory between the two steps.
+ */
+export async function removeTree(
+  ctx: ToolContext,
+  fs: RemoteFs,
+  path: CheckedPath,
+  raw: string,
+  follow: boolean,
+  hooks: { afterWalk?: () => Promise<void> } = {},
+): Promise<number> {
+  const s = ctx.app.settings;
+  const cap = s.SSH_DELETE_FOLDER_MAX_ENTRIES;
+  const walked = await walkTree(fs, path, cap, ctx.signal);
+  if (!walked.complete) {
+    throw new ToolError(
+      "WriteError",
+      `${path} has at least ${cap} entries (SSH_DELETE_FOLDER_MAX_ENTRIES); nothing was deleted. Delete subdirectories first, or ask the operator to raise the cap.`,
+    );
+  }
+  await hooks.afterWalk?.();
+  const again = await ctx.checkPath(ctx.host.policy, raw, { mustExist: true, follow });
+  if (again !== path) {
+    throw new ToolError(
+      "WriteError",
+      `${raw} now resolves to ${again}, not ${path} as when it was walked; nothing was deleted (the tree changed under us).`,
+      { reason: "path_changed" },
+    );
+  }
+  await recheckPath(fs, path, follow ? "resolved" : "leaf", ctx.signal);
+  if (fs.platform === "windows") {
+    for (const e of [...walked.entries].reverse()) {
+      const p = e.path as CheckedPath;
+      if (e.kind === "dir") await fs.rmdir(p, ctx.signal);
+      else await fs.unlink(p, ctx.signal);
+    }
+    return walked.entries.length;
+  }
+  const r = await ctx.exec(sh`rm -rf -- ${path}`);
+  if (r.exitCode !== 0) {
+    throw new ToolError(
+      "WriteError",
+      `rm -rf ${path} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 1000)}`,
+    );
+  }
+  return walked.entries.length;
+}
+
+/** Deletes a directory (empty, or recursively with a walk cap). */
+export default defineTool({
+  name: "ssh_delete_folder",
+  group: "file-ops",
+  tier: "low-access",
+  destructive: true,
+  description:
+    "Delete a remote directory: empty (rmdir) or recursive with an entry cap; dry_run/check lists what would go. Never deletes / or an allowlisted root.",
+  input: z.strictObject({
+    host: HostArg,
+    path: remotePath("Directory to delete"),
+    recursive: z.boolean().default(false).describe(
+      "true: delete the directory and everything below it (capped by SSH_DELETE_FOLDER_MAX_ENTRIES)",
+    ),
+    dry_run: z.boolean().default(false).describe(
+      "List the entries that would be deleted; change nothing",
+    ),
+    follow_symlinks: z.boolean().default(true).describe(
+      "true: a symlink path is resolved to its target directory; false: act on the link itself",
+    ),
+    check: CheckArg,
+  }),
+  output: z.strictObject({
+    host: z.string(),
+    path: z.string(),
+    success: z.boolean().optional(),
+    bytes_written: z.number().int().optional(),
+    message: z.string().nullable().optional(),
+    would_delete: z.array(z.string()).optional(),
+    dry_run: z.boolean().optional(),
+    changed: z.boolean(),
+    check: z.boolean(),
+    output_warnings: OutputWarnings,
+  }),
+  paths: [{ field: "path", mustExist: true, followField: "follow_symlinks" }],
+  async handler(args, ctx) {
+    const { path, recursive, follow_symlinks } = args;
+    const preview = args.dry_run || args.check;
+    const s = ctx.app.settings;
+    const policy = ctx.host.policy;
+    assertNotRoot(path, policy, s);
+    return await withSftpErrors("WriteError", async () => {
+      const fs = await hostFs(ctx);
+      const st = await fs.lstat(path, ctx.signal);
+      const base = { host: policy.hostname, path, output_warnings: [] as string[] };
+      if (!recursive) {
+        if (st.kind !== "dir") {
+          throw new ToolError(
+            "WriteError",
+            `${path} is a ${st.kind}, not a directory; use ssh_delete${
+              st.kind === "symlink" ? " with follow_symlinks=false" : ""
+            }.`,
+          );
+        }
+        if (preview) {
+          return { ...base, would_delete: [path], dry_run: true, changed: true, check: args.check };
+        }
+        await recheckPath(fs, path, follow_symlinks ? "resolved" : "leaf", ctx.signal);
+        await fs.rmdir(path, ctx.signal);
+        return {
+          ...base,
+          success: true,
+          bytes_written: 0,
+          message: "rmdir",
+          changed: true,
+          check: false,
+        };
+      }
+      if (preview) {
+        const cap = s.SSH_DELETE_FOLDER_MAX_ENTRIES;
+        const w = await walkTree(fs, path, cap, ctx.signal);
+        if (!w.complete) {
+          throw new ToolError(
+            "WriteError",
+            `${path} has at least ${cap} entries (SSH_DELETE_FOLDER_MAX_ENTRIES); a real call would be refused.`,
+          );
+        }
+        return {
+          ...base,
+          would_delete: w.entries.map((e) => e.path),
+          dry_run: true,
+          changed: true,
+          check: args.check,
+        };
+      }
+      // the raw input is re-canonicalized: the same text the registry checked
+      const n = await removeTree(ctx, fs, path, path, follow_symlinks);
+      return {
+        ...base,
+        success: true,
+        bytes_written: 0,
+        message: `recursively deleted ${n} entries${fs.platform === "windows" ? " (SFTP)" : ""}`,
+        changed: true,
+        check: false,
+      };
+    });
+  },
+});

@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { defineTool, HostArg } from "../define.ts";
+import { remotePath } from "../sftp/_common.ts";
+import { writeResultShape } from "./_common.ts";
+import { writeFile } from "./_write.ts";
+import { payloadShape } from "./ssh_upload.ts";
+
+/** Replaces a remote file atomically, keeping a timestamped backup. */
+export default defineTool({
+  name: "ssh_deploy",
+  group: "file-ops",
+  tier: "low-access",
+  destructive: true,
+  description:
+    "Replace a remote file atomically and keep the previous version as <path>.bak-<UTC stamp>; the live path is never missing, even when the write fails.",
+  input: z.strictObject({
+    host: HostArg,
+    path: remotePath("File to create or replace"),
+    ...payloadShape,
+    backup: z.boolean().default(true).describe(
+      "Keep the previous version as <path>.bak-YYYYMMDDTHHMMSSZ (only when the file exists)",
+    ),
+  }),
+  output: z.strictObject({
+    ...writeResultShape,
+    backup_path: z.string().nullable().optional(),
+  }),
+  async handler(args, ctx) {
+    return await writeFile("ssh_deploy", args, ctx);
+  },
+});

@@ -1,0 +1,146 @@
+import { z } from "zod";
+import { ToolError } from "../../errors.ts";
+import { atomicWrite, recheckPath, remoteChunks, RemoteFs, SftpError } from "../../ssh/sftp.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { progressEvery, reconnector, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { CheckArg } from "./_common.ts";
+
+/** Streams a file from one host to another through the MCP server. */
+export default defineTool({
+  name: "ssh_transfer",
+  group: "file-ops",
+  tier: "low-access",
+  destructive: true,
+  description:
+    "Copy a file from one host to another, streamed through the MCP server (no SSH between the hosts); written atomically on the destination.",
+  input: z.strictObject({
+    src_host: HostArg.describe("Host to read from (alias, hostname or allowlisted name)"),
+    src_path: remotePath("File to copy on src_host"),
+    dst_host: HostArg.describe("Host to write to (must be a different machine)"),
+    dst_path: remotePath("Destination file on dst_host"),
+    overwrite: z.boolean().default(false).describe(
+      "Replace an existing dst_path (default: refuse)",
+    ),
+    check: CheckArg,
+  }).refine((v) => v.src_host !== v.dst_host, {
+    message: "src_host and dst_host are the same; use ssh_cp to copy within one host",
+    path: ["dst_host"],
+  }),
+  output: z.strictObject({
+    src_host: z.string(),
+    src_path: z.string(),
+    dst_host: z.string(),
+    dst_path: z.string(),
+    size: z.number().int(),
+    duration_ms: z.number().int(),
+    throughput_mb_s: z.number(),
+    changed: z.boolean(),
+    check: z.boolean(),
+    output_warnings: OutputWarnings,
+  }),
+  hostFields: ["src_host", "dst_host"],
+  async handler({ src_path, dst_path, overwrite, check }, ctx) {
+    const s = ctx.app.settings;
+    const src = ctx.hosts.get("src_host")!.policy;
+    const dst = ctx.hosts.get("dst_host")!.policy;
+    // PATH-32 / AC-253: two names of one endpoint are refused before any I/O
+    if (
+      src.hostname.toLowerCase().replace(/\.$/, "") ===
+        dst.hostname.toLowerCase().replace(/\.$/, "") &&
+      src.port === dst.port && src.user === dst.user
+    ) {
+      throw new ToolError(
+        "ValueError",
+        `src_host ${src.alias} and dst_host ${dst.alias} are the same endpoint (${src.user}@${src.hostname}:${src.port}); use ssh_cp to copy within one host.`,
+      );
+    }
+    const sp = await ctx.checkPath(src, src_path, { mustExist: true });
+    const dp = await ctx.checkPath(dst, dst_path, { mustExist: false, audit: "dst_path_hash" });
+    return await withSftpErrors("WriteError", async () => {
+      const sfs = await RemoteFs.open(await ctx.connectionTo(src));
+      const dfs = await RemoteFs.open(await ctx.connectionTo(dst));
+      const st = await sfs.stat(sp, ctx.signal);
+      if (st.kind !== "file") {
+        throw new ToolError(
+          "ValueError",
+          `${sp} on ${src.alias} is not a regular file (${st.kind}).`,
+        );
+      }
+      if (st.size > s.SSH_UPLOAD_MAX_FILE_BYTES) {
+        throw new ToolError(
+          "ValueError",
+          `${sp} is ${st.size} bytes, over SSH_UPLOAD_MAX_FILE_BYTES (${s.SSH_UPLOAD_MAX_FILE_BYTES}); nothing was copied.`,
+        );
+      }
+      const existing = await dfs.lstatOrNull(dp, ctx.signal);
+      if (existing && (existing.kind !== "file" || !overwrite)) {
+        throw new ToolError(
+          "ValueError",
+          existing.kind !== "file"
+            ? `${dp} on ${dst.alias} exists and is a ${existing.kind}.`
+            : `${dp} exists on ${dst.alias}; pass overwrite=true to replace it.`,
+        );
+      }
+      const mode = existing
+        ? existing.perm
+        : st.perm & (s.ALLOW_SPECIAL_MODE_BITS ? 0o7777 : 0o777);
+      const base = {
+        src_host: src.hostname,
+        src_path: sp,
+        dst_host: dst.hostname,
+        dst_path: dp,
+        output_warnings: [] as string[],
+      };
+      if (check) {
+        return {
+          ...base,
+          size: st.size,
+          duration_ms: 0,
+          throughput_mb_s: 0,
+          changed: true,
+          check: true,
+          output_warnings: [
+            `would ${existing ? "replace" : "create"} ${dp} on ${dst.alias} with ${st.size} bytes`,
+          ],
+        };
+      }
+      const t0 = performance.now();
+      const r = await atomicWrite(dfs, dp, remoteChunks(sfs, sp, ctx.signal), {
+        mode,
+        owner: existing ? { uid: existing.uid, gid: existing.gid } : null,
+        signal: ctx.signal,
+        reconnect: reconnector(ctx, dst),
+        onChunk: progressEvery(ctx, "transferred", st.size),
+        beforeRename: (f) => recheckPath(f, dp, "resolved", ctx.signal),
+        // without overwrite, SFTP RENAME never clobbers a file that appeared meanwhile
+        ...(existing ? {} : {
+          commit: async (f: RemoteFs, tmp: string) => {
+            try {
+              await f.renameNoReplace(tmp, dp);
+            } catch (e) {
+              if (e instanceof SftpError && e.status !== null && (await f.lstatOrNull(dp))) {
+                throw new ToolError(
+                  "ValueError",
+                  `${dp} appeared on ${dst.alias} during the transfer; nothing was replaced.`,
+                );
+              }
+              throw e;
+            }
+          },
+        }),
+      });
+      const ms = performance.now() - t0;
+      return {
+        ...base,
+        size: r.bytes,
+        duration_ms: Math.round(ms),
+        throughput_mb_s: Math.round((r.bytes / 1048576 / Math.max(ms / 1000, 0.001)) * 1000) /
+          1000,
+        changed: true,
+        check: false,
+        output_warnings: r.warnings,
+      };
+    });
+  },
+});

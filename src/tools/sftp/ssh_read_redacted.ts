@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { detectFormat, redact, redactionOptions } from "../../policy/redact.ts";
+import { mergeWarnings } from "../../policy/sanitize.ts";
+import { decodeUtf8 } from "../../ssh/exec.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { hostFs, remotePath, withSftpErrors } from "./_common.ts";
+
+const FORMATS = ["env", "yaml", "json", "ini", "generic"] as const;
+
+/** Reads a remote file with secrets replaced by stable markers. */
+export default defineTool({
+  name: "ssh_read_redacted",
+  group: "sftp-read",
+  tier: "read",
+  description:
+    "Read a remote config file with secret values replaced by stable <sha:... len:N> markers (env, yaml, json, ini or generic). The safe way to read .env and credential files.",
+  input: z.strictObject({
+    host: HostArg,
+    path: remotePath("File to read"),
+    format: z.enum(FORMATS).nullish().describe(
+      "Parser to use; default: detected from the file name (.env -> env, .yml -> yaml, ...)",
+    ),
+  }),
+  output: z.strictObject({
+    host: z.string(),
+    path: z.string(),
+    size_original: z.number().int(),
+    content: z.string(),
+    format_detected: z.enum(FORMATS),
+    redactions: z.array(z.strictObject({
+      key: z.string().nullable(),
+      hash: z.string(),
+      line: z.number().int().nullable(),
+      kind: z.enum(["key_match", "entropy_base64", "entropy_hex", "pem_block"]),
+    })),
+    truncated: z.boolean(),
+    output_warnings: OutputWarnings,
+  }),
+  paths: [{ field: "path", mustExist: true, redactGate: false }],
+  async handler({ path, format }, ctx) {
+    const s = ctx.app.settings;
+    const policy = ctx.host.policy;
+    const fmt = format ?? detectFormat(path);
+    return await withSftpErrors("ValueError", async () => {
+      const fs = await hostFs(ctx);
+      const st = await fs.stat(path, ctx.signal);
+      const cap = s.SSH_UPLOAD_MAX_FILE_BYTES;
+      if (st.size > cap) {
+        return {
+          host: policy.hostname,
+          path,
+          size_original: st.size,
+          content: "",
+          format_detected: fmt,
+          redactions: [],
+          truncated: true,
+          output_warnings: [
+            `file is ${st.size} bytes, over SSH_UPLOAD_MAX_FILE_BYTES (${cap}); nothing returned`,
+          ],
+        };
+      }
+      const bytes = await fs.readFile(path, cap, ctx.signal);
+      const r = redact(decodeUtf8(bytes), fmt, redactionOptions(policy, s));
+      return {
+        host: policy.hostname,
+        path,
+        size_original: bytes.length,
+        content: r.content,
+        format_detected: fmt,
+        redactions: r.redactions,
+        truncated: false,
+        output_warnings: mergeWarnings(r.warnings),
+      };
+    });
+  },
+});

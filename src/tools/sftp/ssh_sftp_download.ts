@@ -1,0 +1,120 @@
+import { z } from "zod";
+import { Buffer } from "node:buffer";
+import { ToolError } from "../../errors.ts";
+import {
+  abortLocalWrite,
+  beginLocalWrite,
+  commitLocalWrite,
+  type LocalWrite,
+  resolveLocalPath,
+} from "../../policy/local_paths.ts";
+import { scan } from "../../policy/sanitize.ts";
+import { decodeUtf8 } from "../../ssh/exec.ts";
+import { downloadTo } from "../../ssh/sftp.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { hostFs, localStep, progressEvery, remotePath, withSftpErrors } from "./_common.ts";
+
+/** Reads a remote file: inline base64, or streamed to a file on the MCP host. */
+export default defineTool({
+  name: "ssh_sftp_download",
+  group: "sftp-read",
+  tier: "read",
+  description:
+    "Read a remote file over SFTP: inline as base64 (up to SSH_UPLOAD_MAX_FILE_BYTES), or streamed to local_path on the MCP server (atomic, bounded memory).",
+  input: z.strictObject({
+    host: HostArg,
+    path: remotePath("Remote file to read"),
+    local_path: z.string().nullish().describe(
+      "Write the file here on the MCP server instead of returning it (must be inside SSH_LOCAL_TRANSFER_ROOTS; replaced atomically)",
+    ),
+  }),
+  output: z.strictObject({
+    host: z.string(),
+    path: z.string(),
+    size: z.number().int(),
+    content_base64: z.string(),
+    truncated: z.boolean(),
+    local_path_written: z.string().nullable().optional(),
+    output_warnings: OutputWarnings,
+  }),
+  async handler({ path: rawPath, local_path }, ctx) {
+    const s = ctx.app.settings;
+    const env = ctx.app.config.env;
+    const policy = ctx.host.policy;
+    // LOCAL-*: the local destination is validated before any remote I/O
+    if (local_path !== null && local_path !== undefined) {
+      await localStep(() => resolveLocalPath(local_path, "write", s, env));
+    }
+    const path = await ctx.checkPath(policy, rawPath, { mustExist: true });
+    return await withSftpErrors("SftpDownloadError", async () => {
+      const fs = await hostFs(ctx);
+      const st = await fs.stat(path, ctx.signal);
+      if (st.kind === "dir") {
+        throw new ToolError(
+          "ValueError",
+          `${path} is a directory; list it with ssh_sftp_list or find files with ssh_find.`,
+        );
+      }
+      if (local_path === null || local_path === undefined) {
+        const cap = s.SSH_UPLOAD_MAX_FILE_BYTES;
+        if (st.size > cap) {
+          return {
+            host: policy.hostname,
+            path,
+            size: st.size,
+            content_base64: "",
+            truncated: true,
+            local_path_written: null,
+            output_warnings: [
+              `file is ${st.size} bytes, over SSH_UPLOAD_MAX_FILE_BYTES (${cap}); nothing returned. Use local_path, or ssh_file_hash / ssh_find to inspect it.`,
+            ],
+          };
+        }
+        const bytes = await fs.readFile(path, cap, ctx.signal);
+        return {
+          host: policy.hostname,
+          path,
+          size: bytes.length,
+          content_base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+            .toString("base64"),
+          truncated: false,
+          local_path_written: null,
+          output_warnings: scan(decodeUtf8(bytes)),
+        };
+      }
+      const cap = s.SSH_LOCAL_TRANSFER_MAX_BYTES;
+      if (st.size > cap) {
+        throw new ToolError(
+          "SftpDownloadError",
+          `${path} is ${st.size} bytes, over SSH_LOCAL_TRANSFER_MAX_BYTES (${cap}); nothing was written locally.`,
+        );
+      }
+      const w: LocalWrite = await localStep(() => beginLocalWrite(local_path, s, env));
+      let size: number;
+      try {
+        size = await downloadTo(
+          fs,
+          path,
+          w.file,
+          ctx.signal,
+          cap,
+          progressEvery(ctx, "downloaded", st.size),
+        );
+        await commitLocalWrite(w);
+      } catch (e) {
+        await abortLocalWrite(w).catch(() => {});
+        throw e;
+      }
+      return {
+        host: policy.hostname,
+        path,
+        size,
+        content_base64: "",
+        truncated: false,
+        local_path_written: w.finalPath,
+        output_warnings: [],
+      };
+    });
+  },
+});

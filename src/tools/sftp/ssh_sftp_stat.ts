@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { isoTime, modeString } from "../../ssh/sftp.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { hostFs, remotePath, scanNames, withSftpErrors } from "./_common.ts";
+
+/** Metadata of one remote path. */
+export default defineTool({
+  name: "ssh_sftp_stat",
+  group: "sftp-read",
+  tier: "read",
+  description:
+    "Metadata of one remote path over SFTP: kind, size, mode, mtime, numeric owner and group; follow=false reports a symlink itself and its target.",
+  input: z.strictObject({
+    host: HostArg,
+    path: remotePath("Path to inspect"),
+    follow: z.boolean().default(true).describe(
+      "true: resolve symlinks (the canonical target is reported); false: report a final symlink itself",
+    ),
+  }),
+  output: z.strictObject({
+    path: z.string(),
+    kind: z.enum(["file", "dir", "symlink", "other"]),
+    size: z.number().int(),
+    mode: z.string(),
+    mtime: z.string(),
+    owner: z.string().nullable().optional(),
+    group: z.string().nullable().optional(),
+    symlink_target: z.string().nullable().optional(),
+    output_warnings: OutputWarnings,
+  }),
+  paths: [{ field: "path", mustExist: true, followField: "follow" }],
+  async handler({ path }, ctx) {
+    return await withSftpErrors("ValueError", async () => {
+      const fs = await hostFs(ctx);
+      const st = await fs.lstat(path, ctx.signal);
+      const target = st.kind === "symlink"
+        ? await fs.readlink(path, ctx.signal).catch(() => null)
+        : null;
+      return {
+        path,
+        kind: st.kind,
+        size: st.size,
+        mode: modeString(st.perm),
+        mtime: isoTime(st.mtime),
+        owner: st.uid >= 0 ? String(st.uid) : null,
+        group: st.gid >= 0 ? String(st.gid) : null,
+        symlink_target: target,
+        output_warnings: target ? scanNames([target], "symlink target") : [],
+      };
+    });
+  },
+});
