@@ -1,0 +1,244 @@
+/**
+ * Persistent shell sessions (SECURITY.md §SESS, TOOLS.md §13): server-side
+ * records `{id, alias, cwd}`; no remote PTY, every exec opens a new channel.
+ *
+ * - ids are 32 random hex characters, bound to the MCP session that opened
+ *   them: another MCP session gets "unknown session" for use, list and close
+ *   (SESS-2, AC-913);
+ * - one command at a time per session: a FIFO lock serializes execs, and the
+ *   cwd can only be written while holding it (AC-023, AC-027);
+ * - sessions idle longer than `SSH_SHELL_IDLE_TIMEOUT` are closed by an
+ *   unref'd reaper timer; at most 16 sessions per MCP session (SESS-5);
+ * - a reload with `invalidate_changed` closes the sessions of changed or
+ *   removed hosts; shutdown closes all.
+ *
+ * @module
+ */
+
+import { ToolError, valueError } from "../errors.ts";
+import type { AppServices } from "../services.ts";
+
+/** SESS-5 cap of open sessions per MCP session. */
+export const MAX_SESSIONS_PER_OWNER = 16;
+
+declare const lockBrand: unique symbol;
+/** Proof of holding a session's lock (only {@link ShellSession.withLock} creates one). */
+export type SessionLock = symbol & { readonly [lockBrand]: true };
+
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/** One persistent session. */
+export class ShellSession {
+  readonly id: string;
+  readonly owner: string;
+  /** the `host` argument as the caller gave it (resolved again on every exec) */
+  readonly host: string;
+  /** the hosts.toml alias it resolved to when opened (for reload invalidation) */
+  readonly alias: string;
+  readonly createdAt: number;
+  lastUsed: number;
+  #cwd: string;
+  #tail: Promise<void> = Promise.resolve();
+  #holder: SessionLock | null = null;
+  #closed = false;
+
+  constructor(init: { id: string; owner: string; host: string; alias: string; cwd: string }) {
+    this.id = init.id;
+    this.owner = init.owner;
+    this.host = init.host;
+    this.alias = init.alias;
+    this.#cwd = init.cwd;
+    this.createdAt = Date.now();
+    this.lastUsed = this.createdAt;
+  }
+
+  /** Current working directory (`~` = the login directory). */
+  get cwd(): string {
+    return this.#cwd;
+  }
+
+  /** True while a command holds the lock. */
+  get busy(): boolean {
+    return this.#holder !== null;
+  }
+
+  /** True once closed (by the client, the reaper, a reload or shutdown). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Marks the session closed; a running command finishes, later calls fail. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /**
+   * Runs `fn` holding the session lock (FIFO). Waiting ends early with
+   * Cancelled when `signal` aborts; the queue order is kept either way.
+   */
+  async withLock<T>(fn: (lock: SessionLock) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const prev = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((r) => (release = r));
+    if (signal) {
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<"aborted">((r) => {
+        onAbort = () => r("aborted");
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      });
+      const first = await Promise.race([prev.then(() => "ready" as const), aborted]);
+      signal.removeEventListener("abort", onAbort!);
+      if (first === "aborted") {
+        prev.then(release);
+        throw new ToolError(
+          "Cancelled",
+          "The request was cancelled while waiting for the session.",
+        );
+      }
+    } else {
+      await prev;
+    }
+    const lock = Symbol("shell-session-lock") as SessionLock;
+    this.#holder = lock;
+    try {
+      return await fn(lock);
+    } finally {
+      this.#holder = null;
+      this.lastUsed = Date.now();
+      release();
+    }
+  }
+
+  /** The only cwd setter: throws unless `lock` is the lock currently held (AC-027). */
+  setCwd(lock: SessionLock, cwd: string): void {
+    if (this.#holder === null || lock !== this.#holder) {
+      throw new Error("shell session cwd written without holding the session lock");
+    }
+    this.#cwd = cwd;
+  }
+}
+
+/** The sessions of one server. */
+export class ShellStore {
+  readonly #sessions = new Map<string, ShellSession>();
+  readonly #idleMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(idleTimeoutS: number) {
+    this.#idleMs = idleTimeoutS * 1000;
+  }
+
+  /** Opens a session for `owner` (SESS-5 cap). */
+  open(owner: string, host: string, alias: string, cwd: string): ShellSession {
+    const mine = [...this.#sessions.values()].filter((s) => s.owner === owner).length;
+    if (mine >= MAX_SESSIONS_PER_OWNER) {
+      throw valueError(
+        `Too many open shell sessions (${MAX_SESSIONS_PER_OWNER} per MCP session); close one with ssh_shell_close.`,
+      );
+    }
+    let id = randomHex(16);
+    while (this.#sessions.has(id)) id = randomHex(16);
+    const s = new ShellSession({ id, owner, host, alias, cwd });
+    this.#sessions.set(id, s);
+    this.#arm();
+    return s;
+  }
+
+  /** The caller's session, or ValueError "unknown session" (also for other owners, AC-913). */
+  get(owner: string, id: string): ShellSession {
+    const s = this.#sessions.get(id);
+    if (!s || s.owner !== owner || s.closed) {
+      throw valueError(
+        `Unknown shell session ${JSON.stringify(id)}; open one with ssh_shell_open.`,
+      );
+    }
+    s.lastUsed = Date.now();
+    return s;
+  }
+
+  /** Closes the caller's session; false when unknown (or owned by another MCP session). */
+  close(owner: string, id: string): boolean {
+    const s = this.#sessions.get(id);
+    if (!s || s.owner !== owner) return false;
+    this.#drop(s);
+    return true;
+  }
+
+  /** The caller's sessions, oldest first. */
+  list(owner: string): ShellSession[] {
+    return [...this.#sessions.values()].filter((s) => s.owner === owner)
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Open sessions of every owner. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Closes sessions idle longer than the timeout at `now` (busy ones are kept); returns how many. */
+  reap(now: number = Date.now()): number {
+    let n = 0;
+    for (const s of [...this.#sessions.values()]) {
+      if (!s.busy && now - s.lastUsed > this.#idleMs) {
+        this.#drop(s);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Closes every session whose alias is in `aliases` (reload invalidation). */
+  closeAliases(aliases: ReadonlySet<string>): number {
+    let n = 0;
+    for (const s of [...this.#sessions.values()]) {
+      if (aliases.has(s.alias)) {
+        this.#drop(s);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Closes everything and stops the reaper (shutdown). */
+  closeAll(): void {
+    for (const s of [...this.#sessions.values()]) this.#drop(s);
+  }
+
+  #drop(s: ShellSession): void {
+    s.close();
+    this.#sessions.delete(s.id);
+    if (this.#sessions.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    const every = Math.min(60_000, Math.max(1000, Math.floor(this.#idleMs / 2)));
+    const timer = setInterval(() => this.reap(), every);
+    Deno.unrefTimer(timer as unknown as number);
+    this.#timer = timer;
+  }
+}
+
+const stores = new WeakMap<AppServices, ShellStore>();
+
+/** The shell store of an app, created on first use with its reload and shutdown hooks. */
+export function shellStore(app: AppServices): ShellStore {
+  let s = stores.get(app);
+  if (!s) {
+    const store = new ShellStore(app.settings.SSH_SHELL_IDLE_TIMEOUT);
+    s = store;
+    stores.set(app, store);
+    app.onReload((o, opts) => {
+      if (opts.invalidateChanged) store.closeAliases(new Set([...o.changed, ...o.removed]));
+    });
+    app.onShutdown(() => store.closeAll());
+  }
+  return s;
+}

@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { shellStore } from "../../shell/store.ts";
+import { defineTool } from "../define.ts";
+import { SessionIdArg } from "./_args.ts";
+
+/** Closes a shell session record (TOOLS.md §13). */
+export default defineTool({
+  name: "ssh_shell_close",
+  group: "shell",
+  tier: "low-access",
+  description:
+    "Close a persistent shell session of this MCP session. closed=false when the id is unknown (or already closed).",
+  input: z.strictObject({ session_id: SessionIdArg }),
+  output: z.strictObject({ session_id: z.string(), closed: z.boolean() }),
+  handler({ session_id }, ctx) {
+    return Promise.resolve({
+      session_id,
+      closed: shellStore(ctx.app).close(ctx.sessionKey, session_id),
+    });
+  },
+});

@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { valueError } from "../../errors.ts";
+import { shellStore } from "../../shell/store.ts";
+import { defineTool, HostArg } from "../define.ts";
+
+/** Opens a server-side shell session record (TOOLS.md §13, SESS-1/2). */
+export default defineTool({
+  name: "ssh_shell_open",
+  group: "shell",
+  tier: "dangerous",
+  tags: ["persistent-session"],
+  description:
+    "Open a persistent shell session on a host: a server-side record that remembers the working directory between ssh_shell_exec calls.",
+  input: z.strictObject({ host: HostArg }),
+  output: z.strictObject({
+    session_id: z.string().describe("32 hex characters; usable only by this MCP session"),
+    host: z.string().describe("Canonical hostname"),
+    cwd: z.string().describe("Initial working directory (`~` = login directory)"),
+  }),
+  posixOnly: true,
+  handler({ host }, ctx) {
+    const policy = ctx.host.policy;
+    if (!policy.persistent_session) {
+      throw valueError(
+        `Persistent shell sessions are disabled for host ${policy.alias} (persistent_session = false); use ssh_exec_run.`,
+      );
+    }
+    const s = shellStore(ctx.app).open(
+      ctx.sessionKey,
+      host,
+      policy.alias,
+      policy.default_dir ?? "~",
+    );
+    return Promise.resolve({ session_id: s.id, host: policy.hostname, cwd: s.cwd });
+  },
+});

@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { ToolError, valueError } from "../../errors.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { elevation } from "./_elevate.ts";
+import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
+import { sha256Hex, writeElevated } from "./_write.ts";
+import { firstInvalidUtf8, occurrences } from "../../sudo/edit.ts";
+
+/** String replacement in a root-owned file keeping owner and mode (TOOLS.md §9). */
+export default defineTool({
+  name: "ssh_sudo_edit",
+  group: "sudo",
+  tier: "sudo",
+  description:
+    "Replace text in a file as root (strict UTF-8), written back atomically with the same owner and mode; refused if the file changed meanwhile.",
+  input: z.strictObject({
+    host: HostArg,
+    path: SudoPathArg,
+    old_string: z.string().describe("Exact text to replace (non-empty)"),
+    new_string: z.string().describe("Replacement text (must differ from old_string)"),
+    occurrence: z.enum(["single", "all"]).default("single").describe(
+      "single: old_string must occur exactly once; all: replace every occurrence",
+    ),
+    timeout: PipelineTimeoutArg,
+  }),
+  output: z.strictObject({
+    host: z.string(),
+    path: z.string().describe("Canonical path"),
+    success: z.boolean(),
+    bytes_written: z.number().int(),
+    message: z.string().nullable(),
+    local_path_written: z.string().nullable(),
+    output_warnings: OutputWarnings,
+  }),
+  posixOnly: true,
+  async handler({ path, old_string, new_string, occurrence, timeout }, ctx) {
+    if (old_string === "") throw valueError("old_string must not be empty.");
+    if (old_string === new_string) throw valueError("new_string must differ from old_string.");
+    const cap = ctx.app.settings.SSH_EDIT_MAX_FILE_BYTES;
+    const timeoutMs = pipelineTimeoutMs(timeout);
+    const el = await elevation(ctx);
+    const canonical = await el.checkPath(path, { mustExist: true, redactGate: true });
+    const fail = (msg: string, stage: string) =>
+      new ToolError("SudoFileOpError", `${canonical}: ${msg}`, { stage });
+    const bytes = await readElevated(
+      el,
+      path,
+      canonical,
+      cap,
+      timeoutMs,
+      "SSH_EDIT_MAX_FILE_BYTES",
+    );
+    const bad = firstInvalidUtf8(bytes);
+    if (bad >= 0) {
+      throw fail(
+        `not valid UTF-8 at byte offset ${bad}; edit refused, file untouched (download and upload it instead).`,
+        "decode",
+      );
+    }
+    const text = new TextDecoder().decode(bytes);
+    const n = occurrences(text, old_string);
+    if (n === 0) throw fail("old_string was not found; file untouched.", "edit");
+    if (occurrence === "single" && n > 1) {
+      throw fail(
+        `old_string occurs ${n} times; make it unique or pass occurrence="all". File untouched.`,
+        "edit",
+      );
+    }
+    const next = occurrence === "all"
+      ? text.replaceAll(old_string, new_string)
+      : text.replace(old_string, () => new_string);
+    const payload = new TextEncoder().encode(next);
+    if (payload.length > cap) {
+      throw fail(
+        `edited file would be ${payload.length} bytes, over SSH_EDIT_MAX_FILE_BYTES.`,
+        "cap",
+      );
+    }
+    const replaced = occurrence === "all" ? n : 1;
+    await writeElevated(el, {
+      raw: path,
+      canonical,
+      payload,
+      size: payload.length,
+      mode: null,
+      user: null,
+      group: null,
+      allowSpecial: ctx.app.settings.ALLOW_SPECIAL_MODE_BITS,
+      expectSha256: await sha256Hex(bytes),
+      timeoutMs,
+    });
+    return {
+      host: ctx.host.policy.hostname,
+      path: canonical,
+      success: true,
+      bytes_written: payload.length,
+      message: `sudo-edited (replaced ${replaced} occurrence(s))`,
+      local_path_written: null,
+      output_warnings: [],
+    };
+  },
+});

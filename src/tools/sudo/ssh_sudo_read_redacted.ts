@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { detectFormat, redact, redactionOptions } from "../../policy/redact.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { elevation } from "./_elevate.ts";
+import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
+
+const FORMATS = ["env", "yaml", "json", "ini", "generic"] as const;
+
+/** A file read as root with secrets redacted on the server (TOOLS.md §9, RED-10..17). */
+export default defineTool({
+  name: "ssh_sudo_read_redacted",
+  group: "sudo",
+  tier: "sudo",
+  description:
+    "Read a root-only config file with secret values replaced by hash markers (redaction runs on the MCP server). Restricted paths stay refused.",
+  input: z.strictObject({
+    host: HostArg,
+    path: SudoPathArg,
+    format: z.enum(FORMATS).nullish().describe(
+      "Parser: env, yaml, json, ini or generic (default: detected from the file name)",
+    ),
+    timeout: PipelineTimeoutArg,
+  }),
+  output: z.strictObject({
+    host: z.string(),
+    path: z.string().describe("Canonical path"),
+    size_original: z.number().int(),
+    content: z.string(),
+    format_detected: z.enum(FORMATS),
+    redactions: z.array(z.strictObject({
+      key: z.string().nullable(),
+      hash: z.string(),
+      line: z.number().int().nullable(),
+      kind: z.enum(["key_match", "entropy_base64", "entropy_hex", "pem_block"]),
+    })),
+    truncated: z.boolean(),
+    output_warnings: OutputWarnings,
+  }),
+  posixOnly: true,
+  async handler({ path, format, timeout }, ctx) {
+    const el = await elevation(ctx);
+    // RED-5 / PATH-10: the redacted reader skips only the redact gate
+    const canonical = await el.checkPath(path, { mustExist: true, redactGate: false });
+    const cap = ctx.app.settings.SSH_UPLOAD_MAX_FILE_BYTES;
+    const bytes = await readElevated(
+      el,
+      path,
+      canonical,
+      cap,
+      pipelineTimeoutMs(timeout),
+      "SSH_UPLOAD_MAX_FILE_BYTES",
+    );
+    const fmt = format ?? detectFormat(canonical);
+    const r = redact(
+      new TextDecoder().decode(bytes),
+      fmt,
+      redactionOptions(ctx.host.policy, ctx.app.settings),
+    );
+    return {
+      host: ctx.host.policy.hostname,
+      path: canonical,
+      size_original: bytes.length,
+      content: r.content,
+      format_detected: fmt,
+      redactions: r.redactions,
+      truncated: false,
+      output_warnings: r.warnings,
+    };
+  },
+});

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
+import { sh } from "../../ssh/command.ts";
+import { defineTool, HostArg, TimeoutArg } from "../define.ts";
+import { elevation } from "./_elevate.ts";
+
+/** A script body on stdin of a root `sh -s` (TOOLS.md §9, SUDO-7, SCRIPT-1..4). */
+export default defineTool({
+  name: "ssh_sudo_run_script",
+  group: "sudo",
+  tier: "sudo",
+  description:
+    "Run a POSIX sh script as root via sudo (or doas); the body goes on stdin only after authentication finished. Needs an allow-any command policy.",
+  input: z.strictObject({
+    host: HostArg,
+    script: z.string().min(1).max(1024 * 1024).describe(
+      "Script body (POSIX sh, max 1 MiB, no NUL); sent on stdin, never in argv or the audit log",
+    ),
+    timeout: TimeoutArg,
+  }),
+  output: ExecResult,
+  posixOnly: true,
+  command: { field: "script", kind: "script", cheatsheet: false },
+  async handler({ script, timeout }, ctx) {
+    const el = await elevation(ctx);
+    const r = await el.run({ kind: "shell", inner: sh`sh -s --` }, {
+      ...timeoutOpts(timeout),
+      payload: script,
+    });
+    ctx.audit(execAudit(r));
+    const res = execResult(ctx.host.policy.hostname, r);
+    return r.hint ? { ...res, hint: r.hint } : res;
+  },
+});

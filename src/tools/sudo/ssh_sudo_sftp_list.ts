@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { mergeWarnings, scan } from "../../policy/sanitize.ts";
+import { listScript, parseLsLa } from "../../sudo/scripts.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { defineTool, HostArg } from "../define.ts";
+import { assertRan, elevation } from "./_elevate.ts";
+import { PipelineTimeoutArg, pipelineTimeoutMs, stepError, SudoPathArg } from "./_file.ts";
+
+/** Directory listing as root (TOOLS.md §9). */
+export default defineTool({
+  name: "ssh_sudo_sftp_list",
+  group: "sudo",
+  tier: "sudo",
+  description:
+    "List a directory as root (ls -la parsed into entries), sorted by name and paginated. For directories the SSH user cannot read.",
+  input: z.strictObject({
+    host: HostArg,
+    path: SudoPathArg,
+    offset: z.number().int().min(0).default(0).describe("Entries to skip (>= 0)"),
+    limit: z.number().int().min(1).max(1000).default(100).describe("Entries per page (1..1000)"),
+    timeout: PipelineTimeoutArg,
+  }),
+  output: z.strictObject({
+    host: z.string(),
+    path: z.string().describe("Canonical path"),
+    entries: z.array(z.strictObject({
+      name: z.string(),
+      kind: z.enum(["file", "dir", "symlink", "other"]),
+      size: z.number().int(),
+      mode: z.string(),
+      mtime: z.string(),
+      symlink_target: z.string().nullable(),
+    })),
+    offset: z.number().int(),
+    limit: z.number().int(),
+    has_more: z.boolean(),
+    output_warnings: OutputWarnings,
+  }),
+  posixOnly: true,
+  async handler({ path, offset, limit, timeout }, ctx) {
+    const el = await elevation(ctx);
+    const canonical = await el.checkPath(path, { mustExist: true, redactGate: true });
+    const r = await el.run({ kind: "shell", inner: listScript(path, canonical) }, {
+      timeoutMs: pipelineTimeoutMs(timeout),
+      stderrCap: 64 * 1024,
+    });
+    assertRan(r, canonical);
+    if (r.exitCode !== 0) throw stepError(r, "ls", canonical);
+    const all = parseLsLa(r.stdout);
+    const entries = all.slice(offset, offset + limit);
+    return {
+      host: ctx.host.policy.hostname,
+      path: canonical,
+      entries,
+      offset,
+      limit,
+      has_more: offset + limit < all.length,
+      output_warnings: mergeWarnings(...entries.map((e) => scan(e.name))),
+    };
+  },
+});

@@ -1,0 +1,150 @@
+import { z } from "zod";
+import { Buffer } from "node:buffer";
+import { ToolError, valueError } from "../../errors.ts";
+import { OutputWarnings } from "../_schemas.ts";
+import { type CheckedPath, defineTool, HostArg } from "../define.ts";
+import { elevation } from "./_elevate.ts";
+import { ModeArg, octal, ownerArg } from "./_args.ts";
+import { PipelineTimeoutArg, pipelineTimeoutMs, SudoPathArg } from "./_file.ts";
+import { type LocalRead, openLocalRead } from "../../policy/local_paths.ts";
+import type { WriteInfo } from "../../sudo/scripts.ts";
+import { writeElevated } from "./_write.ts";
+
+const MISSING_OWNER_WARNING =
+  "file did not exist, created as root:root; pass chown_user/chown_group to set explicitly.";
+
+function closeQuietly(f: Deno.FsFile): void {
+  try {
+    f.close();
+  } catch {
+    // already closed by its readable stream
+  }
+}
+
+/** Atomic write as root keeping owner and mode (TOOLS.md §9, SUDO-8..10). */
+export default defineTool({
+  name: "ssh_sudo_write",
+  group: "sudo",
+  tier: "sudo",
+  description:
+    "Write a file as root atomically (temp file + rename). Keeps the existing owner and mode unless given; setuid/setgid/sticky bits are refused.",
+  input: z.strictObject({
+    host: HostArg,
+    path: SudoPathArg,
+    content_text: z.string().nullish().describe("UTF-8 text to write (exactly one payload)"),
+    content_base64: z.string().nullish().describe("Base64 bytes to write (exactly one payload)"),
+    local_path: z.string().nullish().describe(
+      "File on the MCP host inside SSH_LOCAL_TRANSFER_ROOTS to upload (exactly one payload)",
+    ),
+    mode: ModeArg,
+    chown_user: ownerArg("user"),
+    chown_group: ownerArg("group"),
+    timeout: PipelineTimeoutArg,
+  }),
+  output: z.strictObject({
+    host: z.string(),
+    path: z.string().describe("Canonical path"),
+    success: z.boolean(),
+    bytes_written: z.number().int(),
+    message: z.string().nullable(),
+    local_path_written: z.string().nullable(),
+    output_warnings: OutputWarnings,
+  }),
+  posixOnly: true,
+  async handler(args, ctx) {
+    const s = ctx.app.settings;
+    const given = [args.content_text, args.content_base64, args.local_path].filter((x) =>
+      x !== null && x !== undefined
+    );
+    if (given.length !== 1) {
+      throw valueError(
+        "Pass exactly one of content_text, content_base64 or local_path (AC-614).",
+      );
+    }
+    if (typeof args.mode === "number" && (args.mode & 0o7000) && !s.ALLOW_SPECIAL_MODE_BITS) {
+      throw valueError(
+        `mode ${
+          octal(args.mode)
+        } sets setuid/setgid/sticky bits; refused unless ALLOW_SPECIAL_MODE_BITS=true (PATH-27).`,
+      );
+    }
+    let bytes: Uint8Array | null = null;
+    let local: LocalRead | null = null;
+    if (typeof args.content_text === "string") {
+      bytes = new TextEncoder().encode(args.content_text);
+    } else if (typeof args.content_base64 === "string") {
+      const b64 = args.content_base64.replace(/\s+/g, "");
+      if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) {
+        throw valueError("content_base64 is not valid base64.");
+      }
+      bytes = new Uint8Array(Buffer.from(b64, "base64"));
+    }
+    const capError = (what: string, size: number, cap: number, name: string) =>
+      new ToolError(
+        "SudoFileOpError",
+        `${what} of ${size} bytes is larger than ${name} (${cap}).`,
+        { stage: "cap" },
+      );
+    if (bytes && bytes.length > s.SSH_UPLOAD_MAX_FILE_BYTES) {
+      throw capError(
+        "payload",
+        bytes.length,
+        s.SSH_UPLOAD_MAX_FILE_BYTES,
+        "SSH_UPLOAD_MAX_FILE_BYTES",
+      );
+    }
+    if (!bytes) {
+      // LOCAL-*: resolved, opened and identity-checked before any SSH I/O
+      local = await openLocalRead(args.local_path!, s, ctx.app.config.env);
+      if (local.size > s.SSH_LOCAL_TRANSFER_MAX_BYTES) {
+        closeQuietly(local.file);
+        throw capError(
+          "local_path",
+          local.size,
+          s.SSH_LOCAL_TRANSFER_MAX_BYTES,
+          "SSH_LOCAL_TRANSFER_MAX_BYTES",
+        );
+      }
+    }
+    const size = bytes?.length ?? local!.size;
+    let canonical: CheckedPath;
+    let info: WriteInfo;
+    try {
+      const el = await elevation(ctx);
+      canonical = await el.checkPath(args.path, { mustExist: false, redactGate: true });
+      info = await writeElevated(el, {
+        raw: args.path,
+        canonical,
+        // a local file is streamed into the root shell after the handshake
+        payload: bytes ?? local!.file.readable,
+        size,
+        mode: typeof args.mode === "number" ? octal(args.mode) : null,
+        user: args.chown_user ?? null,
+        group: args.chown_group ?? null,
+        allowSpecial: s.ALLOW_SPECIAL_MODE_BITS,
+        timeoutMs: pipelineTimeoutMs(args.timeout),
+      });
+    } finally {
+      if (local) closeQuietly(local.file);
+    }
+    const warnings: string[] = [];
+    if (!info.existed && (!args.chown_user || !args.chown_group)) {
+      warnings.push(
+        !args.chown_user && !args.chown_group
+          ? MISSING_OWNER_WARNING
+          : `file did not exist, created as ${info.owner}; pass chown_user/chown_group to set explicitly.`,
+      );
+    }
+    return {
+      host: ctx.host.policy.hostname,
+      path: canonical,
+      success: true,
+      bytes_written: size,
+      message: local
+        ? `sudo-wrote from ${local.path} (atomic, owner ${info.owner})`
+        : `sudo-wrote (atomic, owner ${info.owner})`,
+      local_path_written: null,
+      output_warnings: warnings,
+    };
+  },
+});
