@@ -20,6 +20,7 @@
 import type ssh2 from "ssh2";
 import { Buffer } from "node:buffer";
 import { ToolError } from "../errors.ts";
+import { concat } from "../util/bytes.ts";
 import type { RemoteCommand } from "./command.ts";
 
 /** Options for one command. */
@@ -141,19 +142,6 @@ export class CappedBuffer {
     );
     return concat([head, marker, tail]);
   }
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: false });

@@ -34,6 +34,7 @@ import type { ParsedKey as Ssh2ParsedKey } from "ssh2";
 import { Buffer } from "node:buffer";
 import { createHash, createPrivateKey, type JsonWebKey, randomBytes } from "node:crypto";
 import { ToolError } from "../errors.ts";
+import { concat } from "../util/bytes.ts";
 
 /** A private key as ssh2 understands it (ssh2's `ParsedKey`). */
 export type ParsedKey = Ssh2ParsedKey;
@@ -175,18 +176,6 @@ function reasonOf(e: unknown): string {
 // ---------------------------------------------------------------------------
 // Minimal DER / SSH wire encoding
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n);
@@ -195,7 +184,7 @@ function u32(n: number): Uint8Array {
 
 function sshString(b: Uint8Array | string): Uint8Array {
   const bytes = typeof b === "string" ? new TextEncoder().encode(b) : b;
-  return concat(u32(bytes.length), bytes);
+  return concat([u32(bytes.length), bytes]);
 }
 
 function stripLeadingZeros(b: Uint8Array): Uint8Array {
@@ -207,7 +196,7 @@ function stripLeadingZeros(b: Uint8Array): Uint8Array {
 /** SSH `mpint` of an unsigned big-endian integer. */
 function sshMpint(unsigned: Uint8Array): Uint8Array {
   const v = stripLeadingZeros(unsigned);
-  const body = v.length > 0 && (v[0]! & 0x80) !== 0 ? concat(Uint8Array.of(0), v) : v;
+  const body = v.length > 0 && (v[0]! & 0x80) !== 0 ? concat([Uint8Array.of(0), v]) : v;
   return sshString(body);
 }
 
@@ -231,7 +220,7 @@ function derLength(n: number): Uint8Array {
 }
 
 function derTlv(tag: number, content: Uint8Array): Uint8Array {
-  return concat(Uint8Array.of(tag), derLength(content.length), content);
+  return concat([Uint8Array.of(tag), derLength(content.length), content]);
 }
 
 /** One DER element: tag, content bounds, end. */
@@ -282,12 +271,12 @@ function b64url(s: string | undefined): Uint8Array {
  */
 function opensshKeyText(publicBlob: Uint8Array, privateFields: Uint8Array): string {
   const check = randomBytes(4);
-  let priv = concat(check, check, privateFields, sshString(""));
+  let priv = concat([check, check, privateFields, sshString("")]);
   const pad = (8 - (priv.length % 8)) % 8;
   const padding = new Uint8Array(pad);
   for (let i = 0; i < pad; i++) padding[i] = i + 1;
-  priv = concat(priv, padding);
-  const blob = concat(
+  priv = concat([priv, padding]);
+  const blob = concat([
     new TextEncoder().encode("openssh-key-v1\0"),
     sshString("none"),
     sshString("none"),
@@ -295,7 +284,7 @@ function opensshKeyText(publicBlob: Uint8Array, privateFields: Uint8Array): stri
     u32(1),
     sshString(publicBlob),
     sshString(priv),
-  );
+  ]);
   const b64 = Buffer.from(blob).toString("base64").replace(/.{70}/g, "$&\n").replace(/\n$/, "");
   return `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----`;
 }
@@ -311,8 +300,8 @@ function jwkToOpenssh(jwk: JsonWebKey): string {
       Uint8Array,
       Uint8Array,
     ];
-    const pub = concat(sshString("ssh-rsa"), sshMpint(e), sshMpint(n));
-    const priv = concat(
+    const pub = concat([sshString("ssh-rsa"), sshMpint(e), sshMpint(n)]);
+    const priv = concat([
       sshString("ssh-rsa"),
       sshMpint(n),
       sshMpint(e),
@@ -320,7 +309,7 @@ function jwkToOpenssh(jwk: JsonWebKey): string {
       sshMpint(qi),
       sshMpint(p),
       sshMpint(q),
-    );
+    ]);
     return opensshKeyText(pub, priv);
   }
   if (jwk.kty === "EC") {
@@ -331,17 +320,17 @@ function jwkToOpenssh(jwk: JsonWebKey): string {
     const y = fixedLength(b64url(jwk.y), curve.size);
     const d = b64url(jwk.d);
     if (!x || !y) throw new Error("malformed EC point");
-    const q = concat(Uint8Array.of(4), x, y);
-    const pub = concat(sshString(type), sshString(curve.ssh), sshString(q));
-    const priv = concat(sshString(type), sshString(curve.ssh), sshString(q), sshMpint(d));
+    const q = concat([Uint8Array.of(4), x, y]);
+    const pub = concat([sshString(type), sshString(curve.ssh), sshString(q)]);
+    const priv = concat([sshString(type), sshString(curve.ssh), sshString(q), sshMpint(d)]);
     return opensshKeyText(pub, priv);
   }
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519") {
     const x = b64url(jwk.x);
     const d = b64url(jwk.d);
     if (x.length !== 32 || d.length !== 32) throw new Error("malformed Ed25519 key");
-    const pub = concat(sshString("ssh-ed25519"), sshString(x));
-    const priv = concat(sshString("ssh-ed25519"), sshString(x), sshString(concat(d, x)));
+    const pub = concat([sshString("ssh-ed25519"), sshString(x)]);
+    const priv = concat([sshString("ssh-ed25519"), sshString(x), sshString(concat([d, x]))]);
     return opensshKeyText(pub, priv);
   }
   throw new Error(`unsupported key type ${String(jwk.kty)}${jwk.crv ? " " + jwk.crv : ""}`);
@@ -415,12 +404,12 @@ function normaliseEcPrivatePem(
   if (scalar.length === curve.size && seq.end === der.length) return null;
   const rebuilt = derTlv(
     0x30,
-    concat(
+    concat([
       Uint8Array.of(0x02, 0x01, 0x01),
       derTlv(0x04, fixed),
       derTlv(0xa0, curve.oidDer),
-      derTlv(0xa1, derTlv(0x03, concat(Uint8Array.of(0), q[0]))),
-    ),
+      derTlv(0xa1, derTlv(0x03, concat([Uint8Array.of(0), q[0]]))),
+    ]),
   );
   return makePem("EC PRIVATE", rebuilt);
 }

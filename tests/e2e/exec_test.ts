@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { type Fleet, startFleet } from "../_support/fleet.ts";
 import { auditLines, type InProcess, startInProcess } from "../_support/mcp.ts";
+import { procsWith } from "../_support/procs.ts";
 
 interface Ctx {
   fleet: Fleet;
@@ -40,21 +41,6 @@ async function withHosts(
 
 async function audit(path: string) {
   return auditLines(await Deno.readTextFile(path).catch(() => ""));
-}
-
-/** pids whose command line contains `token` (the sshd hosts run on this machine). */
-async function procsWith(token: string): Promise<number[]> {
-  const out: number[] = [];
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = (await Deno.readTextFile(`/proc/${e.name}/cmdline`)).replaceAll("\0", " ");
-      if (cmd.includes(token)) out.push(Number(e.name));
-    } catch {
-      // exited
-    }
-  }
-  return out;
 }
 
 const ANY = { ALLOW_ANY_COMMAND: "true" };

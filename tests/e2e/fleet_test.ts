@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { type Fleet, startFleet } from "../_support/fleet.ts";
 import { auditLines, type InProcess, startInProcess } from "../_support/mcp.ts";
+import { procsWith, waitFor } from "../_support/procs.ts";
 
 const ANY = { ALLOW_ANY_COMMAND: "true" };
 /** Test fleets raise the sshd limits (TESTBED.md); real hosts keep the defaults. */
@@ -68,29 +69,6 @@ async function perHostScript(
   );
   await Deno.chmod(path, 0o644);
   return path;
-}
-
-async function procsWith(token: string): Promise<number[]> {
-  const out: number[] = [];
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = (await Deno.readTextFile(`/proc/${e.name}/cmdline`)).replaceAll("\0", " ");
-      if (cmd.includes(token)) out.push(Number(e.name));
-    } catch {
-      // exited
-    }
-  }
-  return out;
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => `h${a + i}`);

@@ -11,6 +11,7 @@ import { type Fleet, startFleet } from "../_support/fleet.ts";
 import { auditLines, Client, type InProcess, startInProcess } from "../_support/mcp.ts";
 import { buildMcpServer } from "../../src/mcp/server.ts";
 import { ToolRegistry } from "../../src/tools/registry.ts";
+import { procsWith, sleeper, waitFor } from "../_support/procs.ts";
 
 const ANY = { ALLOW_ANY_COMMAND: "true" };
 
@@ -59,36 +60,6 @@ async function secondSession(s: InProcess, sessionId: string) {
       await server.close();
     },
   };
-}
-
-async function procsWith(token: string): Promise<number[]> {
-  const out: number[] = [];
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = (await Deno.readTextFile(`/proc/${e.name}/cmdline`)).replaceAll("\0", " ");
-      if (cmd.includes(token)) out.push(Number(e.name));
-    } catch {
-      // exited
-    }
-  }
-  return out;
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
-
-function sleeper(): { cmd: string; token: string } {
-  const token = `sleep ${7000 + Math.floor(Math.random() * 2000)}.${
-    Math.floor(Math.random() * 1000)
-  }`;
-  return { cmd: token, token };
 }
 
 async function waitStatus(s: InProcess, id: unknown, want: string[], ms = 10_000) {

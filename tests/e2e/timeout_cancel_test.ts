@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { type Fleet, startFleet } from "../_support/fleet.ts";
 import { auditLines, baseEnv, Client, type InProcess, startInProcess } from "../_support/mcp.ts";
+import { procsWith, sleeper, waitFor } from "../_support/procs.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const ANY = { ALLOW_ANY_COMMAND: "true" };
@@ -36,38 +37,6 @@ async function withHosts(
     await s.close();
     await fleet.stop();
   }
-}
-
-/** pids whose command line contains `token`. */
-async function procsWith(token: string): Promise<number[]> {
-  const out: number[] = [];
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = (await Deno.readTextFile(`/proc/${e.name}/cmdline`)).replaceAll("\0", " ");
-      if (cmd.includes(token)) out.push(Number(e.name));
-    } catch {
-      // exited
-    }
-  }
-  return out;
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
-
-/** A unique `sleep` duration whose text identifies the process. */
-function sleeper(): { cmd: string; token: string } {
-  const n = 7000 + Math.floor(Math.random() * 2000);
-  const frac = Math.floor(Math.random() * 1000);
-  const token = `sleep ${n}.${frac}`;
-  return { cmd: token, token };
 }
 
 Deno.test("AC-016/TIMEOUT-1/2: no timeout argument -> killed at SSH_COMMAND_TIMEOUT, partial output kept, nothing left behind", async () => {

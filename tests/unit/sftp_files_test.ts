@@ -17,7 +17,8 @@ import {
 } from "../../src/ssh/sftp.ts";
 import { applyStrict, parseOneFilePatch } from "../../src/tools/files/_patch.ts";
 import { editText } from "../../src/tools/files/ssh_edit.ts";
-import { assertMode, invalidUtf8Offset, strictUtf8 } from "../../src/tools/files/_common.ts";
+import { assertMode, strictUtf8 } from "../../src/tools/files/_common.ts";
+import { invalidUtf8Offset } from "../../src/util/text.ts";
 import { pathPrefixes } from "../../src/tools/files/ssh_mkdir.ts";
 import { fnmatchRegExp, R_FIND_NAME } from "../../src/tools/sftp/ssh_find.ts";
 import { parseDigest, powershellHashCommand } from "../../src/tools/sftp/ssh_file_hash.ts";

@@ -17,7 +17,7 @@ import {
   writeStage,
 } from "../../src/sudo/scripts.ts";
 import { parseEntry, parseSudoList, runsRootShell } from "../../src/sudo/capabilities.ts";
-import { firstInvalidUtf8, occurrences } from "../../src/sudo/edit.ts";
+import { countOccurrences, invalidUtf8Offset } from "../../src/util/text.ts";
 
 async function sh(script: string, stdin = ""): Promise<{ code: number; out: string; err: string }> {
   const p = new Deno.Command("/bin/sh", {
@@ -210,11 +210,11 @@ User bob may run the following commands on vm:
 
 Deno.test("AC-010: strict UTF-8 check names the first bad byte offset; occurrence count", () => {
   const enc = new TextEncoder();
-  assert.equal(firstInvalidUtf8(enc.encode("héllo ✓ 😀")), -1);
-  assert.equal(firstInvalidUtf8(new Uint8Array([0x61, 0x62, 0xe9, 0x63])), 2); // Latin-1 é
-  assert.equal(firstInvalidUtf8(new Uint8Array([0xc0, 0x80])), 0); // overlong
-  assert.equal(firstInvalidUtf8(new Uint8Array([0x61, 0xe2, 0x82])), 1); // truncated
-  assert.equal(firstInvalidUtf8(new Uint8Array([0xed, 0xa0, 0x80])), 0); // surrogate
-  assert.equal(occurrences("a.a.a", "a"), 3);
-  assert.equal(occurrences("aaaa", "aa"), 2);
+  assert.equal(invalidUtf8Offset(enc.encode("héllo ✓ 😀")), -1);
+  assert.equal(invalidUtf8Offset(new Uint8Array([0x61, 0x62, 0xe9, 0x63])), 2); // Latin-1 é
+  assert.equal(invalidUtf8Offset(new Uint8Array([0xc0, 0x80])), 0); // overlong
+  assert.equal(invalidUtf8Offset(new Uint8Array([0x61, 0xe2, 0x82])), 1); // truncated
+  assert.equal(invalidUtf8Offset(new Uint8Array([0xed, 0xa0, 0x80])), 0); // surrogate
+  assert.equal(countOccurrences("a.a.a", "a"), 3);
+  assert.equal(countOccurrences("aaaa", "aa"), 2);
 });

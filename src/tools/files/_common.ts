@@ -7,6 +7,7 @@
  */
 
 import { z } from "zod";
+import { invalidUtf8Offset } from "../../util/text.ts";
 import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
 import type { Settings } from "../../config/types.ts";
@@ -90,32 +91,6 @@ export function unifiedDiff(
 }
 
 const fatal = new TextDecoder("utf-8", { fatal: true });
-
-/** Byte offset of the first invalid UTF-8 sequence, or -1. */
-export function invalidUtf8Offset(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i]!;
-    let n = 0;
-    let min = 0;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) (n = 1, min = 0x80);
-    else if (c >= 0xe0 && c <= 0xef) (n = 2, min = 0x800);
-    else if (c >= 0xf0 && c <= 0xf4) (n = 3, min = 0x10000);
-    else return i;
-    let cp = c & (0x3f >> n);
-    for (let k = 1; k <= n; k++) {
-      const x = b[i + k];
-      if (x === undefined || (x & 0xc0) !== 0x80) return i;
-      cp = (cp << 6) | (x & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += n + 1;
-  }
-  return -1;
-}
 
 /** PATH-29 / AC-010: strict UTF-8 or WriteError naming the byte offset. */
 export function strictUtf8(b: Uint8Array, path: string, tool: string): string {

@@ -4,37 +4,27 @@ import { defineTool, HostArg } from "../define.ts";
 import { remotePath } from "../sftp/_common.ts";
 import { CheckArg, ExpectedSha256, writeResultShape } from "./_common.ts";
 import { rewriteText } from "./_rewrite.ts";
+import { EditRuleError, editText as applyEdit } from "../../util/text.ts";
 
-/** Counts non-overlapping occurrences (Python `str.count`). */
-export function countOccurrences(text: string, needle: string): number {
-  return text.split(needle).length - 1;
-}
-
-/** Applies the edit rules (TOOLS.md §7) to `text`. */
+/** Applies the edit rules (TOOLS.md §7); rule failures are WriteErrors. */
 export function editText(
   text: string,
   oldString: string,
   newString: string,
   occurrence: "single" | "all",
 ): { text: string; count: number } {
-  const n = countOccurrences(text, oldString);
-  if (n === 0) {
-    throw new ToolError(
-      "WriteError",
-      "old_string was not found in the file; nothing was changed. Re-read the file: the text must match exactly, including whitespace and line breaks.",
-    );
+  try {
+    return applyEdit(text, oldString, newString, occurrence);
+  } catch (e) {
+    if (e instanceof EditRuleError) {
+      throw new ToolError(
+        "WriteError",
+        e.message,
+        e.occurrences > 1 ? { occurrences: e.occurrences } : {},
+      );
+    }
+    throw e;
   }
-  if (occurrence === "single" && n > 1) {
-    throw new ToolError(
-      "WriteError",
-      `old_string occurs ${n} times; with occurrence="single" it must occur exactly once. Add surrounding context to old_string, or pass occurrence="all".`,
-      { occurrences: n },
-    );
-  }
-  // split/join: no `$&`-style replacement patterns
-  const parts = text.split(oldString);
-  if (occurrence === "all") return { text: parts.join(newString), count: n };
-  return { text: parts[0] + newString + parts.slice(1).join(oldString), count: 1 };
 }
 
 /** Exact string replacement in a remote text file. */

@@ -1,12 +1,11 @@
 import { z } from "zod";
-import { detectFormat, redact, redactionOptions } from "../../policy/redact.ts";
+import { RedactedReadResult } from "../_schemas.ts";
+import { detectFormat, redact, REDACT_FORMATS, redactionOptions } from "../../policy/redact.ts";
 import { mergeWarnings } from "../../policy/sanitize.ts";
 import { decodeUtf8 } from "../../ssh/exec.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { OutputWarnings } from "../_schemas.ts";
-import { hostFs, remotePath, withSftpErrors } from "./_common.ts";
 
-const FORMATS = ["env", "yaml", "json", "ini", "generic"] as const;
+import { hostFs, remotePath, withSftpErrors } from "./_common.ts";
 
 /** Reads a remote file with secrets replaced by stable markers. */
 export default defineTool({
@@ -18,25 +17,11 @@ export default defineTool({
   input: z.strictObject({
     host: HostArg,
     path: remotePath("File to read"),
-    format: z.enum(FORMATS).nullish().describe(
+    format: z.enum(REDACT_FORMATS).nullish().describe(
       "Parser to use; default: detected from the file name (.env -> env, .yml -> yaml, ...)",
     ),
   }),
-  output: z.strictObject({
-    host: z.string(),
-    path: z.string(),
-    size_original: z.number().int(),
-    content: z.string(),
-    format_detected: z.enum(FORMATS),
-    redactions: z.array(z.strictObject({
-      key: z.string().nullable(),
-      hash: z.string(),
-      line: z.number().int().nullable(),
-      kind: z.enum(["key_match", "entropy_base64", "entropy_hex", "pem_block"]),
-    })),
-    truncated: z.boolean(),
-    output_warnings: OutputWarnings,
-  }),
+  output: RedactedReadResult,
   paths: [{ field: "path", mustExist: true, redactGate: false }],
   async handler({ path, format }, ctx) {
     const s = ctx.app.settings;

@@ -5,7 +5,7 @@ import { defineTool, HostArg } from "../define.ts";
 import { elevation } from "./_elevate.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
 import { sha256Hex, writeElevated } from "./_write.ts";
-import { firstInvalidUtf8, occurrences } from "../../sudo/edit.ts";
+import { EditRuleError, editText, invalidUtf8Offset } from "../../util/text.ts";
 
 /** String replacement in a root-owned file keeping owner and mode (TOOLS.md §9). */
 export default defineTool({
@@ -51,7 +51,7 @@ export default defineTool({
       timeoutMs,
       "SSH_EDIT_MAX_FILE_BYTES",
     );
-    const bad = firstInvalidUtf8(bytes);
+    const bad = invalidUtf8Offset(bytes);
     if (bad >= 0) {
       throw fail(
         `not valid UTF-8 at byte offset ${bad}; edit refused, file untouched (download and upload it instead).`,
@@ -59,25 +59,21 @@ export default defineTool({
       );
     }
     const text = new TextDecoder().decode(bytes);
-    const n = occurrences(text, old_string);
-    if (n === 0) throw fail("old_string was not found; file untouched.", "edit");
-    if (occurrence === "single" && n > 1) {
-      throw fail(
-        `old_string occurs ${n} times; make it unique or pass occurrence="all". File untouched.`,
-        "edit",
-      );
+    let edited: { text: string; count: number };
+    try {
+      edited = editText(text, old_string, new_string, occurrence);
+    } catch (e) {
+      if (e instanceof EditRuleError) throw fail(`${e.message} File untouched.`, "edit");
+      throw e;
     }
-    const next = occurrence === "all"
-      ? text.replaceAll(old_string, new_string)
-      : text.replace(old_string, () => new_string);
-    const payload = new TextEncoder().encode(next);
+    const payload = new TextEncoder().encode(edited.text);
     if (payload.length > cap) {
       throw fail(
         `edited file would be ${payload.length} bytes, over SSH_EDIT_MAX_FILE_BYTES.`,
         "cap",
       );
     }
-    const replaced = occurrence === "all" ? n : 1;
+    const replaced = edited.count;
     await writeElevated(el, {
       raw: path,
       canonical,

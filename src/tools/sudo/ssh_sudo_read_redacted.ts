@@ -1,11 +1,10 @@
 import { z } from "zod";
-import { detectFormat, redact, redactionOptions } from "../../policy/redact.ts";
-import { OutputWarnings } from "../_schemas.ts";
+import { RedactedReadResult } from "../_schemas.ts";
+import { detectFormat, redact, REDACT_FORMATS, redactionOptions } from "../../policy/redact.ts";
+
 import { defineTool, HostArg } from "../define.ts";
 import { elevation } from "./_elevate.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
-
-const FORMATS = ["env", "yaml", "json", "ini", "generic"] as const;
 
 /** A file read as root with secrets redacted on the server (TOOLS.md §9, RED-10..17). */
 export default defineTool({
@@ -17,26 +16,12 @@ export default defineTool({
   input: z.strictObject({
     host: HostArg,
     path: SudoPathArg,
-    format: z.enum(FORMATS).nullish().describe(
+    format: z.enum(REDACT_FORMATS).nullish().describe(
       "Parser: env, yaml, json, ini or generic (default: detected from the file name)",
     ),
     timeout: PipelineTimeoutArg,
   }),
-  output: z.strictObject({
-    host: z.string(),
-    path: z.string().describe("Canonical path"),
-    size_original: z.number().int(),
-    content: z.string(),
-    format_detected: z.enum(FORMATS),
-    redactions: z.array(z.strictObject({
-      key: z.string().nullable(),
-      hash: z.string(),
-      line: z.number().int().nullable(),
-      kind: z.enum(["key_match", "entropy_base64", "entropy_hex", "pem_block"]),
-    })),
-    truncated: z.boolean(),
-    output_warnings: OutputWarnings,
-  }),
+  output: RedactedReadResult,
   posixOnly: true,
   async handler({ path, format, timeout }, ctx) {
     const el = await elevation(ctx);
