@@ -65,3 +65,34 @@ export async function startServer(
   await client.connect(transport);
   return { client, transport };
 }
+
+/**
+ * OpenSSH client options for a fleet host (strict host keys against the
+ * fleet's known_hosts, the fleet key, batch mode). `portFlag` is `-p` for ssh
+ * and `-P` for sftp/scp; `controlPath` adds `-S` for a ControlMaster socket.
+ */
+export function opensshArgs(
+  opts: {
+    knownHostsPath: string;
+    identity: string;
+    port: number;
+    portFlag?: "-p" | "-P";
+    controlPath?: string;
+  },
+): string[] {
+  return [
+    "-F",
+    "/dev/null",
+    "-o",
+    `UserKnownHostsFile=${opts.knownHostsPath}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+    "-i",
+    opts.identity,
+    opts.portFlag ?? "-p",
+    String(opts.port),
+    ...(opts.controlPath ? ["-S", opts.controlPath] : []),
+  ];
+}

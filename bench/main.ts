@@ -12,7 +12,7 @@
  */
 
 import { startFleet } from "../tests/_support/fleet.ts";
-import { out, pct, ROOT, type Row, startServer } from "./_lib.ts";
+import { opensshArgs, out, pct, ROOT, type Row, startServer } from "./_lib.ts";
 
 export type { Row };
 
@@ -78,22 +78,12 @@ async function foundation(): Promise<Row[]> {
     }
     const h = fleet.hosts[0]!.sshd;
     const ctl = `${fleet.dir}/cm.sock`;
-    const base = [
-      "-F",
-      "/dev/null",
-      "-o",
-      `UserKnownHostsFile=${fleet.knownHostsPath}`,
-      "-o",
-      "StrictHostKeyChecking=yes",
-      "-o",
-      "BatchMode=yes",
-      "-i",
-      fleet.key.privatePath,
-      "-p",
-      String(h.port),
-      "-S",
-      ctl,
-    ];
+    const base = opensshArgs({
+      knownHostsPath: fleet.knownHostsPath,
+      identity: fleet.key.privatePath,
+      port: h.port,
+      controlPath: ctl,
+    });
     await sh("ssh", [
       ...base,
       "-o",

@@ -28,7 +28,7 @@ import { Client } from "@modelcontextprotocol/sdk/client";
 import { type Fleet, startFleet } from "../../tests/_support/fleet.ts";
 // type-only: a value import of ../main.ts would deadlock (main.ts imports the
 // sections from its top-level await), so the few helpers are local below
-import { out, pct, type Row, startServer } from "../_lib.ts";
+import { opensshArgs, out, pct, type Row, startServer } from "../_lib.ts";
 
 /** Section name for `deno task bench exec`. */
 export const name = "exec";
@@ -155,22 +155,12 @@ async function rawSsh2(fleet: Fleet): Promise<number[]> {
 async function controlMaster(fleet: Fleet): Promise<number[]> {
   const h = fleet.hosts[0]!.sshd;
   const ctl = `${fleet.dir}/cm-exec.sock`;
-  const base = [
-    "-F",
-    "/dev/null",
-    "-o",
-    `UserKnownHostsFile=${fleet.knownHostsPath}`,
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    "BatchMode=yes",
-    "-i",
-    fleet.key.privatePath,
-    "-p",
-    String(h.port),
-    "-S",
-    ctl,
-  ];
+  const base = opensshArgs({
+    knownHostsPath: fleet.knownHostsPath,
+    identity: fleet.key.privatePath,
+    port: h.port,
+    controlPath: ctl,
+  });
   const target = `${h.user.name}@${h.address}`;
   await must("ssh", [...base, "-o", "ControlMaster=yes", "-o", "ControlPersist=60", "-fN", target]);
   try {

@@ -17,7 +17,7 @@ import { startFleet } from "../../tests/_support/fleet.ts";
 import { startInProcess } from "../../tests/_support/mcp.ts";
 import { mustRun, testUser } from "../../tests/_support/sshd.ts";
 import { RemoteFs } from "../../src/ssh/sftp.ts";
-import { out, type Row, startServer } from "../_lib.ts";
+import { opensshArgs, out, type Row, startServer } from "../_lib.ts";
 
 /** Section name for `deno task bench files`. */
 export const name = "files";
@@ -156,20 +156,12 @@ export async function run(): Promise<Row[]> {
       "-c",
       `cp ${local}/src.bin ${remote}/remote.bin && chown ${user.name} ${remote}/remote.bin`,
     ]);
-    const sshArgs = [
-      "-F",
-      "/dev/null",
-      "-o",
-      `UserKnownHostsFile=${fleet.knownHostsPath}`,
-      "-o",
-      "StrictHostKeyChecking=yes",
-      "-o",
-      "BatchMode=yes",
-      "-i",
-      fleet.key.privatePath,
-      "-P",
-      String(h.port),
-    ];
+    const sshArgs = opensshArgs({
+      knownHostsPath: fleet.knownHostsPath,
+      identity: fleet.key.privatePath,
+      port: h.port,
+      portFlag: "-P",
+    });
     const target = `${user.name}@${h.address}`;
     const peer = async (extra: string[]) => {
       const down = await opensshSftp(
