@@ -20,11 +20,11 @@
  */
 
 import { z } from "zod";
-import type { Settings, Tier } from "../config/types.ts";
+import type { HostPolicy, Settings, Tier } from "../config/types.ts";
 import { isToolError, ToolError } from "../errors.ts";
-import type { AppServices, CatalogInfo } from "../services.ts";
+import type { AppServices, CatalogInfo, PathIo } from "../services.ts";
 import { auditHash, commandHash } from "../audit/audit.ts";
-import type { RemoteCommand } from "../ssh/command.ts";
+import type { CheckedCommand, RemoteCommand } from "../ssh/command.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
 import type { Connection } from "../ssh/connection.ts";
 import {
@@ -37,10 +37,7 @@ import {
   type Tool,
   type ToolContext,
 } from "./define.ts";
-import type { HostPolicy } from "../config/types.ts";
 import type { Logger } from "../log.ts";
-import type { CheckedCommand } from "../ssh/command.ts";
-import type { PathIo } from "../services.ts";
 import { mergeWarnings } from "../policy/sanitize.ts";
 
 /** Per-call information from the transport. */
@@ -245,7 +242,7 @@ export class ToolRegistry {
         }
       }
       this.#platformGate(tool, st.hosts);
-      this.#checkTimeout(input, primary);
+      this.#checkTimeout(input.timeout, primary?.policy);
       // declared remote paths: canonicalized on their host, then the policy chain
       for (const decl of tool.paths ?? []) {
         const raw = input[decl.field];
@@ -326,14 +323,15 @@ export class ToolRegistry {
 
   /** PlatformNotSupported before any remote I/O (TIER-8). */
   #platformGate(tool: Tool, hosts: ReadonlyMap<string, ResolvedHost>): void {
-    if (!tool.posixOnly) return;
-    for (const h of hosts.values()) {
-      if (h.policy.platform === "windows") {
-        throw new ToolError(
-          "PlatformNotSupported",
-          `${tool.name} needs a POSIX host; ${h.policy.alias} is configured with platform = "windows".`,
-        );
-      }
+    for (const h of hosts.values()) this.#platformGateOne(tool, h.policy);
+  }
+
+  #platformGateOne(tool: Tool, policy: HostPolicy): void {
+    if (tool.posixOnly && policy.platform === "windows") {
+      throw new ToolError(
+        "PlatformNotSupported",
+        `${tool.name} needs a POSIX host; ${policy.alias} is configured with platform = "windows".`,
+      );
     }
   }
 
@@ -419,16 +417,16 @@ export class ToolRegistry {
     }
   }
 
-  #checkTimeout(input: Record<string, unknown>, host: ResolvedHost | undefined): void {
-    const t = input.timeout;
+  /** The `timeout` input against the host's (or the global) ceiling. */
+  #checkTimeout(t: unknown, policy: HostPolicy | undefined): void {
     if (typeof t !== "number") return;
-    const max = host?.policy.max_command_timeout ?? this.#app.settings.SSH_MAX_COMMAND_TIMEOUT;
+    const max = policy?.max_command_timeout ?? this.#app.settings.SSH_MAX_COMMAND_TIMEOUT;
     if (t > max) {
       throw new ToolError(
         "ValueError",
         `timeout ${t} s is above the maximum of ${max} s (${
-          host?.policy.max_command_timeout
-            ? `max_command_timeout of ${host.policy.alias}`
+          policy?.max_command_timeout
+            ? `max_command_timeout of ${policy.alias}`
             : "SSH_MAX_COMMAND_TIMEOUT"
         }).`,
       );
@@ -524,6 +522,10 @@ export class ToolRegistry {
         }
       },
       checkCommand: (policy, raw, opts) => this.#checkCommand(st, ctx, policy, raw, opts),
+      checkTarget: (policy, timeout) => {
+        this.#platformGateOne(tool, policy);
+        this.#checkTimeout(timeout, policy);
+      },
       audit(fields: AuditExtra) {
         Object.assign(auditExtra, fields);
       },

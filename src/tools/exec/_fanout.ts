@@ -193,19 +193,11 @@ export async function fanOut(
       refused.set(alias, errorOf(t.error));
       continue;
     }
-    if (p.platform === "windows") {
-      refused.set(alias, {
-        code: "PlatformNotSupported",
-        message: `${alias} is configured with platform = "windows"; this tool needs a POSIX host.`,
-      });
-      continue;
-    }
-    const ceiling = effectivePolicy(p, s).max_command_timeout_s;
-    if (typeof args.timeout === "number" && args.timeout > ceiling) {
-      refused.set(alias, {
-        code: "ValueError",
-        message: `timeout ${args.timeout} s is above the maximum of ${ceiling} s on ${alias}.`,
-      });
+    try {
+      ctx.checkTarget(p, args.timeout);
+    } catch (e) {
+      if (!isToolError(e)) throw e;
+      refused.set(alias, errorOf(e));
       continue;
     }
     let health: CheckedCommand | null = null;

@@ -31,6 +31,7 @@ export default defineTool({
     ...FANOUT_OUTPUT,
     hosts_matched: z.array(z.string()).describe("Target aliases in execution order"),
   }),
+  posixOnly: true,
   hostFields: [],
   async handler(args, ctx) {
     const registry = ctx.app.hosts();

@@ -29,6 +29,7 @@ export default defineTool({
     tag: z.string(),
     hosts_matched: z.array(z.string()),
   }),
+  posixOnly: true,
   hostFields: [],
   async handler(args, ctx) {
     const registry = ctx.app.hosts();
