@@ -148,10 +148,10 @@ export interface AppServices {
   /** validate-then-swap reload of hosts.toml, known_hosts and network policy */
   reload(opts: { invalidateChanged: boolean }): Promise<ReloadOutcome>;
   serverInfo(): ServerInfo;
-  /** remote path policy (absent until the files feature is built in) */
-  readonly paths?: PathChecker;
-  /** command policy (absent until the exec feature is built in) */
-  readonly commands?: CommandChecker;
+  /** remote path policy */
+  readonly paths: PathChecker;
+  /** command policy */
+  readonly commands: CommandChecker;
   /**
    * Registers cleanup run by `close()` before connections close (running
    * tasks, shell sessions). Callbacks run in registration order.

@@ -364,9 +364,6 @@ export class ToolRegistry {
     between?: () => void,
   ): Promise<CheckedCommand> {
     const commands = this.#app.commands;
-    if (!commands) {
-      throw new Error(`${st.tool.name} declares a command but no command policy is configured`);
-    }
     const req = { tool: st.tool.name, policy, command: raw, kind: opts.kind };
     const hash = opts.kind === "script" ? null : commandHash(raw);
     if (opts.kind === "script") {
@@ -489,7 +486,6 @@ export class ToolRegistry {
       },
       checkPath: async (policy, raw, opts) => {
         const paths = app.paths;
-        if (!paths) throw new Error(`${tool.name} declares paths but no path policy is configured`);
         const io: PathIo = opts.io ?? {
           exec: async (cmd, timeoutMs) => await execOn(policy, cmd, timeoutMs ? { timeoutMs } : {}),
           sftp: async () => await (await connectionTo(policy)).sftp(),

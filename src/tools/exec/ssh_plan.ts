@@ -170,42 +170,36 @@ async function planOne(
   let message: string | null = null;
   if (typeof args.command === "string" && kind) {
     const commands = app.commands;
-    if (!commands) {
-      decision = "deny";
-      reason = "no-command-policy";
-      message = "No command policy is configured in this server.";
-    } else {
-      const req = { tool: toolName, policy: p, command: args.command, kind };
-      if (kind === "command" && CHEATSHEET_TOOLS.has(toolName)) {
-        try {
-          const hit = commands.cheatsheet(req);
-          if (hit.patternId) {
-            cheat = { pattern_id: hit.patternId, suggested_tool: null, refused: false };
-          }
-        } catch (e) {
-          if (!isToolError(e, "CommandIsCheatsheetMatch")) throw e;
-          const a = e.attributes;
-          cheat = {
-            pattern_id: typeof a.pattern_id === "string" ? a.pattern_id : null,
-            suggested_tool: typeof a.suggested_tool === "string" ? a.suggested_tool : null,
-            refused: true,
-          };
-          reasons.push(`cheatsheet refuses it: ${e.message}`);
-        }
-      }
+    const req = { tool: toolName, policy: p, command: args.command, kind };
+    if (kind === "command" && CHEATSHEET_TOOLS.has(toolName)) {
       try {
-        const r = commands.admit(req);
-        decision = "allow";
-        reason = r.decision.reason;
-        rule = r.decision.rule;
+        const hit = commands.cheatsheet(req);
+        if (hit.patternId) {
+          cheat = { pattern_id: hit.patternId, suggested_tool: null, refused: false };
+        }
       } catch (e) {
-        if (!isToolError(e)) throw e;
-        decision = "deny";
-        reason = typeof e.attributes.reason === "string" ? e.attributes.reason : e.code;
-        rule = typeof e.attributes.rule === "string" ? e.attributes.rule : null;
-        message = `${e.code}: ${e.message}`;
-        reasons.push(`command policy: ${message}`);
+        if (!isToolError(e, "CommandIsCheatsheetMatch")) throw e;
+        const a = e.attributes;
+        cheat = {
+          pattern_id: typeof a.pattern_id === "string" ? a.pattern_id : null,
+          suggested_tool: typeof a.suggested_tool === "string" ? a.suggested_tool : null,
+          refused: true,
+        };
+        reasons.push(`cheatsheet refuses it: ${e.message}`);
       }
+    }
+    try {
+      const r = commands.admit(req);
+      decision = "allow";
+      reason = r.decision.reason;
+      rule = r.decision.rule;
+    } catch (e) {
+      if (!isToolError(e)) throw e;
+      decision = "deny";
+      reason = typeof e.attributes.reason === "string" ? e.attributes.reason : e.code;
+      rule = typeof e.attributes.rule === "string" ? e.attributes.rule : null;
+      message = `${e.code}: ${e.message}`;
+      reasons.push(`command policy: ${message}`);
     }
   }
 
@@ -213,42 +207,32 @@ async function planOne(
   if (typeof args.path === "string") {
     const mode = args.remote_canonicalize ? "remote" : "lexical";
     const paths = app.paths;
-    if (!paths) {
-      pathDecision = {
-        decision: "deny",
-        mode,
-        path: null,
-        error: "PathNotAllowed",
-        message: "No path policy is configured in this server.",
-      };
-    } else {
-      const io: PathIo = args.remote_canonicalize
-        ? {
-          exec: async (cmd, timeoutMs) => await ctx.execOn(p, cmd, timeoutMs ? { timeoutMs } : {}),
-          sftp: async () => await (await ctx.connectionTo(p)).sftp(),
-        }
-        : {
-          exec: () => Promise.reject(new Error("ssh_plan: no remote I/O in lexical mode")),
-          sftp: () => Promise.reject(new Error("ssh_plan: no remote I/O in lexical mode")),
-        };
-      const decl = tool.paths?.[0];
-      try {
-        const r = await paths.check({
-          tool: toolName,
-          policy: p,
-          raw: args.path,
-          mustExist: false,
-          redactGate: decl?.redactGate !== false,
-          follow: true,
-          lexical: !args.remote_canonicalize,
-          io,
-        });
-        pathDecision = { decision: "allow", mode, path: r.path, error: null, message: null };
-      } catch (e) {
-        if (!isToolError(e)) throw e;
-        pathDecision = { decision: "deny", mode, path: null, error: e.code, message: e.message };
-        reasons.push(`path policy: ${e.code}: ${e.message}`);
+    const io: PathIo = args.remote_canonicalize
+      ? {
+        exec: async (cmd, timeoutMs) => await ctx.execOn(p, cmd, timeoutMs ? { timeoutMs } : {}),
+        sftp: async () => await (await ctx.connectionTo(p)).sftp(),
       }
+      : {
+        exec: () => Promise.reject(new Error("ssh_plan: no remote I/O in lexical mode")),
+        sftp: () => Promise.reject(new Error("ssh_plan: no remote I/O in lexical mode")),
+      };
+    const decl = tool.paths?.[0];
+    try {
+      const r = await paths.check({
+        tool: toolName,
+        policy: p,
+        raw: args.path,
+        mustExist: false,
+        redactGate: decl?.redactGate !== false,
+        follow: true,
+        lexical: !args.remote_canonicalize,
+        io,
+      });
+      pathDecision = { decision: "allow", mode, path: r.path, error: null, message: null };
+    } catch (e) {
+      if (!isToolError(e)) throw e;
+      pathDecision = { decision: "deny", mode, path: null, error: e.code, message: e.message };
+      reasons.push(`path policy: ${e.code}: ${e.message}`);
     }
   }
   const would = !blocked && net.allowed && tierVisible && platformOk &&
