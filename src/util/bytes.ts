@@ -4,6 +4,8 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+
 /** Concatenates byte arrays. */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
@@ -15,4 +17,9 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+/** Lowercase hex SHA-256 of bytes. */
+export function sha256Hex(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
 }

@@ -8,7 +8,6 @@
 
 import { z } from "zod";
 import { invalidUtf8Offset } from "../../util/text.ts";
-import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
 import type { Settings } from "../../config/types.ts";
 import { ToolError } from "../../errors.ts";
@@ -104,11 +103,6 @@ export function strictUtf8(b: Uint8Array, path: string, tool: string): string {
       { byte_offset: at },
     );
   }
-}
-
-/** Lowercase sha256 hex of bytes. */
-export function sha256Hex(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
 }
 
 /**

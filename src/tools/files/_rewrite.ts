@@ -11,14 +11,8 @@
 import { atomicWrite, recheckPath } from "../../ssh/sftp.ts";
 import type { CheckedPath, ToolContext } from "../define.ts";
 import { hostFs, reconnector, withSftpErrors } from "../sftp/_common.ts";
-import {
-  assertExpected,
-  readBounded,
-  remoteSha256,
-  sha256Hex,
-  strictUtf8,
-  unifiedDiff,
-} from "./_common.ts";
+import { assertExpected, readBounded, remoteSha256, strictUtf8, unifiedDiff } from "./_common.ts";
+import { sha256Hex } from "../../util/bytes.ts";
 import { ToolError } from "../../errors.ts";
 
 /** Result shape shared by edit and patch. */

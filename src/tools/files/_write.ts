@@ -26,9 +26,9 @@ import {
   assertMode,
   isDiffableText,
   remoteSha256,
-  sha256Hex,
   unifiedDiff,
 } from "./_common.ts";
+import { sha256Hex } from "../../util/bytes.ts";
 
 /** Inputs shared by ssh_upload and ssh_deploy. */
 export interface WriteArgs {

@@ -6,10 +6,23 @@
  * @module
  */
 
+import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { parseWriteInfo, type WriteInfo, writeScript, writeStage } from "../../sudo/scripts.ts";
 import type { CheckedPath } from "../define.ts";
+import { OutputWarnings } from "../_schemas.ts";
 import { assertRan, type Elevation } from "./_elevate.ts";
+
+/** Result of ssh_sudo_write and ssh_sudo_edit (TOOLS.md §2.2 WriteResult). */
+export const SudoWriteResult = z.strictObject({
+  host: z.string(),
+  path: z.string().describe("Canonical path"),
+  success: z.boolean(),
+  bytes_written: z.number().int(),
+  message: z.string().nullable(),
+  local_path_written: z.string().nullable(),
+  output_warnings: OutputWarnings,
+});
 
 /** Arguments of one atomic write. */
 export interface AtomicWrite {
@@ -63,10 +76,4 @@ export async function writeElevated(el: Elevation, w: AtomicWrite): Promise<Writ
     );
   }
   return info;
-}
-
-/** Hex SHA-256 of bytes. */
-export async function sha256Hex(b: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", b as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (x) => x.toString(16).padStart(2, "0")).join("");
 }

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { ToolError, valueError } from "../../errors.ts";
-import { OutputWarnings } from "../_schemas.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { elevation } from "./_elevate.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
-import { sha256Hex, writeElevated } from "./_write.ts";
+import { SudoWriteResult, writeElevated } from "./_write.ts";
+import { sha256Hex } from "../../util/bytes.ts";
 import { EditRuleError, editText, invalidUtf8Offset } from "../../util/text.ts";
 
 /** String replacement in a root-owned file keeping owner and mode (TOOLS.md §9). */
@@ -24,15 +24,7 @@ export default defineTool({
     ),
     timeout: PipelineTimeoutArg,
   }),
-  output: z.strictObject({
-    host: z.string(),
-    path: z.string().describe("Canonical path"),
-    success: z.boolean(),
-    bytes_written: z.number().int(),
-    message: z.string().nullable(),
-    local_path_written: z.string().nullable(),
-    output_warnings: OutputWarnings,
-  }),
+  output: SudoWriteResult,
   posixOnly: true,
   async handler({ path, old_string, new_string, occurrence, timeout }, ctx) {
     if (old_string === "") throw valueError("old_string must not be empty.");
@@ -83,7 +75,7 @@ export default defineTool({
       user: null,
       group: null,
       allowSpecial: ctx.app.settings.ALLOW_SPECIAL_MODE_BITS,
-      expectSha256: await sha256Hex(bytes),
+      expectSha256: sha256Hex(bytes),
       timeoutMs,
     });
     return {

@@ -1,14 +1,13 @@
 import { z } from "zod";
 import { Buffer } from "node:buffer";
 import { ToolError, valueError } from "../../errors.ts";
-import { OutputWarnings } from "../_schemas.ts";
 import { type CheckedPath, defineTool, HostArg } from "../define.ts";
 import { elevation } from "./_elevate.ts";
 import { ModeArg, octal, ownerArg } from "./_args.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, SudoPathArg } from "./_file.ts";
 import { type LocalRead, openLocalRead } from "../../policy/local_paths.ts";
 import type { WriteInfo } from "../../sudo/scripts.ts";
-import { writeElevated } from "./_write.ts";
+import { SudoWriteResult, writeElevated } from "./_write.ts";
 
 const MISSING_OWNER_WARNING =
   "file did not exist, created as root:root; pass chown_user/chown_group to set explicitly.";
@@ -41,15 +40,7 @@ export default defineTool({
     chown_group: ownerArg("group"),
     timeout: PipelineTimeoutArg,
   }),
-  output: z.strictObject({
-    host: z.string(),
-    path: z.string().describe("Canonical path"),
-    success: z.boolean(),
-    bytes_written: z.number().int(),
-    message: z.string().nullable(),
-    local_path_written: z.string().nullable(),
-    output_warnings: OutputWarnings,
-  }),
+  output: SudoWriteResult,
   posixOnly: true,
   async handler(args, ctx) {
     const s = ctx.app.settings;
