@@ -14,7 +14,7 @@ import {
   startSshd,
   tempDir,
 } from "./sshd.ts";
-import { baseEnv } from "./mcp.ts";
+import { baseEnv, type InProcess, startInProcess } from "./mcp.ts";
 
 /** A running fleet. */
 export interface Fleet {
@@ -87,4 +87,50 @@ export async function startFleet(
   };
   await fleet.writeHostsToml(opts.extraToml, opts.perHost);
   return fleet;
+}
+
+/** What {@link withFleetServer} hands to the test. */
+export interface FleetServer {
+  fleet: Fleet;
+  /** the real server in process, behind a real MCP client */
+  s: InProcess;
+  /** SSH_AUDIT_LOG of the server */
+  auditPath: string;
+}
+
+/** Options of {@link withFleetServer}. */
+export interface FleetServerOptions {
+  sshd?: SshdOptions;
+  perHost?: (alias: string) => string;
+  extraToml?: string;
+  /** tool tier to enable besides read (ALLOW_LOW_ACCESS_TOOLS / ALLOW_DANGEROUS_TOOLS) */
+  tier?: "low-access" | "dangerous";
+  /** server env (overrides the defaults); a function sees the started fleet */
+  env?: Record<string, string> | ((f: Fleet) => Record<string, string>);
+}
+
+/** Starts `n` sshd hosts and the server in process, runs `fn`, tears both down. */
+export async function withFleetServer(
+  n: number,
+  fn: (c: FleetServer) => Promise<void>,
+  opts: FleetServerOptions = {},
+): Promise<void> {
+  const fleet = await startFleet(n, opts);
+  try {
+    const auditPath = `${fleet.dir}/audit.log`;
+    const tier: Record<string, string> = opts.tier === "dangerous"
+      ? { ALLOW_DANGEROUS_TOOLS: "true" }
+      : opts.tier === "low-access"
+      ? { ALLOW_LOW_ACCESS_TOOLS: "true" }
+      : {};
+    const extra = typeof opts.env === "function" ? opts.env(fleet) : opts.env;
+    const s = await startInProcess(fleet.env({ SSH_AUDIT_LOG: auditPath, ...tier, ...extra }));
+    try {
+      await fn({ fleet, s, auditPath });
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await fleet.stop();
+  }
 }

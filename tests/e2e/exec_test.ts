@@ -6,38 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { type Fleet, startFleet } from "../_support/fleet.ts";
-import { auditLines, type InProcess, startInProcess } from "../_support/mcp.ts";
+import { type FleetServer, type FleetServerOptions, withFleetServer } from "../_support/fleet.ts";
+import { auditLines } from "../_support/mcp.ts";
 import { procsWith } from "../_support/procs.ts";
 
-interface Ctx {
-  fleet: Fleet;
-  s: InProcess;
-  auditPath: string;
-}
-
-async function withHosts(
+/** `n` hosts, the dangerous tier on. */
+const withHosts = (
   n: number,
-  fn: (c: Ctx) => Promise<void>,
-  opts: {
-    env?: Record<string, string> | ((f: Fleet) => Record<string, string>);
-    perHost?: (a: string) => string;
-    extraToml?: string;
-  } = {},
-) {
-  const fleet = await startFleet(n, { perHost: opts.perHost, extraToml: opts.extraToml });
-  const auditPath = `${fleet.dir}/audit.log`;
-  const extra = typeof opts.env === "function" ? opts.env(fleet) : opts.env;
-  const s = await startInProcess(
-    fleet.env({ SSH_AUDIT_LOG: auditPath, ALLOW_DANGEROUS_TOOLS: "true", ...extra }),
-  );
-  try {
-    await fn({ fleet, s, auditPath });
-  } finally {
-    await s.close();
-    await fleet.stop();
-  }
-}
+  fn: (c: FleetServer) => Promise<void>,
+  opts: Omit<FleetServerOptions, "tier"> = {},
+) => withFleetServer(n, fn, { tier: "dangerous", ...opts });
 
 async function audit(path: string) {
   return auditLines(await Deno.readTextFile(path).catch(() => ""));

@@ -7,41 +7,25 @@
  */
 
 import assert from "node:assert/strict";
-import { type Fleet, startFleet } from "../_support/fleet.ts";
-import { auditLines, type InProcess, startInProcess } from "../_support/mcp.ts";
+import {
+  type Fleet,
+  type FleetServer,
+  type FleetServerOptions,
+  withFleetServer,
+} from "../_support/fleet.ts";
+import { auditLines } from "../_support/mcp.ts";
 import { procsWith, waitFor } from "../_support/procs.ts";
 
 const ANY = { ALLOW_ANY_COMMAND: "true" };
 /** Test fleets raise the sshd limits (TESTBED.md); real hosts keep the defaults. */
 const FLEET_SSHD = { extraConfig: ["MaxStartups 1000:30:1000", "MaxSessions 64"] };
 
-interface Ctx {
-  fleet: Fleet;
-  s: InProcess;
-  auditPath: string;
-}
-
-async function withFleet(
+/** `n` hosts (MaxStartups raised), the dangerous tier on. */
+const withFleet = (
   n: number,
-  fn: (c: Ctx) => Promise<void>,
-  opts: {
-    env?: Record<string, string> | ((f: Fleet) => Record<string, string>);
-    perHost?: (a: string) => string;
-  } = {},
-) {
-  const fleet = await startFleet(n, { sshd: FLEET_SSHD, perHost: opts.perHost });
-  const auditPath = `${fleet.dir}/audit.log`;
-  const extra = typeof opts.env === "function" ? opts.env(fleet) : opts.env;
-  const s = await startInProcess(
-    fleet.env({ SSH_AUDIT_LOG: auditPath, ALLOW_DANGEROUS_TOOLS: "true", ...extra }),
-  );
-  try {
-    await fn({ fleet, s, auditPath });
-  } finally {
-    await s.close();
-    await fleet.stop();
-  }
-}
+  fn: (c: FleetServer) => Promise<void>,
+  opts: Pick<FleetServerOptions, "env" | "perHost"> = {},
+) => withFleetServer(n, fn, { tier: "dangerous", sshd: FLEET_SSHD, ...opts });
 
 /**
  * A script on the (shared, local) disk that behaves differently per host: the

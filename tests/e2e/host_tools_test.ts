@@ -4,40 +4,22 @@
  */
 
 import assert from "node:assert/strict";
-import { type Fleet, startFleet } from "../_support/fleet.ts";
-import { auditLines, type InProcess, startInProcess } from "../_support/mcp.ts";
+import { type FleetServer, withFleetServer } from "../_support/fleet.ts";
+import { auditLines, startInProcess } from "../_support/mcp.ts";
 import { generateKey, mustRun, startSshd, tempDir, testUser } from "../_support/sshd.ts";
 
-interface Ctx {
-  fleet: Fleet;
-  s: InProcess;
-  auditPath: string;
-  notesDir: string;
-}
-
-async function withFleet(
+/** `n` hosts, the low-access tier on, host notes under the fleet directory. */
+const withFleet = (
   n: number,
-  fn: (c: Ctx) => Promise<void>,
+  fn: (c: FleetServer & { notesDir: string }) => Promise<void>,
   opts: { env?: Record<string, string>; extraToml?: string; perHost?: (a: string) => string } = {},
-) {
-  const fleet = await startFleet(n, { extraToml: opts.extraToml, perHost: opts.perHost });
-  const auditPath = `${fleet.dir}/audit.log`;
-  const notesDir = `${fleet.dir}/notes`;
-  const s = await startInProcess(
-    fleet.env({
-      SSH_AUDIT_LOG: auditPath,
-      SSH_HOST_NOTES_DIR: notesDir,
-      ALLOW_LOW_ACCESS_TOOLS: "true",
-      ...opts.env,
-    }),
-  );
-  try {
-    await fn({ fleet, s, auditPath, notesDir });
-  } finally {
-    await s.close();
-    await fleet.stop();
-  }
-}
+) =>
+  withFleetServer(n, (c) => fn({ ...c, notesDir: `${c.fleet.dir}/notes` }), {
+    tier: "low-access",
+    extraToml: opts.extraToml,
+    perHost: opts.perHost,
+    env: (f) => ({ SSH_HOST_NOTES_DIR: `${f.dir}/notes`, ...opts.env }),
+  });
 
 async function audit(path: string) {
   return auditLines(await Deno.readTextFile(path));

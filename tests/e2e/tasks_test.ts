@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 // @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/inMemory.d.ts"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { type Fleet, startFleet } from "../_support/fleet.ts";
+import { type FleetServer, startFleet, withFleetServer } from "../_support/fleet.ts";
 import { auditLines, Client, type InProcess, startInProcess } from "../_support/mcp.ts";
 import { buildMcpServer } from "../../src/mcp/server.ts";
 import { ToolRegistry } from "../../src/tools/registry.ts";
@@ -15,30 +15,13 @@ import { procsWith, sleeper, waitFor } from "../_support/procs.ts";
 
 const ANY = { ALLOW_ANY_COMMAND: "true" };
 
-interface Ctx {
-  fleet: Fleet;
-  s: InProcess;
-  auditPath: string;
-}
-
-async function withHosts(
+/** `n` hosts, the dangerous tier on. */
+const withHosts = (
   n: number,
-  fn: (c: Ctx) => Promise<void>,
+  fn: (c: FleetServer) => Promise<void>,
   env: Record<string, string> = {},
   perHost?: (a: string) => string,
-) {
-  const fleet = await startFleet(n, { perHost });
-  const auditPath = `${fleet.dir}/audit.log`;
-  const s = await startInProcess(
-    fleet.env({ SSH_AUDIT_LOG: auditPath, ALLOW_DANGEROUS_TOOLS: "true", ...env }),
-  );
-  try {
-    await fn({ fleet, s, auditPath });
-  } finally {
-    await s.close();
-    await fleet.stop();
-  }
-}
+) => withFleetServer(n, fn, { tier: "dangerous", env, perHost });
 
 /** A second MCP session on the same server process (its own session id). */
 async function secondSession(s: InProcess, sessionId: string) {

@@ -8,36 +8,19 @@
 import assert from "node:assert/strict";
 // @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { type Fleet, startFleet } from "../_support/fleet.ts";
-import { auditLines, baseEnv, Client, type InProcess, startInProcess } from "../_support/mcp.ts";
+import { type FleetServer, startFleet, withFleetServer } from "../_support/fleet.ts";
+import { auditLines, baseEnv, Client } from "../_support/mcp.ts";
 import { procsWith, sleeper, waitFor } from "../_support/procs.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const ANY = { ALLOW_ANY_COMMAND: "true" };
 
-interface Ctx {
-  fleet: Fleet;
-  s: InProcess;
-  auditPath: string;
-}
-
-async function withHosts(
+/** `n` hosts, the dangerous tier on, any command allowed. */
+const withHosts = (
   n: number,
-  fn: (c: Ctx) => Promise<void>,
+  fn: (c: FleetServer) => Promise<void>,
   env: Record<string, string> = {},
-) {
-  const fleet = await startFleet(n);
-  const auditPath = `${fleet.dir}/audit.log`;
-  const s = await startInProcess(
-    fleet.env({ SSH_AUDIT_LOG: auditPath, ALLOW_DANGEROUS_TOOLS: "true", ...ANY, ...env }),
-  );
-  try {
-    await fn({ fleet, s, auditPath });
-  } finally {
-    await s.close();
-    await fleet.stop();
-  }
-}
+) => withFleetServer(n, fn, { tier: "dangerous", env: { ...ANY, ...env } });
 
 Deno.test("AC-016/TIMEOUT-1/2: no timeout argument -> killed at SSH_COMMAND_TIMEOUT, partial output kept, nothing left behind", async () => {
   await withHosts(1, async ({ s, auditPath }) => {
