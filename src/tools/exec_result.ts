@@ -7,13 +7,13 @@
  */
 
 import { z } from "zod";
-import type { HostPolicy } from "../config/types.ts";
+import type { HostPolicy, Settings } from "../config/types.ts";
+import { ToolError } from "../errors.ts";
 import { effectivePolicy } from "../policy/effective.ts";
 import { mergeWarnings, sanitize } from "../policy/sanitize.ts";
-import type { Settings } from "../config/types.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
 import { OutputWarnings } from "./_schemas.ts";
-import type { AuditExtra, CtxExecOptions } from "./define.ts";
+import type { AuditExtra, CtxExecOptions, ToolContext } from "./define.ts";
 
 /** ExecResult fields (TOOLS.md §2.1, plus NEW `cancelled`). */
 export const EXEC_RESULT_FIELDS = {
@@ -77,6 +77,22 @@ export function execResult(hostname: string, r: RawExecResult): ExecResultT {
     hint: ttyHint(r.stderr),
     output_warnings: mergeWarnings(out.warnings, err.warnings),
   };
+}
+
+/**
+ * Ends an exec tool on `ctx.host`: the audit fields, `Cancelled` when the
+ * client cancelled (the remote process group is already killed), else the
+ * ExecResult.
+ */
+export function finishExec(ctx: ToolContext, r: RawExecResult): ExecResultT {
+  ctx.audit(execAudit(r));
+  if (r.cancelled) {
+    throw new ToolError(
+      "Cancelled",
+      "The request was cancelled; the remote process group was killed.",
+    );
+  }
+  return execResult(ctx.host.policy.hostname, r);
 }
 
 /** Audit fields of a finished exec (AUDIT-2). */

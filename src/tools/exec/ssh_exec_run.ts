@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { ToolError } from "../../errors.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { CommandArg, execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
+import { CommandArg, ExecResult, finishExec, timeoutOpts } from "../exec_result.ts";
 
 /** Runs one admitted command line on one host (TOOLS.md §8). */
 export default defineTool({
@@ -20,13 +19,6 @@ export default defineTool({
   command: { field: "command", kind: "command", cheatsheet: true },
   async handler({ command, timeout }, ctx) {
     const r = await ctx.exec(command, timeoutOpts(timeout));
-    ctx.audit(execAudit(r));
-    if (r.cancelled) {
-      throw new ToolError(
-        "Cancelled",
-        "The request was cancelled; the remote process group was killed.",
-      );
-    }
-    return execResult(ctx.host.policy.hostname, r);
+    return finishExec(ctx, r);
   },
 });

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { ToolError } from "../../errors.ts";
 import { effectivePolicy } from "../../policy/effective.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { CommandArg, execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
+import { CommandArg, ExecResult, finishExec, timeoutOpts } from "../exec_result.ts";
 import { ProgressPump } from "./_stream.ts";
 
 /**
@@ -32,7 +31,7 @@ export default defineTool({
     });
     let r;
     try {
-      r = await ctx.execOn(ctx.host.policy, command, {
+      r = await ctx.exec(command, {
         ...timeoutOpts(timeout),
         onOutput: pump.onOutput,
         onData: pump.onData,
@@ -40,13 +39,6 @@ export default defineTool({
     } finally {
       await pump.close();
     }
-    ctx.audit(execAudit(r));
-    if (r.cancelled) {
-      throw new ToolError(
-        "Cancelled",
-        "The request was cancelled; the remote process group was killed.",
-      );
-    }
-    return execResult(ctx.host.policy.hostname, r);
+    return finishExec(ctx, r);
   },
 });

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { ToolError } from "../../errors.ts";
 import { sh } from "../../ssh/command.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
+import { ExecResult, finishExec, timeoutOpts } from "../exec_result.ts";
 
 /** Runs a script body with `sh -s --`, the body on stdin (SECURITY.md §SCRIPT). */
 export default defineTool({
@@ -23,13 +22,6 @@ export default defineTool({
   command: { field: "script", kind: "script", cheatsheet: false },
   async handler({ script, timeout }, ctx) {
     const r = await ctx.exec(sh`sh -s --`, { ...timeoutOpts(timeout), stdin: script });
-    ctx.audit(execAudit(r));
-    if (r.cancelled) {
-      throw new ToolError(
-        "Cancelled",
-        "The request was cancelled; the remote process group was killed.",
-      );
-    }
-    return execResult(ctx.host.policy.hostname, r);
+    return finishExec(ctx, r);
   },
 });
