@@ -75,28 +75,38 @@ function authFailed(message: string, attributes: Record<string, string> = {}): T
   return new ToolError("AuthenticationFailed", message, attributes);
 }
 
-/** Fetches the key passphrase from passphrase_cmd or passphrase_secret (undefined: none configured). */
-async function fetchPassphrase(ctx: Ctx): Promise<string | undefined> {
-  const { auth } = ctx;
+/**
+ * The host's `<kind>_cmd` or else `<kind>_secret` (undefined: neither is
+ * configured); an empty value is refused. `via` names the source for logs.
+ */
+async function fetchSecret(
+  ctx: Ctx,
+  kind: "passphrase" | "password",
+): Promise<{ value: string; via: string } | undefined> {
+  const cmd = ctx.auth[`${kind}_cmd`];
+  const secret = ctx.auth[`${kind}_secret`];
   let value: string;
   let what: string;
-  if (auth.passphrase_cmd) {
-    what = `passphrase_cmd for host ${ctx.alias}`;
-    value = await runSecretCommand(auth.passphrase_cmd, { what });
-  } else if (auth.passphrase_secret) {
-    what = `passphrase_secret for host ${ctx.alias}`;
-    value = await readSecret(auth.passphrase_secret, {
+  let via: string;
+  if (cmd) {
+    what = `${kind}_cmd for host ${ctx.alias}`;
+    value = await runSecretCommand(cmd, { what });
+    via = `${kind}_cmd`;
+  } else if (secret) {
+    what = `${kind}_secret for host ${ctx.alias}`;
+    value = await readSecret(secret, {
       dir: ctx.settings.SSH_SECRETS_DIR,
       allowEnv: ctx.settings.ALLOW_ENV_SECRETS,
       env: ctx.env,
       what,
       logger: ctx.logger,
     });
+    via = `${kind}_secret ${secret}`;
   } else {
     return undefined;
   }
-  if (value === "") throw authFailed(`${what}: returned an empty passphrase`);
-  return value;
+  if (value === "") throw authFailed(`${what}: returned an empty ${kind}`);
+  return { value, via };
 }
 
 /** Reads and parses a private key file, fetching the passphrase only when it is encrypted. */
@@ -122,7 +132,9 @@ async function loadKeyFile(file: string, ctx: Ctx): Promise<ParsedKey> {
     throw authFailed(`cannot read private key ${p} (${why}) for host ${ctx.alias}`, { key: p });
   }
   try {
-    const passphrase = isEncryptedKey(data) ? await fetchPassphrase(ctx) : undefined;
+    const passphrase = isEncryptedKey(data)
+      ? (await fetchSecret(ctx, "passphrase"))?.value
+      : undefined;
     return parsePrivateKey(data, passphrase, p);
   } finally {
     data.fill(0);
@@ -152,32 +164,18 @@ async function preparePassword(ctx: Ctx, username: string): Promise<PreparedAuth
         `or switch the host to method = "agent" / "key"`,
     );
   }
-  const { auth } = ctx;
-  let password: string;
-  let description: string;
-  let what: string;
-  if (auth.password_cmd) {
-    what = `password_cmd for host ${ctx.alias}`;
-    password = await runSecretCommand(auth.password_cmd, { what });
-    description = "password (password_cmd)";
-  } else if (auth.password_secret) {
-    what = `password_secret for host ${ctx.alias}`;
-    password = await readSecret(auth.password_secret, {
-      dir: ctx.settings.SSH_SECRETS_DIR,
-      allowEnv: ctx.settings.ALLOW_ENV_SECRETS,
-      env: ctx.env,
-      what,
-      logger: ctx.logger,
-    });
-    description = `password (password_secret ${auth.password_secret})`;
-  } else {
+  const secret = await fetchSecret(ctx, "password");
+  if (!secret) {
     throw authFailed(
       `host ${ctx.alias} uses method = "password" but neither password_cmd nor ` +
         `password_secret is configured`,
     );
   }
-  if (password === "") throw authFailed(`${what}: returned an empty password`);
-  return { username, methods: [{ type: "password", username, password }], description };
+  return {
+    username,
+    methods: [{ type: "password", username, password: secret.value }],
+    description: `password (${secret.via})`,
+  };
 }
 
 /** Fingerprint of `<file>.pub` (works for encrypted private keys), or null. */
