@@ -755,6 +755,16 @@ export function applyAlgorithmModifiers(value: string, defaults: string[]): stri
   }
 }
 
+/** Result of {@link toSsh2Algorithms}. */
+export interface Ssh2Algorithms {
+  cipher?: string[];
+  hmac?: string[];
+  kex?: string[];
+  serverHostKey?: string[];
+  warnings: string[];
+  error?: string;
+}
+
 /**
  * ssh2 `algorithms` option (`cipher` / `hmac` / `kex` / `serverHostKey`) for
  * the algorithm lists of `r`, dropping names ssh2 does not support (with a
@@ -763,22 +773,8 @@ export function applyAlgorithmModifiers(value: string, defaults: string[]): stri
  * "Unsupported algorithm") and `error` says why — an empty list would make
  * ssh2 silently use its defaults, which the operator ruled out.
  */
-export function toSsh2Algorithms(r: SshConfigResult): {
-  cipher?: string[];
-  hmac?: string[];
-  kex?: string[];
-  serverHostKey?: string[];
-  warnings: string[];
-  error?: string;
-} {
-  const out: {
-    cipher?: string[];
-    hmac?: string[];
-    kex?: string[];
-    serverHostKey?: string[];
-    warnings: string[];
-    error?: string;
-  } = { warnings: [] };
+export function toSsh2Algorithms(r: SshConfigResult): Ssh2Algorithms {
+  const out: Ssh2Algorithms = { warnings: [] };
   const map: [keyof AlgorithmDefaults, "cipher" | "hmac" | "kex" | "serverHostKey", string][] = [
     ["ciphers", "cipher", "Ciphers"],
     ["macs", "hmac", "MACs"],
