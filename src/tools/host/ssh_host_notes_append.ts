@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { HostPolicy } from "../../config/types.ts";
+import type { NotesWrite } from "../../notes/store.ts";
 import { defineTool, HostArg } from "../define.ts";
 
 /** Result shape shared by the two notes writers. */
@@ -11,6 +13,23 @@ export const NotesWriteResult = z.strictObject({
   etag: z.string(),
   message: z.string(),
 });
+
+/** The {@link NotesWriteResult} of a notes write on host `p`. */
+export function notesWriteResult(
+  p: HostPolicy,
+  w: NotesWrite,
+  message: string,
+): z.output<typeof NotesWriteResult> {
+  return {
+    alias: p.alias,
+    hostname: p.hostname,
+    agent_notes_path: w.path,
+    bytes_written: w.bytesWritten,
+    was_created: w.wasCreated,
+    etag: w.etag,
+    message,
+  };
+}
 
 /** Appends a timestamped entry to the host's agent notes (atomic, CAS-guarded). */
 export default defineTool({
@@ -27,14 +46,10 @@ export default defineTool({
   async handler({ entry }, ctx) {
     const p = ctx.host.policy;
     const w = await ctx.app.notes.append(p.alias, p.hostname, entry);
-    return {
-      alias: p.alias,
-      hostname: p.hostname,
-      agent_notes_path: w.path,
-      bytes_written: w.bytesWritten,
-      was_created: w.wasCreated,
-      etag: w.etag,
-      message: w.wasCreated ? "created sidecar with first entry" : "appended timestamped entry",
-    };
+    return notesWriteResult(
+      p,
+      w,
+      w.wasCreated ? "created sidecar with first entry" : "appended timestamped entry",
+    );
   },
 });

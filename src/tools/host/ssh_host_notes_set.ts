@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, HostArg } from "../define.ts";
-import { NotesWriteResult } from "./ssh_host_notes_append.ts";
+import { NotesWriteResult, notesWriteResult } from "./ssh_host_notes_append.ts";
 
 /** Replaces the agent notes verbatim (optionally guarded by an etag). */
 export default defineTool({
@@ -21,14 +21,10 @@ export default defineTool({
   async handler({ content, expected_etag }, ctx) {
     const p = ctx.host.policy;
     const w = await ctx.app.notes.set(p.alias, content, expected_etag ?? null);
-    return {
-      alias: p.alias,
-      hostname: p.hostname,
-      agent_notes_path: w.path,
-      bytes_written: w.bytesWritten,
-      was_created: w.wasCreated,
-      etag: w.etag,
-      message: content === "" ? "cleared agent notes" : "replaced agent notes",
-    };
+    return notesWriteResult(
+      p,
+      w,
+      content === "" ? "cleared agent notes" : "replaced agent notes",
+    );
   },
 });
