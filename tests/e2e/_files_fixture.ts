@@ -198,3 +198,18 @@ export async function eventually(cond: () => Promise<boolean>, ms = 15_000): Pro
   }
   return await cond();
 }
+
+/** A server whose only host is down: any remote I/O would be a ConnectError. */
+export async function withDownHost(
+  fn: (s: InProcess) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const fleet = await startFleet(1, { perHost: () => 'path_allowlist = ["/tmp"]' });
+  await fleet.stop();
+  const s = await startInProcess(fleet.env({ ALLOW_LOW_ACCESS_TOOLS: "true", ...env }));
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}

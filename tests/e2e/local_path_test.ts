@@ -6,22 +6,9 @@
 
 import assert from "node:assert/strict";
 import { auditHash } from "../../src/audit/audit.ts";
-import { startFleet } from "../_support/fleet.ts";
-import { type InProcess, startInProcess } from "../_support/mcp.ts";
-import { exists, put, sha, shaOf, temps, withFiles } from "./_files_fixture.ts";
+import { exists, put, sha, shaOf, temps, withDownHost, withFiles } from "./_files_fixture.ts";
 
 type R = Record<string, unknown>;
-
-async function withDownHost(env: Record<string, string>, fn: (s: InProcess) => Promise<void>) {
-  const fleet = await startFleet(1, { perHost: () => 'path_allowlist = ["/tmp"]' });
-  await fleet.stop();
-  const s = await startInProcess(fleet.env({ ALLOW_LOW_ACCESS_TOOLS: "true", ...env }));
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 
 Deno.test("local_path round trip: upload streams a local file, download writes it atomically with mode 0600", async () => {
   await withFiles(async ({ s, root, local }) => {
@@ -64,7 +51,7 @@ Deno.test("local_path round trip: upload streams a local file, download writes i
 });
 
 Deno.test("AC-300: no SSH_LOCAL_TRANSFER_ROOTS -> LocalPathPolicyError naming the setting (upload and download)", async () => {
-  await withDownHost({ SSH_LOCAL_TRANSFER_ROOTS: "" }, async (s) => {
+  await withDownHost(async (s) => {
     for (
       const [tool, a] of [
         ["ssh_upload", { path: "/tmp/x", local_path: "/tmp/whatever" }],
@@ -75,7 +62,7 @@ Deno.test("AC-300: no SSH_LOCAL_TRANSFER_ROOTS -> LocalPathPolicyError naming th
       assert.equal(e.code, "LocalPathPolicyError", tool);
       assert.match(e.message, /SSH_LOCAL_TRANSFER_ROOTS/);
     }
-  });
+  }, { SSH_LOCAL_TRANSFER_ROOTS: "" });
 });
 
 Deno.test("AC-301..AC-306: outside roots, symlink escapes, missing/dir sources, missing parent, empty/NUL -> LocalPathPolicyError before SSH I/O", async () => {
@@ -84,7 +71,7 @@ Deno.test("AC-301..AC-306: outside roots, symlink escapes, missing/dir sources, 
   await Deno.symlink("/etc", `${local}/dirlink`);
   await Deno.mkdir(`${local}/adir`);
   try {
-    await withDownHost({ SSH_LOCAL_TRANSFER_ROOTS: local }, async (s) => {
+    await withDownHost(async (s) => {
       const up = (lp: string) =>
         s.err("ssh_upload", { host: "h1", path: "/tmp/x", local_path: lp });
       const down = (lp: string) =>
@@ -105,7 +92,7 @@ Deno.test("AC-301..AC-306: outside roots, symlink escapes, missing/dir sources, 
         assert.equal(e.code, "LocalPathPolicyError", e.message);
       }
       assert.equal(await exists("/etc/new.bin"), false);
-    });
+    }, { SSH_LOCAL_TRANSFER_ROOTS: local });
   } finally {
     await Deno.remove(local, { recursive: true });
   }
@@ -128,27 +115,24 @@ Deno.test("AC-308/AC-309: local_path is exclusive with inline content; an over-c
   const local = await Deno.makeTempDir({ prefix: "sshmcp-local-" });
   await Deno.writeTextFile(`${local}/f`, "0123456789ABCDEF");
   try {
-    await withDownHost(
-      { SSH_LOCAL_TRANSFER_ROOTS: local, SSH_LOCAL_TRANSFER_MAX_BYTES: "8" },
-      async (s) => {
-        for (const extra of [{ content_text: "x" }, { content_base64: "eA==" }]) {
-          const e = await s.err("ssh_upload", {
-            host: "h1",
-            path: "/tmp/x",
-            local_path: `${local}/f`,
-            ...extra,
-          });
-          assert.equal(e.code, "WriteError");
-        }
-        const big = await s.err("ssh_upload", {
+    await withDownHost(async (s) => {
+      for (const extra of [{ content_text: "x" }, { content_base64: "eA==" }]) {
+        const e = await s.err("ssh_upload", {
           host: "h1",
           path: "/tmp/x",
           local_path: `${local}/f`,
+          ...extra,
         });
-        assert.equal(big.code, "WriteError");
-        assert.match(big.message, /SSH_LOCAL_TRANSFER_MAX_BYTES/);
-      },
-    );
+        assert.equal(e.code, "WriteError");
+      }
+      const big = await s.err("ssh_upload", {
+        host: "h1",
+        path: "/tmp/x",
+        local_path: `${local}/f`,
+      });
+      assert.equal(big.code, "WriteError");
+      assert.match(big.message, /SSH_LOCAL_TRANSFER_MAX_BYTES/);
+    }, { SSH_LOCAL_TRANSFER_ROOTS: local, SSH_LOCAL_TRANSFER_MAX_BYTES: "8" });
   } finally {
     await Deno.remove(local, { recursive: true });
   }

@@ -25,22 +25,11 @@ import {
   temps,
   tree,
   userDir,
+  withDownHost,
   withFiles,
 } from "./_files_fixture.ts";
 
 type R = Record<string, unknown>;
-
-/** A server whose only host is down: any remote I/O would be a ConnectError. */
-async function withDownHost(fn: (s: InProcess) => Promise<void>, env: Record<string, string> = {}) {
-  const fleet = await startFleet(1, { perHost: () => 'path_allowlist = ["/tmp"]' });
-  await fleet.stop();
-  const s = await startInProcess(fleet.env({ ALLOW_LOW_ACCESS_TOOLS: "true", ...env }));
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 
 /** A shim directory put first on the test user's PATH (sshd SetEnv). */
 async function shimDir(realpathScript: string): Promise<string> {
