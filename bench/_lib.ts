@@ -9,19 +9,10 @@
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { Client } from "@modelcontextprotocol/sdk/client";
+import { START_PERMS } from "../tests/_support/mcp.ts";
 
 /** Repository root (with a trailing slash). */
 export const ROOT = new URL("..", import.meta.url).pathname;
-
-/** The permission flags of `deno task start`. */
-export const START_PERMS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-env",
-  "--allow-run",
-  "--allow-write",
-  "--allow-sys",
-];
 
 /** One measured quantity. */
 export interface Row {

@@ -28,6 +28,14 @@ export type { CallToolResult };
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
+/** The `--allow-*` flags of `deno task start` (read from deno.json, so they cannot drift). */
+export const START_PERMS: readonly string[] = (() => {
+  const cfg = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  const perms = String(cfg.tasks.start).split(/\s+/).filter((t) => t.startsWith("--allow-"));
+  if (!perms.length) throw new Error("deno.json tasks.start has no --allow-* flags");
+  return perms;
+})();
+
 /** A tool error as the client sees it. */
 export interface ToolErr {
   code: string;
@@ -138,12 +146,7 @@ export async function startStdio(
     args: [
       "run",
       "--quiet",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      "--allow-run",
-      "--allow-write",
-      "--allow-sys",
+      ...START_PERMS,
       `${ROOT}main.ts`,
       "serve",
     ],
