@@ -180,8 +180,8 @@ export interface ToolContext {
   checkCommand(policy: HostPolicy, raw: string, opts: CheckCommandOptions): Promise<CheckedCommand>;
   /**
    * The per-host gates a `host` input gets, for a target that is not a host
-   * field (fan-out tools call it per target): the platform gate of a
-   * `posixOnly` tool and the `timeout` ceiling. Throws the same errors.
+   * field (fan-out tools call it per target): the blocklist, the platform gate
+   * of a `posixOnly` tool and the `timeout` ceiling. Throws the same errors.
    */
   checkTarget(policy: HostPolicy, timeout: number | null | undefined): void;
   /** adds fields to this call's audit line */

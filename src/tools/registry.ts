@@ -519,6 +519,7 @@ export class ToolRegistry {
       },
       checkCommand: (policy, raw, opts) => this.#checkCommand(st, ctx, policy, raw, opts),
       checkTarget: (policy, timeout) => {
+        app.hosts().assertNotBlocked(policy);
         this.#platformGateOne(tool, policy);
         this.#checkTimeout(timeout, policy);
       },

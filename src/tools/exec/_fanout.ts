@@ -135,13 +135,6 @@ export interface FanoutArgs {
   group_output: boolean;
 }
 
-/** A target and, when it was refused before running, why. */
-export interface FanoutTarget {
-  policy: HostPolicy;
-  /** set for hosts refused at selection time (e.g. blocklist) */
-  error?: ToolError;
-}
-
 /** One host's outcome. */
 interface HostOutcome {
   raw?: RawExecResult;
@@ -164,7 +157,7 @@ function lastLine(s: string): string {
 /** Runs a fan-out (see module docs). */
 export async function fanOut(
   ctx: ToolContext,
-  targets: readonly FanoutTarget[],
+  targets: readonly HostPolicy[],
   args: FanoutArgs,
 ): Promise<FanoutOutput> {
   const started = performance.now();
@@ -179,7 +172,7 @@ export async function fanOut(
       { limit: max },
     );
   }
-  const byAlias = new Map(targets.map((t) => [t.policy.alias, t]));
+  const byAlias = new Map(targets.map((p) => [p.alias, p]));
   const aliases = [...byAlias.keys()];
   const n = aliases.length;
   const budgetCap = Math.max(FANOUT_MIN_HOST_CAP, Math.floor(FANOUT_OUTPUT_BUDGET / n));
@@ -187,12 +180,7 @@ export async function fanOut(
   // per-host gating, in memory, before any I/O
   const admitted = new Map<string, { cmd: CheckedCommand; health: CheckedCommand | null }>();
   const refused = new Map<string, { code: string; message: string }>();
-  for (const [alias, t] of byAlias) {
-    const p = t.policy;
-    if (t.error) {
-      refused.set(alias, errorOf(t.error));
-      continue;
-    }
+  for (const [alias, p] of byAlias) {
     try {
       ctx.checkTarget(p, args.timeout);
     } catch (e) {
@@ -238,7 +226,7 @@ export async function fanOut(
   };
 
   const auditTarget = async (alias: string, o: HostOutcome) => {
-    const p = byAlias.get(alias)!.policy;
+    const p = byAlias.get(alias)!;
     await app.audit.write({
       type: "audit",
       ts: Date.now() / 1000,
@@ -282,7 +270,7 @@ export async function fanOut(
       if (pre) {
         o = { error: pre, durationMs: 0 };
       } else {
-        const p = byAlias.get(alias)!.policy;
+        const p = byAlias.get(alias)!;
         try {
           const raw = await ctx.execOn(
             p,
@@ -310,7 +298,7 @@ export async function fanOut(
         const failed: string[] = [];
         const details: Record<string, string> = {};
         await Promise.all(checked.map(async (alias) => {
-          const p = byAlias.get(alias)!.policy;
+          const p = byAlias.get(alias)!;
           try {
             const r = await ctx.execOn(
               p,

@@ -4,7 +4,7 @@ import { resolvePattern } from "../../fleet/pattern.ts";
 import type { HostPolicy } from "../../config/types.ts";
 import { defineTool, TimeoutArg } from "../define.ts";
 import { CommandArg } from "../exec_result.ts";
-import { fanOut, FANOUT_INPUT, FANOUT_OUTPUT, type FanoutTarget } from "./_fanout.ts";
+import { fanOut, FANOUT_INPUT, FANOUT_OUTPUT } from "./_fanout.ts";
 
 /**
  * One command on many hosts (TOOLS.md §8 ssh_broadcast, extended with fleet
@@ -42,11 +42,10 @@ export default defineTool({
         "Give exactly one of hosts (a list) or pattern (a string).",
       );
     }
-    let targets: FanoutTarget[];
+    let targets: HostPolicy[];
     if (args.hosts) {
       // every alias resolved up front; any refusal -> one ValueError, nothing runs
-      const seen = new Set<string>();
-      const policies: HostPolicy[] = [];
+      const byAlias = new Map<string, HostPolicy>();
       const bad: string[] = [];
       const unique = [...new Set(args.hosts)];
       const max = ctx.app.settings.SSH_BROADCAST_MAX_HOSTS;
@@ -58,11 +57,9 @@ export default defineTool({
         );
       }
       for (const h of unique) {
-        if (seen.has(h)) continue;
-        seen.add(h);
         try {
           const p = registry.resolve(h);
-          if (!policies.some((x) => x.alias === p.alias)) policies.push(p);
+          if (!byAlias.has(p.alias)) byAlias.set(p.alias, p);
         } catch (e) {
           if (!isToolError(e)) throw e;
           bad.push(`${h} (${e.code})`);
@@ -74,17 +71,9 @@ export default defineTool({
           `Some hosts cannot be used, nothing was run: ${bad.join(", ")}.`,
         );
       }
-      targets = policies.map((policy) => ({ policy }));
+      targets = [...byAlias.values()];
     } else {
-      targets = resolvePattern(args.pattern!, registry).map((policy) => {
-        try {
-          registry.assertNotBlocked(policy);
-          return { policy };
-        } catch (e) {
-          if (!isToolError(e)) throw e;
-          return { policy, error: e };
-        }
-      });
+      targets = resolvePattern(args.pattern!, registry);
       if (!targets.length) {
         throw new ToolError(
           "ValueError",
@@ -93,6 +82,6 @@ export default defineTool({
       }
     }
     const out = await fanOut(ctx, targets, { ...args, tool: "ssh_broadcast" });
-    return { ...out, hosts_matched: targets.map((t) => t.policy.alias) };
+    return { ...out, hosts_matched: targets.map((p) => p.alias) };
   },
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isToolError, ToolError } from "../../errors.ts";
+import { ToolError } from "../../errors.ts";
 import { hostsWithTag } from "../../fleet/pattern.ts";
 import { R_TAG } from "../_schemas.ts";
 import { defineTool, TimeoutArg } from "../define.ts";
@@ -55,16 +55,7 @@ export default defineTool({
         }, more than max_hosts=${args.max_hosts}; raise max_hosts (up to ${limit}) if that is intended.`,
       );
     }
-    const targets = matched.map((policy) => {
-      try {
-        registry.assertNotBlocked(policy);
-        return { policy };
-      } catch (e) {
-        if (!isToolError(e)) throw e;
-        return { policy, error: e };
-      }
-    });
-    const out = await fanOut(ctx, targets, { ...args, tool: "ssh_run_on_tag" });
+    const out = await fanOut(ctx, matched, { ...args, tool: "ssh_run_on_tag" });
     return { ...out, tag: args.tag, hosts_matched: matched.map((p) => p.alias) };
   },
 });
