@@ -134,6 +134,8 @@ export async function startInProcess(
 export interface StdioServer extends McpHandle {
   /** what the server wrote to stderr so far (logs and audit lines) */
   stderr(): string;
+  /** the server process's pid (for /proc readings such as its RSS) */
+  pid: number;
 }
 
 /** Starts `deno run main.ts serve` with `env` only and connects over stdio. */
@@ -163,7 +165,9 @@ export async function startStdio(
   const h = helpers(client, async () => {
     await client.close();
   });
-  return { ...h, stderr: () => err };
+  const pid = transport.pid;
+  if (pid === null) throw new Error("the stdio server has no pid after connect");
+  return { ...h, stderr: () => err, pid };
 }
 
 /** Parses the audit JSON lines out of a stderr capture or an audit file. */
