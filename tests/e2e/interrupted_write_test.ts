@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import { type Fleet, startFleet } from "../_support/fleet.ts";
 import { type InProcess, startInProcess, startStdio, type StdioServer } from "../_support/mcp.ts";
 import type { SshdInstance } from "../_support/sshd.ts";
-import { eventually, exists, put, temps, userDir } from "./_files_fixture.ts";
+import { eventually, put, temps, userDir } from "./_files_fixture.ts";
 
 type R = Record<string, unknown>;
 
