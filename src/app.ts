@@ -7,11 +7,13 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import { expandPath } from "./config/env.ts";
+import { expandPath, shellSplit } from "./config/env.ts";
+import { findExecutable } from "./config/settings.ts";
 import { type LoadedConfig, reloadHosts } from "./config/load.ts";
 import { SshConfig } from "./config/ssh_config.ts";
 import type { HostPolicy, Settings } from "./config/types.ts";
 import { AuditLog } from "./audit/audit.ts";
+import { HookProgram, type HookSink, NO_HOOKS } from "./hooks/hooks.ts";
 import { ConfigError, ToolError } from "./errors.ts";
 import { Logger } from "./log.ts";
 import { NotesStore } from "./notes/store.ts";
@@ -65,6 +67,8 @@ export class App implements AppServices {
   readonly knownHosts: KnownHosts;
   readonly notes: NotesStore;
   readonly audit: AuditLog;
+  readonly hooks: HookSink;
+  readonly #hookProgram: HookProgram | null;
   readonly catalog: CatalogInfo;
   readonly commands: CommandChecker;
   readonly paths: PathChecker;
@@ -108,6 +112,10 @@ export class App implements AppServices {
         : resolvePath(auditSpec, cfg),
       logger,
     );
+    this.#hookProgram = s.SSH_HOOKS_COMMAND === null
+      ? null
+      : App.#hooksFor(s.SSH_HOOKS_COMMAND, cfg, logger);
+    this.hooks = this.#hookProgram ?? NO_HOOKS;
     this.commands = createCommandChecker({ settings: s, logger });
     this.paths = createPathChecker({ settings: s, logger });
     this.pool = new ConnectionPool({
@@ -119,6 +127,30 @@ export class App implements AppServices {
       network: () => this.#network,
       sshConfig: () => this.#sshConfig,
       reaperIntervalMs: opts.reaperIntervalMs,
+    });
+  }
+
+  /** The `SSH_HOOKS_COMMAND` program (startup validation already checked it is executable). */
+  static #hooksFor(cmd: string, cfg: LoadedConfig, logger: Logger): HookProgram | null {
+    const [prog, ...args] = shellSplit(cmd);
+    if (prog === undefined) return null;
+    const exe = findExecutable(prog, cfg.env, cfg.cwd) ?? prog;
+    return new HookProgram([exe, ...args], {
+      timeoutMs: cfg.settings.SSH_HOOKS_TIMEOUT * 1000,
+      logger,
+      env: cfg.env,
+      cwd: cfg.cwd,
+    });
+  }
+
+  /**
+   * Starts the hooks program and delivers `startup` (HOOK-1: after the pool
+   * and hosts are ready; awaited). Called by `serve`, not by `doctor`/`tools`.
+   */
+  async startHooks(): Promise<void> {
+    await this.#hookProgram?.start({
+      version: this.version,
+      total_tools: this.catalog.visible.length,
     });
   }
 
@@ -317,6 +349,7 @@ export class App implements AppServices {
       enabled_tiers: this.catalog.enabledTiers,
       enabled_groups: this.catalog.enabledGroups,
       audit_dropped: this.audit.dropped,
+      hook_events_dropped: this.hooks.dropped,
       embedded_skills: this.skills.size,
     };
   }
@@ -331,7 +364,10 @@ export class App implements AppServices {
     this.#reloadHooks.push(fn);
   }
 
-  /** Runs shutdown hooks (TASK-6), then closes connections and flushes the audit log. */
+  /**
+   * Runs shutdown callbacks (TASK-6), delivers the hooks' `shutdown` event,
+   * then closes connections and flushes the audit log.
+   */
   async close(): Promise<void> {
     for (const fn of this.#shutdown) {
       try {
@@ -340,6 +376,8 @@ export class App implements AppServices {
         this.logger.warn("shutdown hook failed", { error: (e as Error).message });
       }
     }
+    // HOOK-1: `shutdown` before the pool closes
+    await this.#hookProgram?.stop();
     this.pool.closeAll();
     await this.audit.close();
   }

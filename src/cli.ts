@@ -123,6 +123,7 @@ async function serve(): Promise<number> {
   const registry = new ToolRegistry(app);
   const server = buildMcpServer(app, registry);
   app.pool.startReaper();
+  await app.startHooks();
   const closed = Promise.withResolvers<void>();
   const transport = new StdioServerTransport();
   transport.onclose = () => closed.resolve();

@@ -10,6 +10,7 @@ import type { LoadedConfig } from "./config/load.ts";
 import type { SshConfig } from "./config/ssh_config.ts";
 import type { HostPolicy, Settings, Tier } from "./config/types.ts";
 import type { AuditLog } from "./audit/audit.ts";
+import type { HookSink } from "./hooks/hooks.ts";
 import type { Logger } from "./log.ts";
 import type { NotesStore } from "./notes/store.ts";
 import type { HostRegistry } from "./policy/hosts.ts";
@@ -50,6 +51,7 @@ export interface ServerInfo {
   enabled_tiers: Tier[];
   enabled_groups: string[];
   audit_dropped: number;
+  hook_events_dropped: number;
   embedded_skills: number;
 }
 
@@ -137,6 +139,8 @@ export interface AppServices {
   readonly knownHosts: KnownHosts;
   readonly notes: NotesStore;
   readonly audit: AuditLog;
+  /** lifecycle hooks (SECURITY.md §HOOK); fire and forget */
+  readonly hooks: HookSink;
   readonly skills: SkillLibrary;
   readonly catalog: CatalogInfo;
   /** the current host registry (replaced atomically by reload) */

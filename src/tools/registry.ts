@@ -199,6 +199,20 @@ export class ToolRegistry {
     const started = performance.now();
     const args = (rawArgs ?? {}) as Record<string, unknown>;
     let hostArg = typeof args.host === "string" ? args.host : "?";
+    // HOOK-1/2: metadata only, never arguments; fired even when the audit line is
+    // replaced by a policy_decision line (cheatsheet refusals, CHEAT-3)
+    const hooked = tool.audited !== false;
+    if (hooked) {
+      app.hooks.emit({
+        event: "pre_tool_call",
+        timestamp: Date.now() / 1000,
+        tool: tool.name,
+        host: hostArg,
+        tier: tool.tier,
+        correlation_id: cid,
+        payload: {},
+      });
+    }
     let outcome: CallOutcome;
     let errorClass: string | undefined;
     try {
@@ -302,6 +316,7 @@ export class ToolRegistry {
       }
     }
     const primary = st.hosts.get("host") ?? st.hosts.values().next().value;
+    const durationMs = Math.round(performance.now() - started);
     if (tool.audited !== false && !st.suppressAudit) {
       await app.audit.write({
         type: "audit",
@@ -313,9 +328,23 @@ export class ToolRegistry {
         alias: primary?.policy.alias ?? null,
         hostname: primary?.policy.hostname ?? null,
         result: outcome.isError ? "error" : "ok",
-        duration_ms: Math.round(performance.now() - started),
+        duration_ms: durationMs,
         ...(errorClass ? { error: errorClass } : {}),
         ...st.auditExtra,
+      });
+    }
+    if (hooked) {
+      app.hooks.emit({
+        event: "post_tool_call",
+        timestamp: Date.now() / 1000,
+        tool: tool.name,
+        host: hostArg,
+        tier: tool.tier,
+        correlation_id: cid,
+        result: outcome.isError ? "error" : "ok",
+        ...(errorClass ? { error: errorClass } : {}),
+        duration_ms: durationMs,
+        payload: {},
       });
     }
     return outcome;

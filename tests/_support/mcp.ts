@@ -115,6 +115,7 @@ export async function startInProcess(
     logger: opts.logger ?? new Logger({ level: "CRITICAL" }),
     ...opts,
   });
+  await app.startHooks(); // as `serve` does
   const registry = new ToolRegistry(app);
   const server = buildMcpServer(app, registry);
   const [ct, st] = InMemoryTransport.createLinkedPair();

@@ -17,6 +17,7 @@ export default defineTool({
     enabled_tiers: z.array(z.enum(["read", "low-access", "dangerous", "sudo"])),
     enabled_groups: z.array(z.string()),
     audit_dropped: z.number().int(),
+    hook_events_dropped: z.number().int(),
     embedded_skills: z.number().int(),
   }),
   handler(_args, ctx) {
