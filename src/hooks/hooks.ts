@@ -109,6 +109,8 @@ export class HookProgram implements HookSink {
   /** a write that timed out and has not settled yet: no new write until it does */
   #stuck: Promise<unknown> | null = null;
   #pumping = false;
+  /** the last write failed (warned once until a write succeeds) */
+  #writeFailing = false;
   #restarts: number[] = [];
   #failures = 0;
   #restartTimer: ReturnType<typeof setTimeout> | null = null;
@@ -344,8 +346,21 @@ export class HookProgram implements HookSink {
         if (outcome === "failed" && this.#run !== run) continue; // it died; retry on the next program
         this.#queue.shift();
         if (this.#queue.length < BACKLOG_REARM) this.#backlogWarned = false;
-        if (outcome === "ok") continue;
+        if (outcome === "ok") {
+          this.#writeFailing = false;
+          continue;
+        }
         this.#dropped++;
+        if (outcome === "failed" && !this.#writeFailing) {
+          // e.g. the program closed its stdin but keeps running
+          this.#writeFailing = true;
+          this.#logger.warn(
+            "hook events cannot be written to the hooks program's stdin; dropping them",
+            {
+              program: this.#argv[0],
+            },
+          );
+        }
         if (outcome === "timeout") {
           this.#logger.warn(
             `hook event ${event.event} not taken within ${this.#timeoutMs} ms; dropped`,

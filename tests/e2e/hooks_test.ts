@@ -307,3 +307,25 @@ Deno.test("HOOK-1/AC-859: `deno task start` (stdio) runs the hooks program (star
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("AC-857/HOOK-3: a program that closes its stdin but keeps running: events are dropped and counted, one WARNING, calls unaffected", async () => {
+  await withHooks('echo $$ > "$1/pid"; exec 0<&-; exec sleep 600', async ({ s, dir, logs }) => {
+    const pid = Number((await Deno.readTextFile(`${dir}/pid`)).trim());
+    for (let i = 0; i < 20; i++) {
+      // deno-lint-ignore no-await-in-loop
+      await s.ok("ssh_host_list");
+    }
+    assert.ok(
+      await until(
+        async () =>
+          (await s.ok<{ hook_events_dropped: number }>("ssh_server_info")).hook_events_dropped >=
+            40,
+        5000,
+      ),
+    );
+    const warned = logs.filter((l) => l.includes("cannot be written to the hooks program's stdin"));
+    assert.equal(warned.length, 1, warned.join("\n"));
+    await s.close();
+    assert.ok(processGone(pid), `hook program ${pid} survived shutdown`);
+  }, { SSH_HOOKS_TIMEOUT: "1" });
+});
