@@ -24,6 +24,7 @@ import type { HostPolicy, Settings, Tier } from "../config/types.ts";
 import { isToolError, ToolError } from "../errors.ts";
 import type { AppServices, CatalogInfo, PathIo } from "../services.ts";
 import { auditHash, commandHash } from "../audit/audit.ts";
+import type { HookEvent } from "../hooks/hooks.ts";
 import type { CheckedCommand, RemoteCommand } from "../ssh/command.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
 import type { Connection } from "../ssh/connection.ts";
@@ -201,18 +202,20 @@ export class ToolRegistry {
     let hostArg = typeof args.host === "string" ? args.host : "?";
     // HOOK-1/2: metadata only, never arguments; fired even when the audit line is
     // replaced by a policy_decision line (cheatsheet refusals, CHEAT-3)
-    const hooked = tool.audited !== false;
-    if (hooked) {
+    const hook = (event: "pre_tool_call" | "post_tool_call", extra: Partial<HookEvent> = {}) => {
+      if (tool.audited === false) return;
       app.hooks.emit({
-        event: "pre_tool_call",
+        event,
         timestamp: Date.now() / 1000,
         tool: tool.name,
         host: hostArg,
         tier: tool.tier,
         correlation_id: cid,
         payload: {},
+        ...extra,
       });
-    }
+    };
+    hook("pre_tool_call");
     let outcome: CallOutcome;
     let errorClass: string | undefined;
     try {
@@ -333,20 +336,11 @@ export class ToolRegistry {
         ...st.auditExtra,
       });
     }
-    if (hooked) {
-      app.hooks.emit({
-        event: "post_tool_call",
-        timestamp: Date.now() / 1000,
-        tool: tool.name,
-        host: hostArg,
-        tier: tool.tier,
-        correlation_id: cid,
-        result: outcome.isError ? "error" : "ok",
-        ...(errorClass ? { error: errorClass } : {}),
-        duration_ms: durationMs,
-        payload: {},
-      });
-    }
+    hook("post_tool_call", {
+      result: outcome.isError ? "error" : "ok",
+      ...(errorClass ? { error: errorClass } : {}),
+      duration_ms: durationMs,
+    });
     return outcome;
   }
 
