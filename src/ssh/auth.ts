@@ -109,6 +109,40 @@ async function fetchSecret(
   return { value, via };
 }
 
+/**
+ * Key loads in flight, per server environment: connects that start while a
+ * load of the same file with the same passphrase source is running share it,
+ * so a fan-out to N hosts with one encrypted key runs `passphrase_cmd` and
+ * the (synchronous, ~0.25 s) bcrypt KDF once instead of N times. Nothing is
+ * kept once the load settles (AUTH-4: no process-wide secret cache); a
+ * failed shared load is retried by each joiner on its own, so every host
+ * gets an error that names it.
+ */
+const keyLoads = new WeakMap<object, Map<string, Promise<ParsedKey>>>();
+
+async function loadKeyShared(file: string, ctx: Ctx): Promise<ParsedKey> {
+  let loads = keyLoads.get(ctx.env);
+  if (!loads) keyLoads.set(ctx.env, loads = new Map());
+  const id = JSON.stringify([
+    expandPath(file, ctx.env),
+    ctx.auth.passphrase_cmd,
+    ctx.auth.passphrase_secret,
+    ctx.settings.SSH_SECRETS_DIR,
+    ctx.settings.ALLOW_ENV_SECRETS,
+  ]);
+  const running = loads.get(id);
+  if (running) {
+    try {
+      return await running;
+    } catch {
+      return await loadKeyFile(file, ctx);
+    }
+  }
+  const load = loadKeyFile(file, ctx).finally(() => loads.delete(id));
+  loads.set(id, load);
+  return await load;
+}
+
 /** Reads and parses a private key file, fetching the passphrase only when it is encrypted. */
 async function loadKeyFile(file: string, ctx: Ctx): Promise<ParsedKey> {
   const p = expandPath(file, ctx.env);
@@ -148,7 +182,7 @@ async function prepareKey(ctx: Ctx, username: string): Promise<PreparedAuth> {
       `host ${ctx.alias} uses method = "key" but no key file is configured (set auth.key)`,
     );
   }
-  const key = await loadKeyFile(keyPath, ctx);
+  const key = await loadKeyShared(keyPath, ctx);
   const p = expandPath(keyPath, ctx.env);
   return {
     username,
@@ -273,7 +307,7 @@ async function prepareAgent(
 
   const loaded = await Promise.all(extraIdentityFiles.map(async (file) => {
     try {
-      return { file, key: await loadKeyFile(file, ctx) };
+      return { file, key: await loadKeyShared(file, ctx) };
     } catch (e) {
       const p = expandPath(file, ctx.env);
       const msg = e instanceof ToolError ? e.message : "cannot be loaded";

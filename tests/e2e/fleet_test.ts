@@ -15,6 +15,7 @@ import {
 } from "../_support/fleet.ts";
 import { auditLines } from "../_support/mcp.ts";
 import { procsWith, waitFor } from "../_support/procs.ts";
+import { mustRun } from "../_support/sshd.ts";
 
 const ANY = { ALLOW_ANY_COMMAND: "true" };
 /** Test fleets raise the sshd limits (TESTBED.md); real hosts keep the defaults. */
@@ -394,5 +395,40 @@ Deno.test("cancelling a broadcast kills the running commands on every host and s
     await waitFor(async () => (await procsWith(token)).length === 0, 8000, "all killed");
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(await procsWith(token), [], "a host started after the cancel");
+  }, { env: ANY });
+});
+
+Deno.test("AUTH-4 (NEW): one encrypted key across a fan-out: concurrent connects share one passphrase_cmd run and KDF; later connects fetch it again (no cache)", async () => {
+  await withFleet(12, async ({ fleet, s }) => {
+    // the fleet's key, now encrypted (bcrypt KDF); passphrase_cmd counts its runs
+    await mustRun("ssh-keygen", [
+      "-q",
+      "-p",
+      "-P",
+      "",
+      "-N",
+      "fleet-pass",
+      "-f",
+      fleet.key.privatePath,
+    ]);
+    const runs = `${fleet.dir}/passphrase-runs`;
+    await fleet.writeHostsToml(
+      `[defaults.auth]\npassphrase_cmd = "echo run >> ${runs}; echo fleet-pass"\n`,
+    );
+    await s.app.reload({ invalidateChanged: true });
+    const count = async () =>
+      (await Deno.readTextFile(runs).catch(() => "")).split("\n").filter(Boolean).length;
+    const r = await s.ok<{ summary: { succeeded: number }; errors: unknown }>("ssh_broadcast", {
+      hosts: fleet.hosts.map((h) => h.alias),
+      command: "true",
+      concurrency: 12,
+    });
+    assert.equal(r.summary.succeeded, 12, JSON.stringify(r.errors));
+    const shared = await count();
+    assert.ok(shared >= 1 && shared < 12, `passphrase_cmd ran ${shared} times for 12 connects`);
+    // nothing is cached once the loads settled: a new connection fetches the secret again
+    s.app.pool.closeAll();
+    await s.ok("ssh_exec_run", { host: "h1", command: "true" });
+    assert.equal(await count(), shared + 1);
   }, { env: ANY });
 });
