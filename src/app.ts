@@ -67,7 +67,6 @@ export class App implements AppServices {
   readonly knownHosts: KnownHosts;
   readonly notes: NotesStore;
   readonly audit: AuditLog;
-  readonly hooks: HookSink;
   readonly #hookProgram: HookProgram | null;
   readonly catalog: CatalogInfo;
   readonly commands: CommandChecker;
@@ -115,7 +114,6 @@ export class App implements AppServices {
     this.#hookProgram = s.SSH_HOOKS_COMMAND === null
       ? null
       : App.#hooksFor(s.SSH_HOOKS_COMMAND, cfg, logger);
-    this.hooks = this.#hookProgram ?? NO_HOOKS;
     this.commands = createCommandChecker({ settings: s, logger });
     this.paths = createPathChecker({ settings: s, logger });
     this.pool = new ConnectionPool({
@@ -141,6 +139,11 @@ export class App implements AppServices {
       env: cfg.env,
       cwd: cfg.cwd,
     });
+  }
+
+  /** Lifecycle hooks: the `SSH_HOOKS_COMMAND` program, or none. */
+  get hooks(): HookSink {
+    return this.#hookProgram ?? NO_HOOKS;
   }
 
   /**
