@@ -19,16 +19,9 @@ import { Logger } from "./log.ts";
 import { NotesStore } from "./notes/store.ts";
 import { HostRegistry } from "./policy/hosts.ts";
 import { NetworkPolicy } from "./policy/network.ts";
-import type {
-  AppServices,
-  CatalogInfo,
-  CommandChecker,
-  PathChecker,
-  ReloadOutcome,
-  ServerInfo,
-} from "./services.ts";
-import { createCommandChecker } from "./policy/commands.ts";
-import { createPathChecker } from "./policy/paths.ts";
+import type { AppServices, CatalogInfo, ReloadOutcome, ServerInfo } from "./services.ts";
+import { type CommandChecker, createCommandChecker } from "./policy/commands.ts";
+import { createPathChecker, type PathChecker } from "./policy/paths.ts";
 import { EMBEDDED_DOCS } from "./skills/embedded_gen.ts";
 import { type EmbeddedDoc, SkillLibrary } from "./skills/library.ts";
 import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";

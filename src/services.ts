@@ -16,13 +16,11 @@ import type { NotesStore } from "./notes/store.ts";
 import type { HostRegistry } from "./policy/hosts.ts";
 import type { NetworkPolicy } from "./policy/network.ts";
 import type { SkillLibrary } from "./skills/library.ts";
+import type { PathChecker } from "./policy/paths.ts";
+import type { CommandChecker } from "./policy/commands.ts";
 import type { KnownHosts } from "./ssh/known_hosts.ts";
 import type { ConnectionPool } from "./ssh/pool.ts";
-import type { CheckedPath, Tool } from "./tools/define.ts";
-import type { CheckedCommand, ShellCommand } from "./ssh/command.ts";
-import type { RawExecResult } from "./ssh/exec.ts";
-// @ts-types="npm:@types/ssh2@1.15.5"
-import type ssh2 from "ssh2";
+import type { Tool } from "./tools/define.ts";
 
 /** Registered vs visible tools for this configuration. */
 export interface CatalogInfo {
@@ -53,80 +51,6 @@ export interface ServerInfo {
   audit_dropped: number;
   hook_events_dropped: number;
   embedded_skills: number;
-}
-
-/** Remote I/O a path check may use on the path's host (realpath, SFTP fallback). */
-export interface PathIo {
-  exec(cmd: ShellCommand, timeoutMs?: number): Promise<RawExecResult>;
-  sftp(): Promise<ssh2.SFTPWrapper>;
-}
-
-/** One path check (SECURITY.md §PATH resolution chain). */
-export interface PathCheckRequest {
-  tool: string;
-  policy: HostPolicy;
-  raw: string;
-  mustExist: boolean;
-  /** PATH-10 redact-bypass gate */
-  redactGate: boolean;
-  /** false: canonicalize the parent and keep the leaf (act on a symlink itself) */
-  follow: boolean;
-  /** true: `raw` is an absolute normalised path checked without remote canonicalization (PATH-22) */
-  lexical: boolean;
-  io: PathIo;
-}
-
-/** Outcome of an admitted path. */
-export interface PathCheckResult {
-  path: CheckedPath;
-  /** e.g. the redact `warn` text; added to the result's output_warnings */
-  warnings: string[];
-  /** the path is redact-listed and the policy let it through (audit flag) */
-  redactBypass: boolean;
-}
-
-/** The remote path policy (implemented in `src/policy/paths.ts`). */
-export interface PathChecker {
-  /** Throws PathNotAllowed / PathRestricted / RedactBypassBlocked; never widens access. */
-  check(req: PathCheckRequest): Promise<PathCheckResult>;
-}
-
-/** One command check (SECURITY.md §EXEC, §CHEAT, §SCRIPT). */
-export interface CommandCheckRequest {
-  tool: string;
-  policy: HostPolicy;
-  command: string;
-  kind: "command" | "script";
-}
-
-/** Why a command was admitted or refused (for `policy_decision` audit lines). */
-export interface CommandDecision {
-  reason: string;
-  rule: string | null;
-}
-
-/** A cheatsheet hit (SECURITY.md §CHEAT). */
-export interface CheatsheetMatch {
-  patternId: string;
-  /** a tool name, or a family text such as "ssh_docker_* family" */
-  suggestedTool: string;
-}
-
-/** The command policy (implemented in `src/policy/commands.ts`). */
-export interface CommandChecker {
-  /** Pure cheatsheet lookup (no opt-out logic, never throws); for `ssh_plan`. */
-  cheatsheetMatch(req: CommandCheckRequest): CheatsheetMatch | null;
-  /**
-   * CHEAT-1/2: throws CommandIsCheatsheetMatch (attributes pattern_id,
-   * suggested_tool) unless the opt-out is set; with the opt-out returns the
-   * warning text and pattern id for a match. No match: both null.
-   */
-  cheatsheet(req: CommandCheckRequest): { warning: string | null; patternId: string | null };
-  /**
-   * EXEC-10..21 / SCRIPT-1..4: throws CommandNotAllowed (attributes reason,
-   * rule) or ValueError; returns the admitted command and why.
-   */
-  admit(req: CommandCheckRequest): { command: CheckedCommand; decision: CommandDecision };
 }
 
 /** What tools may use. */

@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { ToolError, valueError } from "../errors.ts";
+import { randomHex } from "../util/random.ts";
 
 /** `^[A-Za-z0-9._-]+$` (TOOLS.md §3 R_ALIAS_FILE). */
 export const R_ALIAS_FILE = /^[A-Za-z0-9._-]+$/;
@@ -43,14 +44,6 @@ const decoder = new TextDecoder();
 
 function etagOf(bytes: Uint8Array): string {
   return "sha256:" + createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-}
-
-function hex(n: number): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(n)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
 }
 
 function utcStamp(d: Date): string {
@@ -136,7 +129,7 @@ export class NotesStore {
   }
 
   async #atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
-    const tmp = `${path}.tmp.${hex(4)}`;
+    const tmp = `${path}.tmp.${randomHex(4)}`;
     try {
       await Deno.writeFile(tmp, bytes, { createNew: true, mode: 0o600 });
       await Deno.rename(tmp, path);

@@ -21,16 +21,49 @@ import type { Command, ParsedScript, Word } from "unbash";
 import type { HostPolicy, Settings } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type {
-  CheatsheetMatch,
-  CommandChecker,
-  CommandCheckRequest,
-  CommandDecision,
-} from "../services.ts";
-import { admitCommand, type CheckedCommand } from "../ssh/command.ts";
+import type { CheckedCommand } from "../checked.ts";
+import { admitCommand } from "./mint.ts";
 import { matchCheatsheet, optOutWarning, refusalMessage } from "./cheatsheet.ts";
 import { effectivePolicy } from "./effective.ts";
 import { matchGlobs } from "./globs.ts";
+
+/** One command check (SECURITY.md §EXEC, §CHEAT, §SCRIPT). */
+export interface CommandCheckRequest {
+  tool: string;
+  policy: HostPolicy;
+  command: string;
+  kind: "command" | "script";
+}
+
+/** Why a command was admitted or refused (for `policy_decision` audit lines). */
+export interface CommandDecision {
+  reason: string;
+  rule: string | null;
+}
+
+/** A cheatsheet hit (SECURITY.md §CHEAT). */
+export interface CheatsheetMatch {
+  patternId: string;
+  /** a tool name, or a family text such as "ssh_docker_* family" */
+  suggestedTool: string;
+}
+
+/** The command policy (implemented in `src/policy/commands.ts`). */
+export interface CommandChecker {
+  /** Pure cheatsheet lookup (no opt-out logic, never throws); for `ssh_plan`. */
+  cheatsheetMatch(req: CommandCheckRequest): CheatsheetMatch | null;
+  /**
+   * CHEAT-1/2: throws CommandIsCheatsheetMatch (attributes pattern_id,
+   * suggested_tool) unless the opt-out is set; with the opt-out returns the
+   * warning text and pattern id for a match. No match: both null.
+   */
+  cheatsheet(req: CommandCheckRequest): { warning: string | null; patternId: string | null };
+  /**
+   * EXEC-10..21 / SCRIPT-1..4: throws CommandNotAllowed (attributes reason,
+   * rule) or ValueError; returns the admitted command and why.
+   */
+  admit(req: CommandCheckRequest): { command: CheckedCommand; decision: CommandDecision };
+}
 
 /** EXEC-10 / SCRIPT-4 limits. */
 export const MAX_COMMAND_CHARS = 10_000;

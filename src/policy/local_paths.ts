@@ -25,6 +25,7 @@ import path from "node:path";
 import { expandPath } from "../config/env.ts";
 import type { Settings } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
+import { randomHex } from "../util/random.ts";
 
 /** A local file opened for reading (uploads). */
 export interface LocalRead {
@@ -255,13 +256,6 @@ export async function openLocalRead(
   }
 }
 
-function randomHex16(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(8)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-}
-
 /**
  * Resolves (write mode) and creates the exclusive temp file beside the target
  * with mode 0600 (LOCAL-5, LOCAL-8, LOCAL-10). Nothing is written to the
@@ -277,7 +271,7 @@ export async function beginLocalWrite(
   const parent = path.dirname(finalPath);
   const parentBefore = await Deno.lstat(parent);
   await hooks.afterResolve?.(finalPath);
-  const tmpPath = `${finalPath}.ssh-mcp-tmp.${randomHex16()}`;
+  const tmpPath = `${finalPath}.ssh-mcp-tmp.${randomHex(8)}`;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(tmpPath, { write: true, createNew: true, mode: 0o600 });

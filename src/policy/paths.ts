@@ -32,11 +32,57 @@ import type ssh2 from "ssh2";
 import type { HostPolicy, Platform, Settings } from "../config/types.ts";
 import { type ErrorAttributes, isToolError, ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { PathChecker, PathCheckRequest, PathCheckResult, PathIo } from "../services.ts";
-import { sh } from "../ssh/command.ts";
-import type { CheckedPath } from "../tools/define.ts";
+import { type CheckedPath, sh, type ShellCommand } from "../checked.ts";
+import { mintPath } from "./mint.ts";
 import { effectivePolicy } from "./effective.ts";
 import { matchGlobs, stripTrailingDotsSpaces } from "./globs.ts";
+
+/** What a canonicalization command returned (a subset of the ssh layer's exec result). */
+export interface PathIoResult {
+  exitCode: number;
+  stdout: string;
+  stdoutRaw: Uint8Array;
+  stdoutTruncated: boolean;
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+}
+
+/** Remote I/O a path check may use on the path's host (realpath, SFTP fallback). */
+export interface PathIo {
+  exec(cmd: ShellCommand, timeoutMs?: number): Promise<PathIoResult>;
+  sftp(): Promise<ssh2.SFTPWrapper>;
+}
+
+/** One path check (SECURITY.md §PATH resolution chain). */
+export interface PathCheckRequest {
+  tool: string;
+  policy: HostPolicy;
+  raw: string;
+  mustExist: boolean;
+  /** PATH-10 redact-bypass gate */
+  redactGate: boolean;
+  /** false: canonicalize the parent and keep the leaf (act on a symlink itself) */
+  follow: boolean;
+  /** true: `raw` is an absolute normalised path checked without remote canonicalization (PATH-22) */
+  lexical: boolean;
+  io: PathIo;
+}
+
+/** Outcome of an admitted path. */
+export interface PathCheckResult {
+  path: CheckedPath;
+  /** e.g. the redact `warn` text; added to the result's output_warnings */
+  warnings: string[];
+  /** the path is redact-listed and the policy let it through (audit flag) */
+  redactBypass: boolean;
+}
+
+/** The remote path policy (implemented in `src/policy/paths.ts`). */
+export interface PathChecker {
+  /** Throws PathNotAllowed / PathRestricted / RedactBypassBlocked; never widens access. */
+  check(req: PathCheckRequest): Promise<PathCheckResult>;
+}
 
 /** Longest accepted path in UTF-8 bytes (PATH-1). */
 export const MAX_PATH_BYTES = 4096;
@@ -401,7 +447,7 @@ class RemotePathChecker implements PathChecker {
         if (mode === "warn") warnings.push(REDACT_WARN_TEXT);
       }
     }
-    return { path: canonical as CheckedPath, warnings, redactBypass };
+    return { path: mintPath(canonical), warnings, redactBypass };
   }
 
   /** PATH-24: canonical parent + the leaf name itself (act on a symlink, not its target). */

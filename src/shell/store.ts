@@ -17,6 +17,7 @@
 
 import { ToolError, valueError } from "../errors.ts";
 import type { AppServices } from "../services.ts";
+import { randomHex } from "../util/random.ts";
 
 /** SESS-5 cap of open sessions per MCP session. */
 export const MAX_SESSIONS_PER_OWNER = 16;
@@ -24,11 +25,6 @@ export const MAX_SESSIONS_PER_OWNER = 16;
 declare const lockBrand: unique symbol;
 /** Proof of holding a session's lock (only {@link ShellSession.withLock} creates one). */
 export type SessionLock = symbol & { readonly [lockBrand]: true };
-
-function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 /** One persistent session. */
 export class ShellSession {

@@ -16,18 +16,14 @@
  * @module
  */
 
-import { type CheckedCommand, quote, raw, sh, type ShellCommand } from "../ssh/command.ts";
+import { type CheckedCommand, nested, nestedChecked, sh, type ShellCommand } from "../checked.ts";
+import { randomHex } from "../util/random.ts";
 
-function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-/** `cd` target text: `~`, `~/<quoted rest>` or the quoted absolute path. */
-export function cdTarget(cwd: string): string {
-  if (cwd === "~" || cwd === "") return "~";
-  if (cwd.startsWith("~/")) return "~/" + quote(cwd.slice(2));
-  return quote(cwd);
+/** `cd` target: `~`, `~/<quoted rest>` or the quoted absolute path. */
+export function cdTarget(cwd: string): ShellCommand {
+  if (cwd === "~" || cwd === "") return sh`~`;
+  if (cwd.startsWith("~/")) return sh`~/${cwd.slice(2)}`;
+  return sh`${cwd}`;
 }
 
 /** A wrapped command and the sentinel to look for. */
@@ -41,7 +37,7 @@ export function wrapCommand(cwd: string, command: CheckedCommand): Wrapped {
   const sentinel = `__SSHMCP_STATE_${randomHex(8)}__`;
   return {
     sentinel,
-    command: sh`cd ${raw(cdTarget(cwd))} || cd ~; ${raw(command)}
+    command: sh`cd ${nested(cdTarget(cwd))} || cd ~; ${nestedChecked(command)}
 __sshmcp_rc=$?; printf '\\n%s%s\\n' ${sentinel} "$PWD"; exit $__sshmcp_rc`,
   };
 }

@@ -17,7 +17,7 @@ import type { HostPolicy } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Semaphore } from "../util/semaphore.ts";
-import type { RemoteCommand } from "./command.ts";
+import type { RemoteCommand } from "../checked.ts";
 import {
   execCommand,
   type ExecHost,

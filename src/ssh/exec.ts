@@ -21,7 +21,8 @@ import type ssh2 from "ssh2";
 import { Buffer } from "node:buffer";
 import { ToolError } from "../errors.ts";
 import { concat } from "../util/bytes.ts";
-import type { RemoteCommand } from "./command.ts";
+import type { RemoteCommand } from "../checked.ts";
+import { randomHex } from "../util/random.ts";
 
 /** Options for one command. */
 export interface ExecOptions {
@@ -171,11 +172,6 @@ export interface ExecHost {
   fireAndForget(command: string, timeoutMs: number): Promise<void>;
   /** true when the login shell is POSIX (the `$$` probe succeeded) */
   readonly posixShell: boolean;
-}
-
-function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 const MARKER_MAX = 96;

@@ -26,7 +26,8 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { posix as pposix } from "node:path";
 import { ToolError } from "../errors.ts";
-import type { CheckedPath } from "../tools/define.ts";
+import { randomHex } from "../util/random.ts";
+import type { CheckedPath } from "../checked.ts";
 import type { Connection } from "./connection.ts";
 
 /** SFTP status codes (draft-ietf-secsh-filexfer; OpenSSH speaks v3, 0..8). */
@@ -158,11 +159,7 @@ function toStat(a: ssh2.Stats | ssh2.Attributes): RemoteStat {
 
 /** `<final>.ssh-mcp-tmp.<16 lowercase hex>` in the same directory (PATH-28). */
 export function tempPathFor(final: string): string {
-  const hex = Array.from(
-    crypto.getRandomValues(new Uint8Array(8)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-  return `${final}.ssh-mcp-tmp.${hex}`;
+  return `${final}.ssh-mcp-tmp.${randomHex(8)}`;
 }
 
 /** Matches names produced by {@link tempPathFor}. */

@@ -28,8 +28,9 @@
  * @module
  */
 
-import { type RemoteCommand, sh, type ShellCommand } from "./command.ts";
+import { type RemoteCommand, sh, type ShellCommand } from "../checked.ts";
 import type { ExecOptions, RawExecResult } from "./exec.ts";
+import { randomHex } from "../util/random.ts";
 
 /** How a host elevates (hosts.toml `become_method`). */
 export type BecomeMethod = "sudo" | "doas";
@@ -86,11 +87,6 @@ export const AUTH_FAILED_STDERR = "sudo: authentication failed\n";
 
 const AUTH_FAILED_HINT =
   "The sudo password from the configured source was rejected (sudo asked again). Nothing else was sent to the host. Fix the password source (sudo_password_cmd, sudo_password_secret, keyring, SSH_SUDO_PASSWORD_CMD); do not retry with the same configuration.";
-
-function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 /** The prompt (`-p`) and the ready marker for one call. */
 export interface ElevationTokens {

@@ -24,7 +24,7 @@ import type { HostPolicy, Settings } from "../config/types.ts";
 import { readSecret, runSecretCommand } from "../config/secrets.ts";
 import { isToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { quote } from "../ssh/command.ts";
+import { quote } from "../checked.ts";
 
 /** Keyring service name of sudo passwords. */
 export const KEYRING_SERVICE = "ssh-mcp-sudo";

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { raw as verbatim, sh, type ShellCommand } from "../ssh/command.ts";
+import { nested, raw, sh, type ShellCommand } from "../checked.ts";
 
 /** SUDO-8: the path resolves differently now (swapped symlink, removed file). */
 export const CODE_PATH_CHANGED = 90;
@@ -66,8 +66,10 @@ export function writeStage(code: number): string {
   return WRITE_STAGES[code] ?? preCheckText(code) ?? `unknown(exit=${code})`;
 }
 
-function recheck(resolve: "-e" | "-m"): string {
-  return `p=$(realpath ${resolve} -- "$raw") && [ "$p" = "$expect" ] || exit ${CODE_PATH_CHANGED}`;
+function recheck(resolve: "-e" | "-m"): ShellCommand {
+  return sh`p=$(realpath ${
+    raw(resolve)
+  } -- "$raw") && [ "$p" = "$expect" ] || exit ${CODE_PATH_CHANGED}`;
 }
 
 /**
@@ -76,7 +78,7 @@ function recheck(resolve: "-e" | "-m"): string {
  */
 export function readScript(raw: string, expect: string, cap: number): ShellCommand {
   return sh`raw=${raw}; expect=${expect}; cap=${cap}
-${verbatim(recheck("-e"))}
+${nested(recheck("-e"))}
 [ -f "$p" ] || exit ${CODE_NOT_REGULAR}
 sz=$(stat -c %s -- "$p") || exit ${CODE_STAT_FAILED}
 [ "$sz" -le "$cap" ] || exit ${CODE_OVER_CAP}
@@ -86,7 +88,7 @@ exec cat -- "$p"`;
 /** `ls -la --time-style=full-iso` after the re-check (`ssh_sudo_sftp_list`). */
 export function listScript(raw: string, expect: string): ShellCommand {
   return sh`raw=${raw}; expect=${expect}
-${verbatim(recheck("-e"))}
+${nested(recheck("-e"))}
 exec ls -la --time-style=full-iso -- "$p"`;
 }
 
@@ -119,7 +121,7 @@ export function writeScript(o: WriteScriptOptions): ShellCommand {
   return sh`raw=${o.raw}; expect=${o.expect}; mode=${o.mode ?? ""}; ouser=${o.user ?? ""}; ogroup=${
     o.group ?? ""
   }; special=${o.allowSpecial ? "1" : "0"}; sha=${sha}; size=${o.size}
-${verbatim(recheck("-m"))}
+${nested(recheck("-m"))}
 dest=$p
 existed=0
 if [ -e "$dest" ] || [ -L "$dest" ]; then

@@ -22,6 +22,7 @@ import type { Logger } from "../log.ts";
 import type { AppServices } from "../services.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
 import { LineRing } from "./ring.ts";
+import { randomHex } from "../util/random.ts";
 
 /** Lifecycle of a task (`not_found` is reported for unknown/foreign/expired ids). */
 export type TaskStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | "timeout";
@@ -70,13 +71,6 @@ export interface TaskRecord {
   done: Promise<void>;
 }
 
-function hex(bytes: number): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(bytes)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-}
-
 /** True for final states. */
 export function isFinal(s: TaskStatus): boolean {
   return s !== "pending" && s !== "running";
@@ -113,7 +107,7 @@ export class TaskManager {
         { limit: max },
       );
     }
-    const id = `async:${spec.alias}:${hex(16)}`;
+    const id = `async:${spec.alias}:${randomHex(16)}`;
     const abort = new AbortController();
     const t: TaskRecord = {
       id,

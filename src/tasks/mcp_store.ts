@@ -23,6 +23,7 @@ import type {
   Task,
   TaskStore,
 } from "@modelcontextprotocol/sdk/experimental/tasks";
+import { randomHex } from "../util/random.ts";
 
 type RequestId = Parameters<TaskStore["createTask"]>[1];
 type Request = Parameters<TaskStore["createTask"]>[2];
@@ -37,13 +38,6 @@ interface Stored {
 
 function terminal(s: Task["status"]): boolean {
   return s === "completed" || s === "failed" || s === "cancelled";
-}
-
-function hex(bytes: number): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(bytes)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
 }
 
 /** Options of {@link McpTaskStore}. */
@@ -111,7 +105,7 @@ export class McpTaskStore implements TaskStore {
     const now = new Date().toISOString();
     const ttl = Math.min(params.ttl ?? this.#opts.maxTtlMs, this.#opts.maxTtlMs);
     const task: Task = {
-      taskId: hex(16),
+      taskId: randomHex(16),
       status: "working",
       ttl,
       createdAt: now,

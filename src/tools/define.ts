@@ -11,12 +11,13 @@
 import { z } from "zod";
 import type { Group, HostPolicy, Tier } from "../config/types.ts";
 import type { Logger } from "../log.ts";
-import type { CheckedCommand, RemoteCommand } from "../ssh/command.ts";
+import type { CheckedCommand, CheckedPath, RemoteCommand } from "../checked.ts";
 import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
 import type { Connection } from "../ssh/connection.ts";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import type ssh2 from "ssh2";
-import type { AppServices, PathIo } from "../services.ts";
+import type { AppServices } from "../services.ts";
+import type { PathIo } from "../policy/paths.ts";
 
 /** Tool groups (defined with the configuration vocabulary). */
 export { GROUPS } from "../config/types.ts";
@@ -32,15 +33,6 @@ export interface ToolAnnotations {
   idempotentHint: boolean;
   openWorldHint: boolean;
 }
-
-declare const checkedPathBrand: unique symbol;
-
-/**
- * A remote path that passed the path policy (SECURITY.md §PATH): the
- * canonical absolute path on the host. SFTP helpers accept only this type, so
- * a tool that forgets to declare a path field does not type-check.
- */
-export type CheckedPath = string & { readonly [checkedPathBrand]: true };
 
 /**
  * A remote path field of a tool's input. The registry canonicalizes it on the

@@ -22,10 +22,11 @@
 import { z } from "zod";
 import type { HostPolicy, Settings, Tier } from "../config/types.ts";
 import { isToolError, ToolError } from "../errors.ts";
-import type { AppServices, CatalogInfo, PathIo } from "../services.ts";
+import type { AppServices, CatalogInfo } from "../services.ts";
+import type { PathIo } from "../policy/paths.ts";
 import { auditHash, commandHash } from "../audit/audit.ts";
 import type { HookEvent } from "../hooks/hooks.ts";
-import type { CheckedCommand, RemoteCommand } from "../ssh/command.ts";
+import type { CheckedCommand, RemoteCommand } from "../checked.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
 import type { Connection } from "../ssh/connection.ts";
 import {
@@ -40,6 +41,7 @@ import {
 } from "./define.ts";
 import type { Logger } from "../log.ts";
 import { mergeWarnings } from "../policy/sanitize.ts";
+import { randomHex } from "../util/random.ts";
 
 /** Per-call information from the transport. */
 export interface CallExtra {
@@ -116,13 +118,6 @@ export interface ListedTool {
   execution?: { taskSupport: "optional" };
 }
 
-function correlationId(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(8)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-}
-
 /** Formats zod issues as one line naming each offending parameter. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((i) => {
@@ -186,7 +181,7 @@ export class ToolRegistry {
     const tool = this.#byName.get(name);
     if (!tool) return null;
     const app = this.#app;
-    const cid = correlationId();
+    const cid = randomHex(8);
     const st: CallState = {
       cid,
       tool,

@@ -13,7 +13,8 @@ import { startFleet } from "../_support/fleet.ts";
 import { type InProcess, startInProcess } from "../_support/mcp.ts";
 import { testUser } from "../_support/sshd.ts";
 import { recheckPath, RemoteFs, SFTP_STATUS, SftpError } from "../../src/ssh/sftp.ts";
-import type { CheckedPath, ToolContext } from "../../src/tools/define.ts";
+import type { ToolContext } from "../../src/tools/define.ts";
+import type { CheckedPath } from "../../src/checked.ts";
 import { commitWithBackup } from "../../src/tools/files/_write.ts";
 import { removeTree } from "../../src/tools/files/ssh_delete_folder.ts";
 import {

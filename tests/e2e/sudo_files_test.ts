@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type { PathCheckRequest, PathCheckResult } from "../../src/services.ts";
+import type { PathCheckRequest, PathCheckResult } from "../../src/policy/paths.ts";
 import type { InProcess } from "../_support/mcp.ts";
 import { rootFile, startBedServer, startSudoBed, statOf, type SudoBed } from "../_support/sudo.ts";
 

@@ -30,7 +30,7 @@ import {
   normalizeRemote,
   REDACT_WARN_TEXT,
 } from "../../src/policy/paths.ts";
-import type { PathCheckRequest, PathCheckResult, PathIo } from "../../src/services.ts";
+import type { PathCheckRequest, PathCheckResult, PathIo } from "../../src/policy/paths.ts";
 import type { RawExecResult } from "../../src/ssh/exec.ts";
 import type { Connection } from "../../src/ssh/connection.ts";
 import { startFleet } from "../_support/fleet.ts";

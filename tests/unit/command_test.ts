@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nested, quote, quoteArgv, raw, sh } from "../../src/ssh/command.ts";
+import { nested, quote, quoteArgv, raw, sh } from "../../src/checked.ts";
 
 Deno.test("INPUT-1: quote() equals shlex.quote on fixed cases", () => {
   assert.equal(quote(""), "''");

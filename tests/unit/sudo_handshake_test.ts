@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { sh } from "../../src/ssh/command.ts";
+import { sh } from "../../src/checked.ts";
 import type { ExecOptions, RawExecResult } from "../../src/ssh/exec.ts";
 import {
   AUTH_FAILED_STDERR,

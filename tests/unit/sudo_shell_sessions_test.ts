@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { MAX_SESSIONS_PER_OWNER, type SessionLock, ShellStore } from "../../src/shell/store.ts";
 import { cdTarget, unwrapOutput, wrapCommand } from "../../src/shell/wrap.ts";
-import { admitCommand } from "../../src/ssh/command.ts";
+import { admitCommand } from "../../src/policy/mint.ts";
 
 Deno.test("AC-027: the only cwd setter throws without the session lock (and with a stale lock)", async () => {
   const store = new ShellStore(3600);

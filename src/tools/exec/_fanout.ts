@@ -25,7 +25,7 @@ import { groupOutputs } from "../../fleet/group.ts";
 import { rollout, type SerialStep, type StopReason } from "../../fleet/rolling.ts";
 import { effectivePolicy } from "../../policy/effective.ts";
 import { mergeWarnings } from "../../policy/sanitize.ts";
-import type { CheckedCommand } from "../../ssh/command.ts";
+import type { CheckedCommand } from "../../checked.ts";
 import type { RawExecResult } from "../../ssh/exec.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import type { ToolContext } from "../define.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
 import { ExecResult, finishExec, timeoutOpts } from "../exec_result.ts";
 

@@ -3,7 +3,7 @@ import type { HostPolicy } from "../../config/types.ts";
 import { isToolError, ToolError } from "../../errors.ts";
 import { hostsWithTag, resolvePattern } from "../../fleet/pattern.ts";
 import { effectivePolicy } from "../../policy/effective.ts";
-import type { PathIo } from "../../services.ts";
+import type { PathIo } from "../../policy/paths.ts";
 import { R_TAG } from "../_schemas.ts";
 import { defineTool, type ToolContext } from "../define.ts";
 

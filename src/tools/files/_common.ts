@@ -12,9 +12,10 @@ import { createTwoFilesPatch } from "diff";
 import type { Settings } from "../../config/types.ts";
 import { ToolError } from "../../errors.ts";
 import { scan } from "../../policy/sanitize.ts";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import type { RemoteFs } from "../../ssh/sftp.ts";
-import type { CheckedPath, ToolContext } from "../define.ts";
+import type { ToolContext } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { OutputWarnings } from "../_schemas.ts";
 
 /** `expected_sha256` (NEW): refuse when the remote file no longer has this content. */

@@ -9,7 +9,8 @@
  */
 
 import { atomicWrite, recheckPath } from "../../ssh/sftp.ts";
-import type { CheckedPath, ToolContext } from "../define.ts";
+import type { ToolContext } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { hostFs, reconnector, withSftpErrors } from "../sftp/_common.ts";
 import { assertExpected, readBounded, remoteSha256, strictUtf8, unifiedDiff } from "./_common.ts";
 import { sha256Hex } from "../../util/bytes.ts";

@@ -10,7 +10,7 @@ import type { HostPolicy, Settings } from "../../config/types.ts";
 import { ToolError } from "../../errors.ts";
 import { allowlistRoots, isInside, normalizeRemote } from "../../policy/paths.ts";
 import type { RemoteFs } from "../../ssh/sftp.ts";
-import type { CheckedPath } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { childPath } from "../sftp/_common.ts";
 
 /** One walked entry. */

@@ -19,7 +19,8 @@ import {
   type RemoteStat,
   SftpError,
 } from "../../ssh/sftp.ts";
-import type { CheckedPath, ToolContext } from "../define.ts";
+import type { ToolContext } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { hostFs, localStep, progressEvery, reconnector, withSftpErrors } from "../sftp/_common.ts";
 import {
   assertExpected,

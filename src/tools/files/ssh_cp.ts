@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { posix as pposix } from "node:path";
 import { ToolError } from "../../errors.ts";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { recheckPath } from "../../ssh/sftp.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { childPath, hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { recheckPath, type RemoteFs } from "../../ssh/sftp.ts";
-import { type CheckedPath, defineTool, HostArg, type ToolContext } from "../define.ts";
+import { defineTool, HostArg, type ToolContext } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
 import { CheckArg } from "./_common.ts";

@@ -2,9 +2,10 @@ import { z } from "zod";
 import { posix as pposix } from "node:path";
 import { ToolError } from "../../errors.ts";
 import { normalizeRemote } from "../../policy/paths.ts";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { recheckPath } from "../../ssh/sftp.ts";
-import { type CheckedPath, defineTool, HostArg } from "../define.ts";
+import { defineTool, HostArg } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
 import { CheckArg, writeResultShape } from "./_common.ts";
 

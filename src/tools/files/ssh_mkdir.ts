@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { SftpError } from "../../ssh/sftp.ts";
-import { type CheckedPath, defineTool, HostArg } from "../define.ts";
+import { defineTool, HostArg } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
 import { assertMode, CheckArg, modeArg, writeResultShape } from "./_common.ts";
 

@@ -4,8 +4,9 @@
  * @module
  */
 
-import { nested, sh, type ShellCommand } from "../../ssh/command.ts";
+import { nested, sh, type ShellCommand } from "../../checked.ts";
 import type { ToolContext } from "../define.ts";
+import { randomHex } from "../../util/random.ts";
 
 /** Trimmed text or null when empty. */
 export function nonEmpty(s: string): string | null {
@@ -17,13 +18,6 @@ export function nonEmpty(s: string): string | null {
 export interface ProbeResult {
   stdout: string;
   exitCode: number;
-}
-
-function nonce(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(8)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
 }
 
 /**
@@ -39,7 +33,7 @@ export async function multiProbe(
   ctx: ToolContext,
   probes: readonly ShellCommand[],
 ): Promise<ProbeResult[]> {
-  const mark = `__SSHMCP_SEC_${nonce()}__`;
+  const mark = `__SSHMCP_SEC_${randomHex(8)}__`;
   let cmd = sh``;
   for (const p of probes) {
     cmd = sh`${nested(cmd)}{ ${nested(p)} ; } 2>/dev/null; printf '\n%s %s\n' ${mark} "$?"; `;

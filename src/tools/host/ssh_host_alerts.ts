@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { parseDf, parseLoad1, parseMeminfo } from "./_parse.ts";
 import { multiProbe } from "./_probe.ts";

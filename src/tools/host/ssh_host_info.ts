@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { mergeWarnings, scan } from "../../policy/sanitize.ts";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { parseCpuModel, parseOsRelease } from "./_parse.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { scan } from "../../policy/sanitize.ts";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings, R_USERNAME } from "../_schemas.ts";
 import { parsePasswd } from "./_parse.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Buffer } from "node:buffer";
 import { ToolError } from "../../errors.ts";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { hostFs, remotePath } from "./_common.ts";

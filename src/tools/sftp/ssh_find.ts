@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { decodeUtf8 } from "../../ssh/exec.ts";
 import type { EntryKind, RemoteFs } from "../../ssh/sftp.ts";
 import { defineTool, HostArg } from "../define.ts";

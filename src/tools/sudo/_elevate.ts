@@ -8,10 +8,11 @@
  */
 
 import { ToolError } from "../../errors.ts";
-import type { PathIo } from "../../services.ts";
+import type { PathIo } from "../../policy/paths.ts";
 import { type ElevatedResult, type ElevateTarget, runElevated } from "../../ssh/sudo.ts";
 import { realPasswordDeps, resolveSudoPassword } from "../../sudo/password.ts";
-import type { CheckedPath, ToolContext } from "../define.ts";
+import type { ToolContext } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 
 /** Fixed default deadline of the sudo file pipeline (TIMEOUT-7). */
 export const FILE_PIPELINE_TIMEOUT_S = 60;

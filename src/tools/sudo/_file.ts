@@ -10,7 +10,7 @@ import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import type { ElevatedResult } from "../../ssh/sudo.ts";
 import { CODE_OVER_CAP, preCheckText, readScript } from "../../sudo/scripts.ts";
-import type { CheckedPath } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { assertRan, type Elevation, FILE_PIPELINE_TIMEOUT_S } from "./_elevate.ts";
 
 /** Path argument of the sudo path tools. */

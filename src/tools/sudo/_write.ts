@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { parseWriteInfo, type WriteInfo, writeScript, writeStage } from "../../sudo/scripts.ts";
-import type { CheckedPath } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { assertRan, type Elevation } from "./_elevate.ts";
 

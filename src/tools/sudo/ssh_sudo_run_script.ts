@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
-import { sh } from "../../ssh/command.ts";
+import { sh } from "../../checked.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
 import { elevation } from "./_elevate.ts";
 

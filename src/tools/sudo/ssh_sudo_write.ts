@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { Buffer } from "node:buffer";
 import { ToolError, valueError } from "../../errors.ts";
-import { type CheckedPath, defineTool, HostArg } from "../define.ts";
+import { defineTool, HostArg } from "../define.ts";
+import type { CheckedPath } from "../../checked.ts";
 import { elevation } from "./_elevate.ts";
 import { ModeArg, octal, ownerArg } from "./_args.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, SudoPathArg } from "./_file.ts";
