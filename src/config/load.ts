@@ -13,15 +13,15 @@ import type { ConfigNotice, HostPolicy, HostsFile, Settings } from "./types.ts";
 
 /** Everything read at startup. */
 export interface LoadedConfig {
-  settings: Settings;
-  hosts: HostsFile;
+  readonly settings: Settings;
+  readonly hosts: HostsFile;
   /** absolute path of the `.env` file read, or null */
-  dotenvPath: string | null;
+  readonly dotenvPath: string | null;
   /** startup notices in order: dotenv, settings, ssh_config, hosts file */
-  notices: ConfigNotice[];
+  readonly notices: readonly ConfigNotice[];
   /** the environment after merging `.env` (the real environment wins) */
-  env: Record<string, string>;
-  cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
 }
 
 /**
