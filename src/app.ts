@@ -19,7 +19,7 @@ import { Logger } from "./log.ts";
 import { NotesStore } from "./notes/store.ts";
 import { HostRegistry } from "./policy/hosts.ts";
 import { NetworkPolicy } from "./policy/network.ts";
-import type { AppServices, CatalogInfo, ReloadOutcome, ServerInfo } from "./services.ts";
+import type { AppServices, ReloadOutcome, ServerInfo } from "./services.ts";
 import { type CommandChecker, createCommandChecker } from "./policy/commands.ts";
 import { createPathChecker, type PathChecker } from "./policy/paths.ts";
 import { EMBEDDED_DOCS } from "./skills/embedded_gen.ts";
@@ -29,7 +29,10 @@ import { KnownHosts } from "./ssh/known_hosts.ts";
 import { ConnectionPool } from "./ssh/pool.ts";
 import { ALL_TOOLS } from "./tools/catalog.ts";
 import { GROUPS, type Tool } from "./tools/define.ts";
-import { catalogFor } from "./tools/registry.ts";
+import { catalogFor, type CatalogInfo } from "./registry/visibility.ts";
+import { ShellStore } from "./shell/store.ts";
+import { CapabilitiesCache } from "./sudo/capabilities.ts";
+import { TaskManager } from "./tasks/manager.ts";
 import { VERSION } from "./version.ts";
 
 /** Options for tests and embedding. */
@@ -53,7 +56,6 @@ export function loggerFor(settings: Settings): Logger {
 /** The running server's services. */
 export class App implements AppServices {
   readonly version: string = VERSION;
-  readonly config: LoadedConfig;
   readonly settings: Settings;
   readonly logger: Logger;
   readonly pool: ConnectionPool;
@@ -64,14 +66,16 @@ export class App implements AppServices {
   readonly catalog: CatalogInfo;
   readonly commands: CommandChecker;
   readonly paths: PathChecker;
-  skills: SkillLibrary;
+  readonly tasks: TaskManager;
+  readonly shells: ShellStore;
+  readonly sudoCapabilities: CapabilitiesCache = new CapabilitiesCache();
+  readonly skills: SkillLibrary;
+  #config: LoadedConfig;
   #hosts: HostRegistry;
   #network: NetworkPolicy;
   #sshConfig: SshConfig | null;
   #sshConfigPath: string | null;
   #shutdown: (() => Promise<void> | void)[] = [];
-  #reloadHooks:
-    ((o: ReloadOutcome, opts: { invalidateChanged: boolean }) => Promise<void> | void)[] = [];
 
   private constructor(
     cfg: LoadedConfig,
@@ -82,7 +86,7 @@ export class App implements AppServices {
     catalog: CatalogInfo,
     opts: AppOptions,
   ) {
-    this.config = cfg;
+    this.#config = cfg;
     this.settings = cfg.settings;
     this.logger = logger;
     this.catalog = catalog;
@@ -107,6 +111,8 @@ export class App implements AppServices {
     this.#hookProgram = s.SSH_HOOKS_COMMAND === null
       ? null
       : App.#hooksFor(s.SSH_HOOKS_COMMAND, cfg, logger);
+    this.tasks = new TaskManager(s, logger);
+    this.shells = new ShellStore(s.SSH_SHELL_IDLE_TIMEOUT);
     this.commands = createCommandChecker({ settings: s, logger });
     this.paths = createPathChecker({ settings: s, logger });
     this.pool = new ConnectionPool({
@@ -132,6 +138,11 @@ export class App implements AppServices {
       env: cfg.env,
       cwd: cfg.cwd,
     });
+  }
+
+  /** The loaded configuration; reload replaces it with a new value (never mutated). */
+  get config(): LoadedConfig {
+    return this.#config;
   }
 
   /** Lifecycle hooks: the `SSH_HOOKS_COMMAND` program, or none. */
@@ -299,16 +310,19 @@ export class App implements AppServices {
       throw new ToolError("ValueError", `hosts reload failed: ${msg}`);
     }
     const next = new HostRegistry(r.hosts, this.settings);
-    this.config.hosts = r.hosts;
+    this.#config = { ...this.#config, hosts: r.hosts };
     this.#hosts = next;
-    this.#network = App.#networkFor(this.config);
+    this.#network = App.#networkFor(this.#config);
     [this.#sshConfig, this.#sshConfigPath] = sshCfg;
     this.knownHosts.refresh();
     let invalidated = 0;
+    const gone = new Set([...r.changed, ...r.removed]);
     if (opts.invalidateChanged) {
-      const gone = new Set([...r.changed, ...r.removed]);
       invalidated = this.pool.closeWhere((c) => gone.has(c.target.policy.alias));
+      this.shells.closeAliases(gone);
     }
+    // the sudoers of a re-pointed alias may differ
+    this.sudoCapabilities.forget(gone);
     for (const n of r.hosts.notices) this.logger.log(n.level, n.message);
     const files = [r.hosts.source, this.knownHosts.path, this.#sshConfigPath].filter((
       x,
@@ -327,13 +341,6 @@ export class App implements AppServices {
       files_reloaded: files,
       invalidated_connections: invalidated,
     };
-    for (const fn of this.#reloadHooks) {
-      try {
-        await fn(outcome, opts);
-      } catch (e) {
-        this.logger.warn("reload hook failed", { error: (e as Error).message });
-      }
-    }
     return outcome;
   }
 
@@ -354,18 +361,14 @@ export class App implements AppServices {
     this.#shutdown.push(fn);
   }
 
-  onReload(
-    fn: (o: ReloadOutcome, opts: { invalidateChanged: boolean }) => Promise<void> | void,
-  ): void {
-    this.#reloadHooks.push(fn);
-  }
-
   /**
-   * Runs shutdown callbacks (TASK-6), delivers the hooks' `shutdown` event,
-   * then closes connections and flushes the audit log.
+   * Kills running tasks (TASK-6), closes shell sessions, runs shutdown
+   * callbacks, delivers the hooks' `shutdown` event, then closes connections
+   * and flushes the audit log.
    */
   async close(): Promise<void> {
-    for (const fn of this.#shutdown) {
+    const steps = [() => this.tasks.shutdown(), () => this.shells.closeAll(), ...this.#shutdown];
+    for (const fn of steps) {
       try {
         await fn();
       } catch (e) {

@@ -19,7 +19,7 @@ import { ConfigError, FIX_HINTS, isToolError } from "./errors.ts";
 import { Logger, stderrSink } from "./log.ts";
 import { buildMcpServer } from "./mcp/server.ts";
 import { runDoctor } from "./doctor.ts";
-import { ToolRegistry } from "./tools/registry.ts";
+import { ToolRegistry } from "./registry/pipeline.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit codes. */

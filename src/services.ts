@@ -1,61 +1,37 @@
 /**
- * The services a running server offers to tools. Implemented by `App`
- * (`app.ts`); declared here so tools can depend on the shape without import
- * cycles.
+ * The services of a running server, as the registry sees them. Implemented
+ * by `App` (`app.ts`). Tool handlers never see this interface: the registry
+ * hands them a narrow `ToolContext` (`src/tools/context.ts`) built from it.
  *
  * @module
  */
 
+import type { AuditLog } from "./audit/audit.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import type { SshConfig } from "./config/ssh_config.ts";
-import type { HostPolicy, Settings, Tier } from "./config/types.ts";
-import type { AuditLog } from "./audit/audit.ts";
+import type { HostPolicy, Settings } from "./config/types.ts";
 import type { HookSink } from "./hooks/hooks.ts";
 import type { Logger } from "./log.ts";
 import type { NotesStore } from "./notes/store.ts";
+import type { CommandChecker } from "./policy/commands.ts";
 import type { HostRegistry } from "./policy/hosts.ts";
 import type { NetworkPolicy } from "./policy/network.ts";
-import type { SkillLibrary } from "./skills/library.ts";
 import type { PathChecker } from "./policy/paths.ts";
-import type { CommandChecker } from "./policy/commands.ts";
+import type { CatalogInfo } from "./registry/visibility.ts";
+import type { ShellStore } from "./shell/store.ts";
+import type { SkillLibrary } from "./skills/library.ts";
 import type { KnownHosts } from "./ssh/known_hosts.ts";
 import type { ConnectionPool } from "./ssh/pool.ts";
-import type { Tool } from "./tools/define.ts";
+import type { CapabilitiesCache } from "./sudo/capabilities.ts";
+import type { TaskManager } from "./tasks/manager.ts";
+import type { ReloadOutcome, ServerInfo } from "./tools/context.ts";
 
-/** Registered vs visible tools for this configuration. */
-export interface CatalogInfo {
-  registered: readonly Tool[];
-  visible: readonly Tool[];
-  enabledTiers: Tier[];
-  enabledGroups: string[];
-}
+export type { ReloadOutcome, ServerInfo };
 
-/** Result of a hosts.toml reload (TOOLS.md §4 ssh_host_reload, §15). */
-export interface ReloadOutcome {
-  loaded: boolean;
-  source: string;
-  added: string[];
-  removed: string[];
-  changed: string[];
-  files_reloaded: string[];
-  invalidated_connections: number;
-}
-
-/** Payload of `ssh_server_info` and `mcp://ssh-mcp/server-info`. */
-export interface ServerInfo {
-  name: "ssh-mcp";
-  version: string;
-  total_tools: number;
-  enabled_tiers: Tier[];
-  enabled_groups: string[];
-  audit_dropped: number;
-  hook_events_dropped: number;
-  embedded_skills: number;
-}
-
-/** What tools may use. */
+/** What the registry builds tool contexts from. */
 export interface AppServices {
   readonly version: string;
+  /** the loaded configuration (replaced as a whole by reload, never mutated) */
   readonly config: LoadedConfig;
   readonly settings: Settings;
   readonly logger: Logger;
@@ -67,6 +43,16 @@ export interface AppServices {
   readonly hooks: HookSink;
   readonly skills: SkillLibrary;
   readonly catalog: CatalogInfo;
+  /** async tasks of every MCP session (SECURITY.md §TASK) */
+  readonly tasks: TaskManager;
+  /** persistent shell sessions (SECURITY.md §SESS) */
+  readonly shells: ShellStore;
+  /** `sudo -l` answers per host */
+  readonly sudoCapabilities: CapabilitiesCache;
+  /** remote path policy */
+  readonly paths: PathChecker;
+  /** command policy */
+  readonly commands: CommandChecker;
   /** the current host registry (replaced atomically by reload) */
   hosts(): HostRegistry;
   /** the current network policy (replaced by reload) */
@@ -76,19 +62,11 @@ export interface AppServices {
   /** validate-then-swap reload of hosts.toml, known_hosts and network policy */
   reload(opts: { invalidateChanged: boolean }): Promise<ReloadOutcome>;
   serverInfo(): ServerInfo;
-  /** remote path policy */
-  readonly paths: PathChecker;
-  /** command policy */
-  readonly commands: CommandChecker;
   /**
-   * Registers cleanup run by `close()` before connections close (running
-   * tasks, shell sessions). Callbacks run in registration order.
+   * Registers cleanup run by `close()` before connections close (the MCP
+   * task store). Callbacks run in registration order.
    */
   onShutdown(fn: () => Promise<void> | void): void;
-  /** Registers a callback run after a successful reload (e.g. close shells of removed hosts). */
-  onReload(
-    fn: (outcome: ReloadOutcome, opts: { invalidateChanged: boolean }) => Promise<void> | void,
-  ): void;
   /** pinned known_hosts fingerprint for a policy (after ssh_config mapping) */
   knownHostsPin(p: HostPolicy): string | null;
 }

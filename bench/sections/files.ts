@@ -1,9 +1,9 @@
 /**
  * Bench section `files`: SFTP throughput.
  *
- * 1. Cipher sweep: the project's own SFTP pipelining (`RemoteFs.readRange` /
- *    `writeFrom` over a pooled connection) for every cipher ssh2 offers under
- *    Deno, 256 MiB each way, selected per run with an ssh_config `Ciphers`
+ * 1. Cipher sweep: the project's own SFTP pipelining (`readRange` / `writeFrom`
+ *    of `src/ssh/transfer.ts` over a pooled connection) for every cipher ssh2
+ *    offers under Deno, 256 MiB each way, selected per run with an ssh_config `Ciphers`
  *    line (the same mechanism an operator would use).
  * 2. End to end: a 512 MiB `local_path` download and upload through the real
  *    server (`deno task start`, MCP over stdio), with the server's default
@@ -16,7 +16,8 @@
 import { startFleet } from "../../tests/_support/fleet.ts";
 import { startInProcess } from "../../tests/_support/mcp.ts";
 import { mustRun, testUser } from "../../tests/_support/sshd.ts";
-import { RemoteFs } from "../../src/ssh/sftp.ts";
+import { SftpChannel } from "../../src/ssh/sftp_channel.ts";
+import { readRange, writeFrom } from "../../src/ssh/transfer.ts";
 import { opensshArgs, out, type Row, startServer } from "../_lib.ts";
 
 /** Section name for `deno task bench files`. */
@@ -52,7 +53,7 @@ async function sweepOne(
   const s = await startInProcess(env);
   try {
     const policy = s.app.hosts().resolve("h1");
-    const fs = await RemoteFs.open(await s.app.pool.acquire(policy));
+    const fs = await SftpChannel.open(await s.app.pool.acquire(policy));
     // write: a stream of 256 KiB blocks
     const block = new Uint8Array(256 * 1024).map((_, i) => i & 0xff);
     const blocks = function* () {
@@ -60,15 +61,15 @@ async function sweepOne(
     };
     const path = `${remote}/sweep.bin`;
     let t0 = performance.now();
-    await fs.unlink(path as never).catch(() => {});
+    await fs.unlink(path).catch(() => {});
     const h = await fs.openHandle(path, "wx", 0o600);
-    await fs.writeFrom(h, path, blocks());
+    await writeFrom(fs, h, path, blocks());
     await fs.closeHandle(h, path);
     const write = bytes / MiB / secs(t0);
     t0 = performance.now();
     const r = await fs.openHandle(path, "r");
     let n = 0;
-    for await (const c of fs.readRange(r, path, bytes)) n += c.length;
+    for await (const c of readRange(fs, r, path, bytes)) n += c.length;
     await fs.closeHandle(r, path);
     const read = n / MiB / secs(t0);
     return { read, write };

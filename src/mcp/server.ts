@@ -41,7 +41,7 @@ import {
   Server,
 } from "./sdk.ts";
 import type { App } from "../app.ts";
-import type { CallOutcome, ToolRegistry } from "../tools/registry.ts";
+import type { CallOutcome, ToolRegistry } from "../registry/pipeline.ts";
 import { McpTaskStore } from "../tasks/mcp_store.ts";
 
 /** URI of the server-info resource (SKILLS.md §3.2). */

@@ -27,8 +27,6 @@
  */
 
 import path from "node:path";
-// @ts-types="npm:@types/ssh2@1.15.5"
-import type ssh2 from "ssh2";
 import type { HostPolicy, Platform, Settings } from "../config/types.ts";
 import { type ErrorAttributes, isToolError, ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -48,10 +46,17 @@ export interface PathIoResult {
   cancelled: boolean;
 }
 
+/** The SFTP requests a path check may send (callback style, as the ssh2 channel offers them). */
+export interface PathSftp {
+  realpath(p: string, cb: (err: Error | null | undefined, abs: string) => void): void;
+  stat(p: string, cb: (err: Error | null | undefined) => void): void;
+  lstat(p: string, cb: (err: Error | null | undefined) => void): void;
+}
+
 /** Remote I/O a path check may use on the path's host (realpath, SFTP fallback). */
 export interface PathIo {
   exec(cmd: ShellCommand, timeoutMs?: number): Promise<PathIoResult>;
-  sftp(): Promise<ssh2.SFTPWrapper>;
+  sftp(): Promise<PathSftp>;
 }
 
 /** One path check (SECURITY.md §PATH resolution chain). */
@@ -296,15 +301,15 @@ function errText(e: unknown): string {
   return clip(String(e));
 }
 
-function sftpRealpath(sftp: ssh2.SFTPWrapper, p: string): Promise<string> {
+function sftpRealpath(sftp: PathSftp, p: string): Promise<string> {
   return new Promise((resolve, reject) => {
     sftp.realpath(p, (err, abs) => (err ? reject(err) : resolve(abs)));
   });
 }
 
-function sftpStat(sftp: ssh2.SFTPWrapper, p: string, link: boolean): Promise<void> {
+function sftpStat(sftp: PathSftp, p: string, link: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const cb = (err: Error | undefined) => (err ? reject(err) : resolve());
+    const cb = (err: Error | null | undefined) => (err ? reject(err) : resolve());
     if (link) sftp.lstat(p, cb);
     else sftp.stat(p, cb);
   });
@@ -641,7 +646,7 @@ class RemotePathChecker implements PathChecker {
           (mustExist ? "This tool needs an existing path; check the name." : "Check the path."),
         { stage: "canonicalize" },
       );
-    let sftp: ssh2.SFTPWrapper;
+    let sftp: PathSftp;
     let abs: string;
     try {
       sftp = await io.sftp();
@@ -668,7 +673,7 @@ class RemotePathChecker implements PathChecker {
   /** PATH-5: Windows hosts. */
   async #windows(req: PathCheckRequest, raw: string, mustExist: boolean): Promise<string> {
     const { io, policy } = req;
-    let sftp: ssh2.SFTPWrapper | null = null;
+    let sftp: PathSftp | null = null;
     let canon: string | null = null;
     let sftpFailure = "";
     try {

@@ -16,7 +16,6 @@
  */
 
 import { ToolError, valueError } from "../errors.ts";
-import type { AppServices } from "../services.ts";
 import { randomHex } from "../util/random.ts";
 
 /** SESS-5 cap of open sessions per MCP session. */
@@ -220,21 +219,4 @@ export class ShellStore {
     Deno.unrefTimer(timer as unknown as number);
     this.#timer = timer;
   }
-}
-
-const stores = new WeakMap<AppServices, ShellStore>();
-
-/** The shell store of an app, created on first use with its reload and shutdown hooks. */
-export function shellStore(app: AppServices): ShellStore {
-  let s = stores.get(app);
-  if (!s) {
-    const store = new ShellStore(app.settings.SSH_SHELL_IDLE_TIMEOUT);
-    s = store;
-    stores.set(app, store);
-    app.onReload((o, opts) => {
-      if (opts.invalidateChanged) store.closeAliases(new Set([...o.changed, ...o.removed]));
-    });
-    app.onShutdown(() => store.closeAll());
-  }
-  return s;
 }

@@ -12,8 +12,6 @@
  * @module
  */
 
-import type { AppServices } from "../services.ts";
-
 /** One command of a sudoers entry. */
 export interface SudoRule {
   /** run-as users (`ALL`, `root`, ...); `["root"]` when sudo printed none */
@@ -180,21 +178,26 @@ export interface CapabilitiesEntry<T> {
   fetchedAt: number;
 }
 
-const caches = new WeakMap<AppServices, Map<string, CapabilitiesEntry<unknown>>>();
-
 /**
- * The per-app capabilities cache. Entries of hosts that a reload changed or
- * removed are dropped (the sudoers of a re-pointed alias may differ).
+ * The per-server capabilities cache (one per `App`). Entries of hosts that a
+ * reload changed or removed are dropped (the sudoers of a re-pointed alias
+ * may differ).
  */
-export function capabilitiesCache<T>(app: AppServices): Map<string, CapabilitiesEntry<T>> {
-  let c = caches.get(app);
-  if (!c) {
-    const m = new Map<string, CapabilitiesEntry<unknown>>();
-    c = m;
-    caches.set(app, m);
-    app.onReload((o) => {
-      for (const a of [...o.changed, ...o.removed]) m.delete(a);
-    });
+export class CapabilitiesCache {
+  readonly #entries = new Map<string, CapabilitiesEntry<unknown>>();
+
+  /** The cached entry of `alias`; `T` is the shape its writer stored. */
+  get<T>(alias: string): CapabilitiesEntry<T> | undefined {
+    return this.#entries.get(alias) as CapabilitiesEntry<T> | undefined;
   }
-  return c as Map<string, CapabilitiesEntry<T>>;
+
+  /** Caches the capabilities of `alias`. */
+  set<T>(alias: string, entry: CapabilitiesEntry<T>): void {
+    this.#entries.set(alias, entry);
+  }
+
+  /** Drops the entries of `aliases` (reload of changed or removed hosts). */
+  forget(aliases: Iterable<string>): void {
+    for (const a of aliases) this.#entries.delete(a);
+  }
 }

@@ -1,18 +1,20 @@
 /**
  * Per-call elevation for the sudo tools: the password is fetched once per
- * tool call (never cached across calls, SUDO-2), every elevated command goes
- * through the prompt handshake (`src/ssh/sudo.ts`), and path checks
- * canonicalize inside an elevated shell (SUDO-8).
+ * tool call (never cached across calls, SUDO-2) and every elevated command
+ * goes through the prompt handshake (`src/ssh/sudo.ts`). The registry builds
+ * one per call ({@link createElevation}); declared sudo paths canonicalize
+ * through it inside an elevated shell (SUDO-8).
  *
  * @module
  */
 
-import { ToolError } from "../../errors.ts";
-import type { PathIo } from "../../policy/paths.ts";
-import { type ElevatedResult, type ElevateTarget, runElevated } from "../../ssh/sudo.ts";
-import { realPasswordDeps, resolveSudoPassword } from "../../sudo/password.ts";
-import type { ToolContext } from "../define.ts";
-import type { CheckedPath } from "../../checked.ts";
+import type { RemoteCommand } from "../checked.ts";
+import type { HostPolicy, Settings } from "../config/types.ts";
+import { ToolError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
+import { type ElevatedResult, type ElevateTarget, runElevated } from "../ssh/sudo.ts";
+import { realPasswordDeps, resolveSudoPassword } from "./password.ts";
 
 /** Fixed default deadline of the sudo file pipeline (TIMEOUT-7). */
 export const FILE_PIPELINE_TIMEOUT_S = 60;
@@ -32,13 +34,6 @@ export interface Elevation {
   readonly hasPassword: boolean;
   /** runs one elevated command with the handshake */
   run(target: ElevateTarget, opts?: RunOptions): Promise<ElevatedResult>;
-  /** remote I/O for `ctx.checkPath` that canonicalizes as root */
-  readonly pathIo: PathIo;
-  /** the path chain with the elevated canonicalization (SUDO-8) */
-  checkPath(
-    raw: string,
-    opts: { mustExist: boolean; redactGate: boolean },
-  ): Promise<CheckedPath>;
 }
 
 /** SudoFileOpError for an elevated run that did not start the command (auth, sudoers, tty). */
@@ -56,7 +51,7 @@ function notStartedError(r: ElevatedResult, what: string): ToolError {
 }
 
 /** Throws Cancelled / SudoFileOpError unless elevation succeeded and the command started. */
-function assertStarted(r: ElevatedResult, what: string): void {
+export function assertStarted(r: ElevatedResult, what: string): void {
   if (r.cancelled) throw new ToolError("Cancelled", "The request was cancelled.");
   if (!r.started || r.authFailed) throw notStartedError(r, what);
 }
@@ -71,48 +66,40 @@ export function assertRan(r: ElevatedResult, what: string): void {
   }
 }
 
+/** What {@link createElevation} needs from the call. */
+export interface ElevationDeps {
+  policy: HostPolicy;
+  settings: Settings;
+  env: Readonly<Record<string, string>>;
+  logger: Logger;
+  signal: AbortSignal;
+  /** runs a command on the call's host with its timeout and caps */
+  exec(cmd: RemoteCommand, opts: Partial<ExecOptions>): Promise<RawExecResult>;
+}
+
 /** Starts the elevation of one call: resolves the password once (sudo only). */
-export async function elevation(ctx: ToolContext): Promise<Elevation> {
-  const app = ctx.app;
-  const policy = ctx.host.policy;
-  const method = policy.become_method;
+export async function createElevation(d: ElevationDeps): Promise<Elevation> {
+  const method = d.policy.become_method;
   // doas never reads a password from a pipe: no source is consulted for it
   const password = method === "sudo"
     ? await resolveSudoPassword(
-      policy,
-      app.settings,
-      realPasswordDeps({ settings: app.settings, env: app.config.env, logger: ctx.logger }),
-      ctx.logger,
+      d.policy,
+      d.settings,
+      realPasswordDeps({ settings: d.settings, env: d.env, logger: d.logger }),
+      d.logger,
     )
     : { value: null, source: null };
-  if (password.source) ctx.logger.debug("sudo password source", { source: password.source });
-  const run = (target: ElevateTarget, opts: RunOptions = {}) =>
-    runElevated((cmd, o) => ctx.exec(cmd, o), {
-      method,
-      target,
-      password: password.value,
-      signal: ctx.signal,
-      ...opts,
-    });
-  const pathIo: PathIo = {
-    async exec(cmd, timeoutMs) {
-      const r = await run({ kind: "shell", inner: cmd }, timeoutMs ? { timeoutMs } : {});
-      // a timeout is left to the path policy (it reports realpath timing out)
-      assertStarted(r, "path canonicalization");
-      return r;
-    },
-    sftp: () => ctx.sftp(),
-  };
+  if (password.source) d.logger.debug("sudo password source", { source: password.source });
   return {
     method,
     hasPassword: password.value !== null,
-    run,
-    pathIo,
-    checkPath: (raw, opts) =>
-      ctx.checkPath(policy, raw, {
-        mustExist: opts.mustExist,
-        redactGate: opts.redactGate,
-        io: pathIo,
+    run: (target: ElevateTarget, opts: RunOptions = {}) =>
+      runElevated((cmd, o) => d.exec(cmd, o), {
+        method,
+        target,
+        password: password.value,
+        signal: d.signal,
+        ...opts,
       }),
   };
 }

@@ -2,9 +2,8 @@
  * Async tasks (TOOLS.md §15, SECURITY.md §TASK): commands that outlive the
  * tool call that started them.
  *
- * - One manager per app ({@link tasksFor}, a `WeakMap<AppServices, ...>`),
- *   registered with `app.onShutdown` so shutdown kills every running task
- *   before connections close (TASK-6).
+ * - One manager per server, built by `App`, whose shutdown kills every
+ *   running task before connections close (TASK-6).
  * - Ids `async:<alias>:<32 hex>`; a task belongs to the MCP session that
  *   created it; other sessions see `not_found` (TASK-2).
  * - At most `SSH_TASK_MAX_CONCURRENT` running tasks per server (TASK-3).
@@ -19,7 +18,6 @@
 import type { Settings } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { AppServices } from "../services.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
 import { LineRing } from "./ring.ts";
 import { randomHex } from "../util/random.ts";
@@ -243,18 +241,4 @@ export class TaskManager {
     this.#expiry.clear();
     this.#tasks.clear();
   }
-}
-
-const MANAGERS = new WeakMap<AppServices, TaskManager>();
-
-/** The task manager of an app (created on first use; cleaned up at shutdown). */
-export function tasksFor(app: AppServices): TaskManager {
-  let m = MANAGERS.get(app);
-  if (!m) {
-    const created = new TaskManager(app.settings, app.logger);
-    m = created;
-    MANAGERS.set(app, created);
-    app.onShutdown(() => created.shutdown());
-  }
-  return m;
 }

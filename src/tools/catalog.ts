@@ -8,8 +8,8 @@
 import type { Tool } from "./define.ts";
 import { TOOLS as HOST } from "./host/mod.ts";
 import { TOOLS as SESSION } from "./session/mod.ts";
-import { TOOLS as SFTP_READ } from "./sftp/mod.ts";
-import { TOOLS as FILE_OPS } from "./files/mod.ts";
+import { TOOLS as SFTP_READ } from "./sftp-read/mod.ts";
+import { TOOLS as FILE_OPS } from "./file-ops/mod.ts";
 import { TOOLS as EXEC } from "./exec/mod.ts";
 import { TOOLS as SUDO } from "./sudo/mod.ts";
 import { TOOLS as SHELL } from "./shell/mod.ts";

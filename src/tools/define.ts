@@ -9,15 +9,10 @@
  */
 
 import { z } from "zod";
-import type { Group, HostPolicy, Tier } from "../config/types.ts";
-import type { Logger } from "../log.ts";
-import type { CheckedCommand, CheckedPath, RemoteCommand } from "../checked.ts";
-import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
-import type { Connection } from "../ssh/connection.ts";
-// @ts-types="npm:@types/ssh2@1.15.5"
-import type ssh2 from "ssh2";
-import type { AppServices } from "../services.ts";
-import type { PathIo } from "../policy/paths.ts";
+import type { CheckedCommand, CheckedPath } from "../checked.ts";
+import type { Group, Settings, Tier } from "../config/types.ts";
+import type { ShellStore } from "../shell/store.ts";
+import type { Host, ToolContext } from "./context.ts";
 
 /** Tool groups (defined with the configuration vocabulary). */
 export { GROUPS } from "../config/types.ts";
@@ -37,7 +32,7 @@ export interface ToolAnnotations {
 /**
  * A remote path field of a tool's input. The registry canonicalizes it on the
  * host, applies allowlist, restricted zones, restricted globs and (unless
- * disabled) the redact-bypass gate, and hands the handler a {@link CheckedPath}.
+ * disabled) the redact-bypass gate, and hands the handler a `CheckedPath`.
  */
 export interface PathDecl<F extends string = string> {
   field: F;
@@ -55,12 +50,17 @@ export interface PathDecl<F extends string = string> {
    * (PATH-24)
    */
   followField?: string;
+  /**
+   * `elevated`: canonicalize inside a root shell of the call's elevation
+   * (sudo tools, SUDO-8); default: as the SSH user
+   */
+  canonicalize?: "elevated";
 }
 
 /**
  * The caller-owned shell command field of an exec-family tool. The registry
  * runs the cheatsheet (when enabled) and the command policy (SECURITY.md §EXEC,
- * §CHEAT) and hands the handler a {@link CheckedCommand}.
+ * §CHEAT) and hands the handler a `CheckedCommand`.
  */
 export interface CommandDecl<F extends string = string> {
   field: F;
@@ -83,103 +83,22 @@ export type CheckedArgs<T, P extends string, C extends string> =
 /** Extra visibility tags beyond tier and group. */
 export type ToolTag = "persistent-session";
 
-/** Fields that may be added to the audit line by a handler (SECURITY.md AUDIT-2). */
-export interface AuditExtra {
-  exit_code?: number;
-  timed_out?: boolean;
-  cancelled?: boolean;
-  bytes_out?: number;
-  bytes_err?: number;
-  target_ip?: string;
-  path_hash?: string;
-  dst_path_hash?: string;
-  command_hash?: string;
-  unit_hash?: string;
-  package_hash?: string;
-  script_len?: number;
-  script_hash?: string;
-  task_id?: string;
-  remote_tool_hash?: string;
-  cheatsheet_pattern_id?: string;
-  redact_bypass?: true;
-}
-
-/** The host a call targets, resolved by the registry (CONFIG.md §6). */
-export interface ResolvedHost {
-  /** the raw `host` argument as the caller typed it */
-  requested: string;
-  policy: HostPolicy;
-}
-
-/** Options of {@link ToolContext.exec}; timeout defaults to the host's command timeout. */
-export type CtxExecOptions = Partial<ExecOptions>;
-
-/** Options of {@link ToolContext.checkPath}. */
-export interface CheckPathOptions {
-  mustExist: boolean;
-  redactGate?: boolean;
-  follow?: boolean;
-  audit?: "path_hash" | "dst_path_hash";
-  /**
-   * check an absolute, already normalised path without canonicalizing it on
-   * the host (symbolic-link targets, `ssh_plan` dry runs; PATH-22)
-   */
-  lexical?: boolean;
-  /** remote I/O to canonicalize with (default: the SSH user; sudo tools pass an elevated one, SUDO-8) */
-  io?: PathIo;
-}
-
-/** Options of {@link ToolContext.checkCommand}. */
-export interface CheckCommandOptions {
-  kind: "command" | "script";
-  cheatsheet: boolean;
-}
-
-/** Everything a handler may use. */
-export interface ToolContext {
-  readonly app: AppServices;
-  readonly correlationId: string;
-  /** aborted when the client cancels the request */
+/**
+ * What the validation stage may use: settings, the local environment and the
+ * admitted hosts' policies. It gets no file system and no exec: nothing in it
+ * can reach a host.
+ */
+export interface PrepareContext {
+  readonly settings: Readonly<Settings>;
+  readonly env: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
-  readonly logger: Logger;
-  /** identifies the MCP session (owner of shells and tasks) */
+  readonly hosts: ReadonlyMap<string, Host>;
+}
+
+/** What `hostFrom` may consult to derive the target host. */
+export interface HostFromContext {
   readonly sessionKey: string;
-  /** the target of a tool with a `host` input (throws for tools without one) */
-  readonly host: ResolvedHost;
-  /** every resolved host field of the input (`host`, `src_host`, ...) */
-  readonly hosts: ReadonlyMap<string, ResolvedHost>;
-  /** a pooled connection to {@link host}, opened on first use */
-  connection(): Promise<Connection>;
-  /** a pooled connection to any admitted host policy */
-  connectionTo(policy: HostPolicy): Promise<Connection>;
-  /** the shared SFTP channel of {@link host} */
-  sftp(): Promise<ssh2.SFTPWrapper>;
-  /** runs a command on {@link host} with the host's timeout and caps unless overridden */
-  exec(cmd: RemoteCommand, opts?: CtxExecOptions): Promise<RawExecResult>;
-  /** runs a command on another admitted host (fan-out tools) */
-  execOn(policy: HostPolicy, cmd: RemoteCommand, opts?: CtxExecOptions): Promise<RawExecResult>;
-  /** adds a warning to the result's `output_warnings` (first added comes first) */
-  warn(message: string): void;
-  /**
-   * Runs the path policy for a path that is not a plain declared field (e.g.
-   * per-target paths); same chain and audit effects as a declared field.
-   */
-  checkPath(policy: HostPolicy, raw: string, opts: CheckPathOptions): Promise<CheckedPath>;
-  /**
-   * Runs cheatsheet (optional) and command policy for one host, writing the
-   * `policy_decision` audit line (fan-out tools call it per target).
-   */
-  checkCommand(policy: HostPolicy, raw: string, opts: CheckCommandOptions): Promise<CheckedCommand>;
-  /**
-   * The per-host gates a `host` input gets, for a target that is not a host
-   * field (fan-out tools call it per target): the blocklist, the platform gate
-   * of a `posixOnly` tool and the `timeout` ceiling. Throws the same errors.
-   */
-  checkTarget(policy: HostPolicy, timeout: number | null | undefined): void;
-  /** adds fields to this call's audit line */
-  audit(fields: AuditExtra): void;
-  /** sends an MCP progress notification when the request asked for them */
-  progress(message: string): Promise<void>;
+  readonly shells: ShellStore;
 }
 
 /** The declaration of one tool. */
@@ -188,6 +107,7 @@ export interface ToolSpec<
   O extends z.ZodObject,
   P extends string = never,
   C extends string = never,
+  V = undefined,
 > {
   /** `ssh_*`, byte-compatible with the reference */
   name: string;
@@ -216,7 +136,12 @@ export interface ToolSpec<
    * timeout clamp and command policy as a `host` input. Throws for an unknown
    * reference (before any I/O).
    */
-  hostFrom?: (args: z.output<I>, env: { app: AppServices; sessionKey: string }) => string;
+  hostFrom?: (args: z.output<I>, env: HostFromContext) => string;
+  /**
+   * Fan-out tools admit further targets per call with `ctx.admitTarget`
+   * (blocklist, platform gate, timeout ceiling per target).
+   */
+  fanOut?: true;
   /**
    * Input fields whose values are hashed into the audit line
    * (`unit` -> `unit_hash`, etc.); never logged in clear.
@@ -228,15 +153,25 @@ export interface ToolSpec<
   taskSupport?: "optional";
   /** the shell command field (SECURITY.md §EXEC), checked by the registry */
   command?: CommandDecl<C & keyof z.output<I> & string>;
-  handler(args: CheckedArgs<z.output<I>, P, C>, ctx: ToolContext): Promise<z.output<O>>;
+  /**
+   * The validation stage: runs after parsing and host resolution and BEFORE
+   * the path stage, with no access to any host (INV-2: payload and local file
+   * checks come before remote canonicalization). Its result is the handler's
+   * third argument; when it has a `Symbol.dispose` method the registry calls
+   * it once the call ends, whatever happened.
+   */
+  prepare?: (args: z.output<I>, ctx: PrepareContext) => Promise<V> | V;
+  handler(
+    args: CheckedArgs<z.output<I>, P, C>,
+    ctx: ToolContext,
+    prepared: V,
+  ): Promise<z.output<O>>;
 }
 
 /** A registered tool with derived metadata. */
-export interface Tool extends Omit<ToolSpec<z.ZodObject, z.ZodObject, string, string>, "hostFrom"> {
-  hostFrom?: (
-    args: Record<string, unknown>,
-    env: { app: AppServices; sessionKey: string },
-  ) => string;
+export interface Tool
+  extends Omit<ToolSpec<z.ZodObject, z.ZodObject, string, string, unknown>, "hostFrom"> {
+  hostFrom?: (args: Record<string, unknown>, env: HostFromContext) => string;
   readonly annotations: ToolAnnotations;
   readonly hostFieldNames: readonly string[];
   readonly skillSlug: string;
@@ -280,8 +215,9 @@ export function defineTool<
   O extends z.ZodObject,
   P extends string = never,
   C extends string = never,
+  V = undefined,
 >(
-  spec: ToolSpec<I, O, P, C>,
+  spec: ToolSpec<I, O, P, C, V>,
 ): Tool {
   const shape = spec.input.shape as Record<string, unknown>;
   const hostFieldNames = spec.hostFields ?? ("host" in shape ? ["host"] : []);
@@ -289,7 +225,7 @@ export function defineTool<
     throw new Error(`${spec.name} declares a command field but no host to check it against`);
   }
   return {
-    ...(spec as unknown as ToolSpec<z.ZodObject, z.ZodObject, string, string>),
+    ...(spec as unknown as ToolSpec<z.ZodObject, z.ZodObject, string, string, unknown>),
     annotations: annotationsFor(spec.name, spec.tier, spec.destructive),
     hostFieldNames,
     skillSlug: spec.name.replaceAll("_", "-"),

@@ -13,7 +13,7 @@ import { effectivePolicy } from "../policy/effective.ts";
 import { mergeWarnings, sanitize } from "../policy/sanitize.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
 import { OutputWarnings } from "./_schemas.ts";
-import type { AuditExtra, CtxExecOptions, ToolContext } from "./define.ts";
+import type { AuditExtra, CtxExecOptions, ToolContext } from "./context.ts";
 
 /** ExecResult fields (TOOLS.md §2.1, plus NEW `cancelled`). */
 export const EXEC_RESULT_FIELDS = {

@@ -21,7 +21,7 @@ import { App, type AppOptions } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { Logger } from "../../src/log.ts";
 import { buildMcpServer } from "../../src/mcp/server.ts";
-import { ToolRegistry } from "../../src/tools/registry.ts";
+import { ToolRegistry } from "../../src/registry/pipeline.ts";
 
 export { Client };
 export type { CallToolResult };

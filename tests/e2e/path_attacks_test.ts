@@ -12,11 +12,11 @@ import { Buffer } from "node:buffer";
 import { startFleet } from "../_support/fleet.ts";
 import { type InProcess, startInProcess } from "../_support/mcp.ts";
 import { testUser } from "../_support/sshd.ts";
-import { recheckPath, RemoteFs, SFTP_STATUS, SftpError } from "../../src/ssh/sftp.ts";
-import type { ToolContext } from "../../src/tools/define.ts";
+import { RemoteFs, SFTP_STATUS, SftpError, type TempPath } from "../../src/ssh/fs.ts";
+import type { ToolContext } from "../../src/tools/context.ts";
 import type { CheckedPath } from "../../src/checked.ts";
-import { commitWithBackup } from "../../src/tools/files/_write.ts";
-import { removeTree } from "../../src/tools/files/ssh_delete_folder.ts";
+import { commitWithBackup } from "../../src/tools/file-ops/_write.ts";
+import { removeTree } from "../../src/tools/file-ops/ssh_delete_folder.ts";
 import {
   exists,
   mkdirUser,
@@ -689,7 +689,7 @@ Deno.test("AC-249: deploy whose final rename fails after the backup rename resto
             );
         }
         if (k === "rename") {
-          return (from: string, to: CheckedPath) => {
+          return (from: TempPath, to: CheckedPath) => {
             renames++;
             if (renames === 2) {
               return Promise.reject(new Error("injected failure of the final rename"));
@@ -703,7 +703,13 @@ Deno.test("AC-249: deploy whose final rename fails after the backup rename resto
     });
     const backup = `${root}/app.conf.bak-20260101T000000Z` as CheckedPath;
     await assert.rejects(
-      () => commitWithBackup(faulty, `${root}/app.conf.ssh-mcp-tmp.0123456789abcdef`, live, backup),
+      () =>
+        commitWithBackup(
+          faulty,
+          `${root}/app.conf.ssh-mcp-tmp.0123456789abcdef` as TempPath,
+          live,
+          backup,
+        ),
       /injected failure/,
     );
     assert.equal(await Deno.readTextFile(live), "LIVE");
@@ -874,6 +880,11 @@ Deno.test("redact bypass gate applies to raw readers and writers (RED-5), not to
   }, { perHost: () => 'redact_paths_globs = ["**/.env"]\nredact_bypass_policy = "warn"' });
 });
 
+/** The PATH-30 re-check of a checked path (RemoteFs.recheck). */
+function recheckPath(fs: RemoteFs, p: CheckedPath, mode: "resolved" | "leaf"): Promise<void> {
+  return fs.recheck(p, mode);
+}
+
 /** The subset of ToolContext that removeTree uses, backed by the real app. */
 function fakeCtx(
   s: InProcess,
@@ -883,7 +894,7 @@ function fakeCtx(
   const app = s.app;
   const conn = () => app.pool.acquire(policy);
   const ctx = {
-    app,
+    settings: app.settings,
     signal: new AbortController().signal,
     host: { requested: policy.alias, policy },
     async exec(cmd: never) {

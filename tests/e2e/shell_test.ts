@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { type Fleet, startFleet } from "../_support/fleet.ts";
 import { type InProcess, startInProcess } from "../_support/mcp.ts";
-import { ToolRegistry } from "../../src/tools/registry.ts";
-import { shellStore } from "../../src/shell/store.ts";
+import { ToolRegistry } from "../../src/registry/pipeline.ts";
 
 type Exec = { exit_code: number; stdout: string; stderr: string; cwd: string; session_id: string };
 
@@ -216,7 +215,7 @@ Deno.test("SESS-2/AC-913: another MCP session cannot use, list or close a sessio
 Deno.test("SESS-5/AC-914: sessions idle longer than SSH_SHELL_IDLE_TIMEOUT are closed by the reaper", async () => {
   await withShells(async ({ s }) => {
     const o = await s.ok<{ session_id: string }>("ssh_shell_open", { host: "h1" });
-    const store = shellStore(s.app);
+    const store = s.app.shells;
     assert.equal(store.reap(Date.now()), 0, "not idle yet");
     assert.equal(store.reap(Date.now() + 3_601_000), 1);
     const e = await s.err("ssh_shell_exec", { session_id: o.session_id, command: "pwd" });

@@ -10,7 +10,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type FleetServer, startFleet, withFleetServer } from "../_support/fleet.ts";
 import { auditLines, Client, type InProcess, startInProcess } from "../_support/mcp.ts";
 import { buildMcpServer } from "../../src/mcp/server.ts";
-import { ToolRegistry } from "../../src/tools/registry.ts";
+import { ToolRegistry } from "../../src/registry/pipeline.ts";
 import { procsWith, sleeper, waitFor } from "../_support/procs.ts";
 
 const ANY = { ALLOW_ANY_COMMAND: "true" };

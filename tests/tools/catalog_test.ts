@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { ALL_TOOLS } from "../../src/tools/catalog.ts";
 import { annotationsFor, GROUPS, TIERS } from "../../src/tools/define.ts";
-import { jsonSchemaOf } from "../../src/tools/registry.ts";
+import { jsonSchemaOf } from "../../src/registry/visibility.ts";
 import { EMBEDDED_DOCS } from "../../src/skills/embedded_gen.ts";
 import { parseFrontMatter } from "../../src/skills/library.ts";
 import { render } from "../../scripts/gen_embedded.ts";

@@ -14,16 +14,17 @@ import {
   SftpError,
   TEMP_NAME_RE,
   tempPathFor,
-} from "../../src/ssh/sftp.ts";
-import { applyStrict, parseOneFilePatch } from "../../src/tools/files/_patch.ts";
-import { editText } from "../../src/tools/files/ssh_edit.ts";
-import { assertMode, strictUtf8 } from "../../src/tools/files/_common.ts";
+} from "../../src/ssh/sftp_channel.ts";
+import { applyStrict, parseOneFilePatch } from "../../src/tools/file-ops/_patch.ts";
+import { editText } from "../../src/tools/file-ops/ssh_edit.ts";
+import { assertMode, strictUtf8 } from "../../src/tools/file-ops/_common.ts";
 import { invalidUtf8Offset } from "../../src/util/text.ts";
-import { pathPrefixes } from "../../src/tools/files/ssh_mkdir.ts";
-import { fnmatchRegExp, R_FIND_NAME } from "../../src/tools/sftp/ssh_find.ts";
-import { parseDigest, powershellHashCommand } from "../../src/tools/sftp/ssh_file_hash.ts";
-import { childPath, compareCodePoints } from "../../src/tools/sftp/_common.ts";
-import { backupStamp, decodeBase64Strict } from "../../src/tools/files/_write.ts";
+import { pathPrefixes } from "../../src/tools/file-ops/ssh_mkdir.ts";
+import { fnmatchRegExp, R_FIND_NAME } from "../../src/tools/sftp-read/ssh_find.ts";
+import { parseDigest, powershellHashCommand } from "../../src/tools/sftp-read/ssh_file_hash.ts";
+import { compareCodePoints } from "../../src/tools/sftp-read/_common.ts";
+import { childPath } from "../../src/ssh/fs.ts";
+import { backupStamp, decodeContentBase64 } from "../../src/tools/file-ops/_write.ts";
 import type { Settings } from "../../src/config/types.ts";
 
 function code(e: unknown): string {
@@ -140,10 +141,10 @@ Deno.test("mkdir prefixes, child paths, code-point order", () => {
 });
 
 Deno.test("base64 strictness, backup stamps, times, modes, kinds, temp names, status constants (AC-014)", () => {
-  assert.deepEqual([...decodeBase64Strict("AAEC")], [0, 1, 2]);
-  assert.deepEqual([...decodeBase64Strict("")], []);
+  assert.deepEqual([...decodeContentBase64("AAEC")], [0, 1, 2]);
+  assert.deepEqual([...decodeContentBase64("")], []);
   for (const bad of ["@@@", "AAE", "AA==A", "A A=", "AAE=\n"]) {
-    assert.throws(() => decodeBase64Strict(bad), (e) => code(e) === "ValueError", bad);
+    assert.throws(() => decodeContentBase64(bad), (e) => code(e) === "ValueError", bad);
   }
   assert.equal(backupStamp(new Date("2026-04-16T12:03:04.567Z")), "20260416T120304Z");
   assert.equal(isoTime(1776340984), "2026-04-16T12:03:04+00:00");

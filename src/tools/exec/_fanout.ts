@@ -28,7 +28,7 @@ import { mergeWarnings } from "../../policy/sanitize.ts";
 import type { CheckedCommand } from "../../checked.ts";
 import type { RawExecResult } from "../../ssh/exec.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import type { ToolContext } from "../define.ts";
+import type { Host, ToolContext } from "../context.ts";
 import { EXEC_RESULT_FIELDS, execResult, type ExecResultT } from "../exec_result.ts";
 import { commandHash } from "../../audit/audit.ts";
 
@@ -124,8 +124,6 @@ export type FanoutOutput = z.output<typeof FanoutOutputSchema>;
 
 /** Arguments of one fan-out. */
 export interface FanoutArgs {
-  /** the calling tool (audit lines) */
-  tool: string;
   command: string;
   timeout?: number | null;
   concurrency?: number | null;
@@ -161,8 +159,7 @@ export async function fanOut(
   args: FanoutArgs,
 ): Promise<FanoutOutput> {
   const started = performance.now();
-  const app = ctx.app;
-  const s = app.settings;
+  const s = ctx.settings;
   const max = s.SSH_BROADCAST_MAX_HOSTS;
   if (!targets.length) throw new ToolError("ValueError", "No target hosts.");
   if (targets.length > max) {
@@ -178,11 +175,15 @@ export async function fanOut(
   const budgetCap = Math.max(FANOUT_MIN_HOST_CAP, Math.floor(FANOUT_OUTPUT_BUDGET / n));
 
   // per-host gating, in memory, before any I/O
-  const admitted = new Map<string, { cmd: CheckedCommand; health: CheckedCommand | null }>();
+  const admitted = new Map<
+    string,
+    { host: Host; cmd: CheckedCommand; health: CheckedCommand | null }
+  >();
   const refused = new Map<string, { code: string; message: string }>();
   for (const [alias, p] of byAlias) {
+    let host: Host;
     try {
-      ctx.checkTarget(p, args.timeout);
+      host = ctx.admitTarget(p, args.timeout);
     } catch (e) {
       if (!isToolError(e)) throw e;
       refused.set(alias, errorOf(e));
@@ -191,7 +192,7 @@ export async function fanOut(
     let health: CheckedCommand | null = null;
     if (args.health_check) {
       try {
-        health = await ctx.checkCommand(p, args.health_check, {
+        health = await ctx.checkCommand(host, args.health_check, {
           kind: "command",
           cheatsheet: false,
         });
@@ -205,8 +206,11 @@ export async function fanOut(
       }
     }
     try {
-      const cmd = await ctx.checkCommand(p, args.command, { kind: "command", cheatsheet: true });
-      admitted.set(alias, { cmd, health });
+      const cmd = await ctx.checkCommand(host, args.command, {
+        kind: "command",
+        cheatsheet: true,
+      });
+      admitted.set(alias, { host, cmd, health });
     } catch (e) {
       if (isToolError(e, "CommandIsCheatsheetMatch")) throw e;
       if (!isToolError(e)) throw e;
@@ -227,12 +231,7 @@ export async function fanOut(
 
   const auditTarget = async (alias: string, o: HostOutcome) => {
     const p = byAlias.get(alias)!;
-    await app.audit.write({
-      type: "audit",
-      ts: Date.now() / 1000,
-      correlation_id: ctx.correlationId,
-      tool: args.tool,
-      tier: "dangerous",
+    await ctx.auditLine({
       host: alias,
       alias: p.alias,
       hostname: p.hostname,
@@ -271,10 +270,11 @@ export async function fanOut(
         o = { error: pre, durationMs: 0 };
       } else {
         const p = byAlias.get(alias)!;
+        const a = admitted.get(alias)!;
         try {
           const raw = await ctx.execOn(
-            p,
-            admitted.get(alias)!.cmd,
+            a.host,
+            a.cmd,
             execOpts(p, args.timeout, signal),
           );
           o = { raw, result: execResult(p.hostname, raw), durationMs: performance.now() - t0 };
@@ -299,10 +299,11 @@ export async function fanOut(
         const details: Record<string, string> = {};
         await Promise.all(checked.map(async (alias) => {
           const p = byAlias.get(alias)!;
+          const a = admitted.get(alias)!;
           try {
             const r = await ctx.execOn(
-              p,
-              admitted.get(alias)!.health!,
+              a.host,
+              a.health!,
               execOpts(p, args.timeout, signal),
             );
             if (r.exitCode !== 0 || r.timedOut) {

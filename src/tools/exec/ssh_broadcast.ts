@@ -33,8 +33,9 @@ export default defineTool({
   }),
   posixOnly: true,
   hostFields: [],
+  fanOut: true,
   async handler(args, ctx) {
-    const registry = ctx.app.hosts();
+    const registry = ctx.inventory;
     const given = [args.hosts ? "hosts" : null, args.pattern ? "pattern" : null].filter(Boolean);
     if (given.length !== 1) {
       throw new ToolError(
@@ -48,7 +49,7 @@ export default defineTool({
       const byAlias = new Map<string, HostPolicy>();
       const bad: string[] = [];
       const unique = [...new Set(args.hosts)];
-      const max = ctx.app.settings.SSH_BROADCAST_MAX_HOSTS;
+      const max = ctx.settings.SSH_BROADCAST_MAX_HOSTS;
       if (unique.length > max) {
         throw new ToolError(
           "ValueError",
@@ -81,7 +82,7 @@ export default defineTool({
         );
       }
     }
-    const out = await fanOut(ctx, targets, { ...args, tool: "ssh_broadcast" });
+    const out = await fanOut(ctx, targets, args);
     return { ...out, hosts_matched: targets.map((p) => p.alias) };
   },
 });

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { tasksFor } from "../../tasks/manager.ts";
 import { defineTool } from "../define.ts";
 import { TaskIdArg, TaskStatusEnum } from "./_tasks.ts";
 
@@ -18,7 +17,7 @@ export default defineTool({
   }),
   async handler({ task_id }, ctx) {
     ctx.audit({ task_id });
-    const tasks = tasksFor(ctx.app);
+    const tasks = ctx.tasks;
     const t = tasks.get(task_id, ctx.sessionKey);
     if (!t) return { task_id, cancelled: false, status: "not_found" as const };
     const cancelled = await tasks.cancel(t);

@@ -24,7 +24,7 @@ export default defineTool({
   posixOnly: true,
   command: { field: "command", kind: "command", cheatsheet: true },
   async handler({ command, timeout }, ctx) {
-    const eff = effectivePolicy(ctx.host.policy, ctx.app.settings);
+    const eff = effectivePolicy(ctx.host.policy, ctx.settings);
     const pump = new ProgressPump((m) => ctx.progress(m), {
       stdout: eff.stdout_cap_bytes,
       stderr: eff.stderr_cap_bytes,

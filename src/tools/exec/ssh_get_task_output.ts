@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { mergeWarnings, sanitize } from "../../policy/sanitize.ts";
-import { tasksFor } from "../../tasks/manager.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { defineTool } from "../define.ts";
 import { TaskIdArg, TaskStatusEnum } from "./_tasks.ts";
@@ -28,7 +27,7 @@ export default defineTool({
   }),
   handler({ task_id, max_lines }, ctx) {
     ctx.audit({ task_id });
-    const t = tasksFor(ctx.app).get(task_id, ctx.sessionKey);
+    const t = ctx.tasks.get(task_id, ctx.sessionKey);
     if (!t) {
       return Promise.resolve({
         task_id,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isFinal, tasksFor } from "../../tasks/manager.ts";
+import { isFinal } from "../../tasks/manager.ts";
 import { defineTool } from "../define.ts";
 import { EXEC_RESULT_FIELDS, execResult } from "../exec_result.ts";
 import { TaskIdArg, TaskStatusEnum } from "./_tasks.ts";
@@ -26,7 +26,7 @@ export default defineTool({
   }),
   handler({ task_id }, ctx) {
     ctx.audit({ task_id });
-    const t = tasksFor(ctx.app).get(task_id, ctx.sessionKey);
+    const t = ctx.tasks.get(task_id, ctx.sessionKey);
     if (!t) return Promise.resolve({ task_id, status: "not_found" as const });
     if (!isFinal(t.status)) return Promise.resolve({ task_id, status: t.status });
     if (!t.raw) {

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { tasksFor } from "../../tasks/manager.ts";
 import { defineTool } from "../define.ts";
 import { elapsedMs, TaskIdArg, TaskStatusEnum } from "./_tasks.ts";
 
@@ -21,7 +20,7 @@ export default defineTool({
   }),
   handler({ task_id }, ctx) {
     ctx.audit({ task_id });
-    const t = tasksFor(ctx.app).get(task_id, ctx.sessionKey);
+    const t = ctx.tasks.get(task_id, ctx.sessionKey);
     if (!t) {
       return Promise.resolve({
         task_id,

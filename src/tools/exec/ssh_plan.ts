@@ -3,9 +3,9 @@ import type { HostPolicy } from "../../config/types.ts";
 import { isToolError, ToolError } from "../../errors.ts";
 import { hostsWithTag, resolvePattern } from "../../fleet/pattern.ts";
 import { effectivePolicy } from "../../policy/effective.ts";
-import type { PathIo } from "../../policy/paths.ts";
 import { R_TAG } from "../_schemas.ts";
-import { defineTool, type ToolContext } from "../define.ts";
+import { defineTool } from "../define.ts";
+import type { ToolContext, ToolFacts } from "../context.ts";
 
 /** Tools whose command goes through the cheatsheet first (SECURITY.md §CHEAT scope). */
 const CHEATSHEET_TOOLS = new Set([
@@ -92,22 +92,21 @@ export default defineTool({
   }),
   hostFields: [],
   async handler(args, ctx) {
-    const app = ctx.app;
-    const registry = app.hosts();
+    const registry = ctx.inventory;
     const given = [args.host, args.tag, args.pattern].filter((x) => x !== null && x !== undefined);
     if (given.length !== 1) {
       throw new ToolError("ValueError", "Give exactly one of host, tag or pattern.");
     }
-    const tool = app.catalog.registered.find((t) => t.name === args.tool);
+    const tool = ctx.view.tool(args.tool);
     if (!tool) {
       throw new ToolError("ValueError", `tool ${JSON.stringify(args.tool)} does not exist.`);
     }
-    const kind = tool.command?.kind ??
+    const kind = tool.commandKind ??
       (UNDECLARED_COMMAND_TOOLS.has(tool.name) ? "command" : null);
     if (typeof args.command === "string" && !kind) {
       throw new ToolError("ValueError", `${tool.name} takes no command.`);
     }
-    if (typeof args.path === "string" && !tool.paths?.length) {
+    if (typeof args.path === "string" && !tool.pathRedactGates.length) {
       throw new ToolError("ValueError", `${tool.name} takes no remote path.`);
     }
     let policies: HostPolicy[];
@@ -124,7 +123,7 @@ export default defineTool({
       policies = resolvePattern(args.pattern!, registry);
     }
     const targets = [];
-    for (const p of policies) targets.push(await planOne(ctx, p, tool.name, kind, args));
+    for (const p of policies) targets.push(await planOne(ctx, p, tool, kind, args));
     return {
       tool: tool.name,
       targets,
@@ -138,26 +137,25 @@ type Plan = z.output<typeof Target>;
 async function planOne(
   ctx: ToolContext,
   p: HostPolicy,
-  toolName: string,
+  tool: ToolFacts,
   kind: "command" | "script" | null,
   args: { command?: string | null; path?: string | null; remote_canonicalize: boolean },
 ): Promise<Plan> {
-  const app = ctx.app;
-  const tool = app.catalog.registered.find((t) => t.name === toolName)!;
-  const eff = effectivePolicy(p, app.settings);
+  const toolName = tool.name;
+  const view = ctx.view;
+  const eff = effectivePolicy(p, ctx.settings);
   const reasons: string[] = [];
-  const blocked = app.hosts().isBlocked(p.hostname);
+  const blocked = ctx.inventory.isBlocked(p.hostname);
   if (blocked) reasons.push("host is on SSH_HOSTS_BLOCKLIST");
-  const connectName = app.pool.sshConfigFor(p)?.hostName ?? p.hostname;
+  const connectName = view.connectName(p);
   let net: { allowed: boolean; addresses: string[]; reason: string | null };
-  if (!blocked && connectName !== p.hostname && app.hosts().isBlocked(connectName)) {
+  if (!blocked && connectName !== p.hostname && ctx.inventory.isBlocked(connectName)) {
     net = { allowed: false, addresses: [], reason: `${connectName} is on SSH_HOSTS_BLOCKLIST` };
   } else {
-    const d = await app.network().check(connectName, p.network);
-    net = { allowed: d.allowed, addresses: d.addresses, reason: d.reason };
+    net = await view.network(p);
   }
   if (!net.allowed) reasons.push(`network policy: ${net.reason ?? "not allowed"}`);
-  const tierVisible = app.catalog.visible.some((t) => t.name === toolName);
+  const tierVisible = tool.visible;
   if (!tierVisible) reasons.push(`${toolName} is not visible in this configuration (tier/group)`);
   const platformOk = !(tool.posixOnly && p.platform === "windows") &&
     !(kind !== null && p.platform === "windows");
@@ -169,11 +167,10 @@ async function planOne(
   let rule: string | null = null;
   let message: string | null = null;
   if (typeof args.command === "string" && kind) {
-    const commands = app.commands;
     const req = { tool: toolName, policy: p, command: args.command, kind };
     if (kind === "command" && CHEATSHEET_TOOLS.has(toolName)) {
       try {
-        const hit = commands.cheatsheet(req);
+        const hit = view.cheatsheet(req);
         if (hit.patternId) {
           cheat = { pattern_id: hit.patternId, suggested_tool: null, refused: false };
         }
@@ -189,10 +186,10 @@ async function planOne(
       }
     }
     try {
-      const r = commands.admit(req);
+      const r = view.command(req);
       decision = "allow";
-      reason = r.decision.reason;
-      rule = r.decision.rule;
+      reason = r.reason;
+      rule = r.rule;
     } catch (e) {
       if (!isToolError(e)) throw e;
       decision = "deny";
@@ -206,27 +203,10 @@ async function planOne(
   let pathDecision: Plan["path_decision"] = null;
   if (typeof args.path === "string") {
     const mode = args.remote_canonicalize ? "remote" : "lexical";
-    const paths = app.paths;
-    const io: PathIo = args.remote_canonicalize
-      ? {
-        exec: async (cmd, timeoutMs) => await ctx.execOn(p, cmd, timeoutMs ? { timeoutMs } : {}),
-        sftp: async () => await (await ctx.connectionTo(p)).sftp(),
-      }
-      : {
-        exec: () => Promise.reject(new Error("ssh_plan: no remote I/O in lexical mode")),
-        sftp: () => Promise.reject(new Error("ssh_plan: no remote I/O in lexical mode")),
-      };
-    const decl = tool.paths?.[0];
     try {
-      const r = await paths.check({
-        tool: toolName,
-        policy: p,
-        raw: args.path,
-        mustExist: false,
-        redactGate: decl?.redactGate !== false,
-        follow: true,
-        lexical: !args.remote_canonicalize,
-        io,
+      const r = await view.path(p, toolName, args.path, {
+        remote: args.remote_canonicalize,
+        redactGate: tool.pathRedactGates[0] ?? true,
       });
       pathDecision = { decision: "allow", mode, path: r.path, error: null, message: null };
     } catch (e) {

@@ -2,7 +2,6 @@ import { z } from "zod";
 import { commandHash } from "../../audit/audit.ts";
 import { ToolError } from "../../errors.ts";
 import { effectivePolicy } from "../../policy/effective.ts";
-import { tasksFor } from "../../tasks/manager.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
 import { CommandArg } from "../exec_result.ts";
 import { POLL_INTERVAL_S, TaskStatusEnum } from "./_tasks.ts";
@@ -31,14 +30,14 @@ export default defineTool({
   }),
   posixOnly: true,
   command: { field: "command", kind: "command", cheatsheet: true },
-  handler({ host, command, timeout }, ctx) {
-    const app = ctx.app;
-    const p = ctx.host.policy;
-    const eff = effectivePolicy(p, app.settings);
+  handler({ command, timeout }, ctx) {
+    const host = ctx.host;
+    const p = host.policy;
+    const eff = effectivePolicy(p, ctx.settings);
     const timeoutS = timeout ?? eff.command_timeout_s;
     const hash = commandHash(command);
     const cid = ctx.correlationId;
-    const t = tasksFor(app).submit({
+    const t = ctx.tasks.submit({
       owner: ctx.sessionKey,
       alias: p.alias,
       hostname: p.hostname,
@@ -47,7 +46,7 @@ export default defineTool({
       ringBytes: eff.stdout_cap_bytes + eff.stderr_cap_bytes,
       run: async ({ signal, onData, started }) => {
         if (signal.aborted) throw new ToolError("Cancelled", "The task was cancelled.");
-        return await ctx.execOn(p, command, {
+        return await ctx.execOn(host, command, {
           timeoutMs: timeoutS * 1000,
           signal,
           onData,
@@ -57,13 +56,8 @@ export default defineTool({
       onFinish: async (task) => {
         const r = task.raw;
         const err = r?.cancelled ? "Cancelled" : task.error?.code;
-        await app.audit.write({
-          type: "audit",
-          ts: Date.now() / 1000,
-          correlation_id: cid,
-          tool: "ssh_run_async",
-          tier: "dangerous",
-          host,
+        await ctx.auditLine({
+          host: host.requested,
           alias: p.alias,
           hostname: p.hostname,
           result: err ? "error" : "ok",
@@ -87,7 +81,7 @@ export default defineTool({
     return Promise.resolve({
       task_id: t.id,
       status: "pending" as const,
-      keep_alive_s: app.settings.SSH_TASK_KEEPALIVE_S,
+      keep_alive_s: ctx.settings.SSH_TASK_KEEPALIVE_S,
       poll_interval_s: POLL_INTERVAL_S,
       host: p.hostname,
       command_hash: hash,

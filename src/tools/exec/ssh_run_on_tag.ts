@@ -31,9 +31,10 @@ export default defineTool({
   }),
   posixOnly: true,
   hostFields: [],
+  fanOut: true,
   async handler(args, ctx) {
-    const registry = ctx.app.hosts();
-    const limit = ctx.app.settings.SSH_BROADCAST_MAX_HOSTS;
+    const registry = ctx.inventory;
+    const limit = ctx.settings.SSH_BROADCAST_MAX_HOSTS;
     if (args.max_hosts > limit) {
       throw new ToolError(
         "ValueError",
@@ -55,7 +56,7 @@ export default defineTool({
         }, more than max_hosts=${args.max_hosts}; raise max_hosts (up to ${limit}) if that is intended.`,
       );
     }
-    const out = await fanOut(ctx, matched, { ...args, tool: "ssh_run_on_tag" });
+    const out = await fanOut(ctx, matched, args);
     return { ...out, tag: args.tag, hosts_matched: matched.map((p) => p.alias) };
   },
 });

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { tasksFor } from "../../tasks/manager.ts";
 import { defineTool } from "../define.ts";
 import { elapsedMs, TaskStatusEnum } from "./_tasks.ts";
 
@@ -25,7 +24,7 @@ export default defineTool({
     running: z.number().int(),
   }),
   handler(_args, ctx) {
-    const tasks = tasksFor(ctx.app).list(ctx.sessionKey).map((t) => ({
+    const tasks = ctx.tasks.list(ctx.sessionKey).map((t) => ({
       task_id: t.id,
       status: t.status,
       alias: t.alias,

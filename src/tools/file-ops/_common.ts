@@ -13,8 +13,8 @@ import type { Settings } from "../../config/types.ts";
 import { ToolError } from "../../errors.ts";
 import { scan } from "../../policy/sanitize.ts";
 import { sh } from "../../checked.ts";
-import type { RemoteFs } from "../../ssh/sftp.ts";
-import type { ToolContext } from "../define.ts";
+import type { RemoteFs } from "../../ssh/fs.ts";
+import type { ToolContext } from "../context.ts";
 import type { CheckedPath } from "../../checked.ts";
 import { OutputWarnings } from "../_schemas.ts";
 
@@ -115,8 +115,8 @@ export async function remoteSha256(
   fs: RemoteFs,
   path: CheckedPath,
 ): Promise<string> {
-  if (fs.platform === "posix" && fs.conn.posixShell) {
-    const r = await ctx.execOn(fs.conn.target.policy, sh`sha256sum -- ${path}`);
+  if (fs.platform === "posix" && fs.posixShell) {
+    const r = await ctx.exec(sh`sha256sum -- ${path}`);
     const d = (r.stdout.split("\n")[0] ?? "").trim().split(/\s+/)[0]?.replace(/^\\/, "") ?? "";
     if (r.exitCode === 0 && /^[0-9a-f]{64}$/.test(d)) return d;
   }

@@ -8,10 +8,9 @@
  * @module
  */
 
-import { atomicWrite, recheckPath } from "../../ssh/sftp.ts";
-import type { ToolContext } from "../define.ts";
+import type { ToolContext } from "../context.ts";
 import type { CheckedPath } from "../../checked.ts";
-import { hostFs, reconnector, withSftpErrors } from "../sftp/_common.ts";
+import { withSftpErrors } from "../sftp-read/_common.ts";
 import { assertExpected, readBounded, remoteSha256, strictUtf8, unifiedDiff } from "./_common.ts";
 import { sha256Hex } from "../../util/bytes.ts";
 import { ToolError } from "../../errors.ts";
@@ -41,10 +40,10 @@ export async function rewriteText(
     transform: (text: string) => { text: string; message: string };
   },
 ): Promise<RewriteOutcome> {
-  const s = ctx.app.settings;
+  const s = ctx.settings;
   const policy = ctx.host.policy;
   return await withSftpErrors("WriteError", async () => {
-    const fs = await hostFs(ctx);
+    const fs = await ctx.fs();
     const st = await fs.stat(path, ctx.signal);
     const bytes = await readBounded(
       fs,
@@ -79,13 +78,13 @@ export async function rewriteText(
         output_warnings: d.warnings,
       };
     }
-    const r = await atomicWrite(fs, path, [newBytes], {
+    const r = await fs.atomicWrite(path, [newBytes], {
       mode: st.perm,
       owner: { uid: st.uid, gid: st.gid },
       signal: ctx.signal,
-      reconnect: reconnector(ctx, policy),
+      reconnect: () => ctx.freshFs(ctx.host),
       beforeRename: async (f) => {
-        await recheckPath(f, path, "resolved", ctx.signal);
+        await f.recheck(path, "resolved", ctx.signal);
         const now = await remoteSha256(ctx, f, path);
         if (now !== before) {
           throw new ToolError(

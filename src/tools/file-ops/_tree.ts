@@ -9,13 +9,12 @@
 import type { HostPolicy, Settings } from "../../config/types.ts";
 import { ToolError } from "../../errors.ts";
 import { allowlistRoots, isInside, normalizeRemote } from "../../policy/paths.ts";
-import type { RemoteFs } from "../../ssh/sftp.ts";
-import type { CheckedPath } from "../../checked.ts";
-import { childPath } from "../sftp/_common.ts";
+import type { RemoteFs } from "../../ssh/fs.ts";
+import type { CheckedPath, EntryPath } from "../../checked.ts";
 
-/** One walked entry. */
+/** One walked entry: the root itself, or an entry found below it. */
 export interface TreeEntry {
-  path: string;
+  path: CheckedPath | EntryPath;
   kind: "file" | "dir" | "symlink" | "other";
 }
 
@@ -26,7 +25,7 @@ export interface TreeEntry {
  */
 export async function walkTree(
   fs: RemoteFs,
-  root: string,
+  root: CheckedPath,
   cap: number,
   signal?: AbortSignal,
 ): Promise<{ entries: TreeEntry[]; complete: boolean }> {
@@ -34,12 +33,12 @@ export async function walkTree(
   const entries: TreeEntry[] = [{ path: root, kind: rootSt.kind }];
   if (entries.length >= cap) return { entries, complete: false };
   if (rootSt.kind !== "dir") return { entries, complete: true };
-  const stack: string[] = [root];
+  const stack: (CheckedPath | EntryPath)[] = [root];
   while (stack.length) {
     const dir = stack.pop()!;
     const list = await fs.readdir(dir, signal);
     for (const e of list) {
-      const p = childPath(dir, e.name);
+      const p = e.path;
       let kind = e.stat.kind;
       if (kind === "dir") {
         // confirm with lstat before descending: never follow a symlink

@@ -7,33 +7,53 @@
  * @module
  */
 
+import { z } from "zod";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { ToolError } from "../../errors.ts";
 import { type LocalRead, openLocalRead } from "../../policy/local_paths.ts";
 import {
-  atomicWrite,
   localChunks,
-  recheckPath,
   type RemoteFs,
   type RemoteStat,
   SftpError,
-} from "../../ssh/sftp.ts";
-import type { ToolContext } from "../define.ts";
+  type TempPath,
+} from "../../ssh/fs.ts";
+import type { ToolContext } from "../context.ts";
+import type { PrepareContext } from "../define.ts";
 import type { CheckedPath } from "../../checked.ts";
-import { hostFs, localStep, progressEvery, reconnector, withSftpErrors } from "../sftp/_common.ts";
+import { localStep, progressEvery, withSftpErrors } from "../sftp-read/_common.ts";
 import {
   assertExpected,
   assertMode,
+  CheckArg,
+  ExpectedSha256,
   isDiffableText,
+  modeArg,
   remoteSha256,
   unifiedDiff,
 } from "./_common.ts";
 import { sha256Hex } from "../../util/bytes.ts";
 
-/** Inputs shared by ssh_upload and ssh_deploy. */
+/** Payload fields shared with ssh_deploy. */
+export const payloadShape = {
+  content_text: z.string().nullish().describe(
+    'File content as UTF-8 text ("" writes an empty file)',
+  ),
+  content_base64: z.string().nullish().describe("File content as standard base64 (binary files)"),
+  local_path: z.string().nullish().describe(
+    "Stream this file from the MCP server instead (must be inside SSH_LOCAL_TRANSFER_ROOTS)",
+  ),
+  mode: modeArg(
+    "Permission bits, e.g. 420 (= 0o644). Default: keep the existing file's mode, 0o644 for a new file. setuid/setgid/sticky refused unless ALLOW_SPECIAL_MODE_BITS",
+  ),
+  expected_sha256: ExpectedSha256,
+  check: CheckArg,
+};
+
+/** Inputs shared by ssh_upload and ssh_deploy (the path already checked). */
 export interface WriteArgs {
-  path: string;
+  path: CheckedPath;
   content_text?: string | null;
   content_base64?: string | null;
   local_path?: string | null;
@@ -66,7 +86,7 @@ const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
  * Strict base64: standard alphabet, padded, no whitespace, canonical (the
  * decoded bytes re-encode to the same text); ValueError otherwise (AC-243).
  */
-export function decodeBase64Strict(s: string): Uint8Array {
+export function decodeContentBase64(s: string): Uint8Array {
   const bytes = s.length % 4 === 0 && B64_CHARS.test(s) ? Buffer.from(s, "base64") : null;
   if (!bytes || bytes.toString("base64") !== s) {
     throw new ToolError(
@@ -98,15 +118,22 @@ async function localSha256(local: LocalRead, signal: AbortSignal): Promise<strin
   return h.digest("hex");
 }
 
-/** Upload or deploy (see module docs). */
-export async function writeFile(
-  tool: "ssh_upload" | "ssh_deploy",
-  a: WriteArgs,
-  ctx: ToolContext,
-): Promise<WriteOutcome> {
-  const s = ctx.app.settings;
-  const policy = ctx.host.policy;
-  // ---- validation, all before any SSH I/O (INV-2, AC-242, AC-309)
+/** The validated payload of an upload or deploy: inline bytes or an opened local file. */
+export interface Payload extends Disposable {
+  inline: Uint8Array | null;
+  local: LocalRead | null;
+}
+
+/**
+ * The validation stage of upload and deploy, all before any SSH I/O (INV-2,
+ * AC-242, AC-309): exactly one payload, the mode, strict base64, and the
+ * local file resolved, opened and identity-checked. The local file is closed
+ * when the call ends.
+ */
+export async function preparePayload(
+  a: Omit<WriteArgs, "path">,
+  { settings: s, env }: PrepareContext,
+): Promise<Payload> {
   const given = [a.content_text, a.content_base64, a.local_path].filter((v) =>
     v !== null && v !== undefined
   );
@@ -121,40 +148,46 @@ export async function writeFile(
   if (a.content_text !== null && a.content_text !== undefined) {
     inline = new TextEncoder().encode(a.content_text);
   } else if (a.content_base64 !== null && a.content_base64 !== undefined) {
-    inline = decodeBase64Strict(a.content_base64);
+    inline = decodeContentBase64(a.content_base64);
   }
-  let local: LocalRead | null = null;
-  if (a.local_path !== null && a.local_path !== undefined) {
-    const lp = a.local_path;
-    local = await localStep(() => openLocalRead(lp, s, ctx.app.config.env));
-    if (local.size > s.SSH_LOCAL_TRANSFER_MAX_BYTES) {
-      const size = local.size;
-      local.file.close();
-      throw new ToolError(
-        "WriteError",
-        `The local file is ${size} bytes, over SSH_LOCAL_TRANSFER_MAX_BYTES (${s.SSH_LOCAL_TRANSFER_MAX_BYTES}); nothing was sent.`,
-      );
-    }
-  }
-  try {
-    const path = await ctx.checkPath(policy, a.path, { mustExist: false });
-    if (inline && inline.length > s.SSH_UPLOAD_MAX_FILE_BYTES) {
-      throw new ToolError(
-        "WriteError",
-        `The inline payload is ${inline.length} bytes, over SSH_UPLOAD_MAX_FILE_BYTES (${s.SSH_UPLOAD_MAX_FILE_BYTES}); use local_path for large files.`,
-      );
-    }
-    return await withSftpErrors(
-      "WriteError",
-      () => writeChecked(tool, a, ctx, path, inline, local),
-    );
-  } finally {
+  if (inline) return { inline, local: null, [Symbol.dispose]() {} };
+  const lp = a.local_path!;
+  const local = await localStep(() => openLocalRead(lp, s, env));
+  const close = () => {
     try {
-      local?.file.close();
+      local.file.close();
     } catch {
       // already closed
     }
+  };
+  if (local.size > s.SSH_LOCAL_TRANSFER_MAX_BYTES) {
+    close();
+    throw new ToolError(
+      "WriteError",
+      `The local file is ${local.size} bytes, over SSH_LOCAL_TRANSFER_MAX_BYTES (${s.SSH_LOCAL_TRANSFER_MAX_BYTES}); nothing was sent.`,
+    );
   }
+  return { inline: null, local, [Symbol.dispose]: close };
+}
+
+/** Upload or deploy (see module docs) of a payload from {@link preparePayload}. */
+export async function writeFile(
+  tool: "ssh_upload" | "ssh_deploy",
+  a: WriteArgs,
+  ctx: ToolContext,
+  { inline, local }: Payload,
+): Promise<WriteOutcome> {
+  const s = ctx.settings;
+  if (inline && inline.length > s.SSH_UPLOAD_MAX_FILE_BYTES) {
+    throw new ToolError(
+      "WriteError",
+      `The inline payload is ${inline.length} bytes, over SSH_UPLOAD_MAX_FILE_BYTES (${s.SSH_UPLOAD_MAX_FILE_BYTES}); use local_path for large files.`,
+    );
+  }
+  return await withSftpErrors(
+    "WriteError",
+    () => writeChecked(tool, a, ctx, a.path, inline, local),
+  );
 }
 
 async function writeChecked(
@@ -166,7 +199,7 @@ async function writeChecked(
   local: LocalRead | null,
 ): Promise<WriteOutcome> {
   const policy = ctx.host.policy;
-  const fs = await hostFs(ctx);
+  const fs = await ctx.fs();
   const existing = await fs.lstatOrNull(path, ctx.signal);
   if (existing && existing.kind !== "file") {
     throw new ToolError(
@@ -207,14 +240,14 @@ async function writeChecked(
   const source = inline ? [inline] : localChunks(local!.file, ctx.signal, { reuse: true });
   const warnings: string[] = [];
   const owner = existing ? { uid: existing.uid, gid: existing.gid } : null;
-  const result = await atomicWrite(fs, path, source, {
+  const result = await fs.atomicWrite(path, source, {
     mode,
     owner,
     signal: ctx.signal,
-    reconnect: reconnector(ctx, policy),
+    reconnect: () => ctx.freshFs(ctx.host),
     onChunk: progressEvery(ctx, "uploaded", newSize),
     beforeRename: async (f) => {
-      await recheckPath(f, path, "resolved", ctx.signal);
+      await f.recheck(path, "resolved", ctx.signal);
       if (a.expected_sha256 && existing) {
         // the file must still be the one the caller saw (narrows the race to one round trip)
         assertExpected(a.expected_sha256, await remoteSha256(ctx, f, path), path);
@@ -222,8 +255,8 @@ async function writeChecked(
     },
     ...(backup
       ? {
-        commit: (f: RemoteFs, tmp: string) =>
-          commitWithBackup(f, tmp, path, backup, { reconnect: reconnector(ctx, policy) }),
+        commit: (f: RemoteFs, tmp: TempPath) =>
+          commitWithBackup(f, tmp, path, backup, { reconnect: () => ctx.freshFs(ctx.host) }),
       }
       : {}),
   });
@@ -260,7 +293,7 @@ async function predict(
   knownHash: string | null,
   newSize: number,
 ): Promise<Pick<WriteOutcome, "changed" | "diff" | "sha256" | "message" | "output_warnings">> {
-  const s = ctx.app.settings;
+  const s = ctx.settings;
   const warnings: string[] = [];
   const newHash = inline ? sha256Hex(inline) : await localSha256(local!, ctx.signal);
   let sameContent = false;
@@ -303,7 +336,7 @@ async function backupPathFor(
   const stamp = backupStamp();
   for (let i = 1; i < 100; i++) {
     const raw = `${path}.bak-${stamp}${i === 1 ? "" : `-${i}`}`;
-    const checked = await ctx.checkPath(ctx.host.policy, raw, { mustExist: false });
+    const checked = await ctx.checkPath(ctx.host, raw, { mustExist: false });
     if (!(await fs.lstatOrNull(checked, ctx.signal))) return checked;
   }
   throw new ToolError("WriteError", `Could not find a free backup name next to ${path}.`);
@@ -318,7 +351,7 @@ async function backupPathFor(
  */
 export async function commitWithBackup(
   fs: RemoteFs,
-  tmp: string,
+  tmp: TempPath,
   path: CheckedPath,
   backup: CheckedPath,
   opts: { reconnect?: () => Promise<RemoteFs> } = {},

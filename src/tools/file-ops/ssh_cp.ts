@@ -2,9 +2,9 @@ import { z } from "zod";
 import { posix as pposix } from "node:path";
 import { ToolError } from "../../errors.ts";
 import { sh } from "../../checked.ts";
-import { recheckPath } from "../../ssh/sftp.ts";
+import { childPath } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { childPath, hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { remotePath, withSftpErrors } from "../sftp-read/_common.ts";
 import { CheckArg, writeResultShape } from "./_common.ts";
 
 /** Copies a file or tree on the host with `cp -a`. */
@@ -29,12 +29,12 @@ export default defineTool({
   async handler({ src, dst, check }, ctx) {
     const policy = ctx.host.policy;
     return await withSftpErrors("WriteError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       const sst = await fs.stat(src, ctx.signal);
       const dstSt = await fs.lstatOrNull(dst, ctx.signal);
       // cp into an existing directory creates dst/<basename>: that path must be allowed too
       const target = dstSt?.kind === "dir"
-        ? await ctx.checkPath(policy, childPath(dst, pposix.basename(src)), {
+        ? await ctx.checkPath(ctx.host, childPath(dst, pposix.basename(src)), {
           mustExist: false,
           audit: "dst_path_hash",
         })
@@ -53,7 +53,7 @@ export default defineTool({
           check: true,
         };
       }
-      await recheckPath(fs, dst, "resolved", ctx.signal);
+      await fs.recheck(dst, "resolved", ctx.signal);
       const r = await ctx.exec(sh`cp -a -- ${src} ${dst}`);
       if (r.exitCode !== 0) {
         throw new ToolError(

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
-import { recheckPath } from "../../ssh/sftp.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { remotePath, withSftpErrors } from "../sftp-read/_common.ts";
 import {
   assertExpected,
   CheckArg,
@@ -35,7 +34,7 @@ export default defineTool({
   paths: [{ field: "path", mustExist: true, followField: "follow_symlinks" }],
   async handler({ path, follow_symlinks, expected_sha256, check }, ctx) {
     return await withSftpErrors("WriteError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       const st = await fs.lstat(path, ctx.signal);
       if (st.kind === "dir") {
         throw new ToolError(
@@ -68,7 +67,7 @@ export default defineTool({
           would_delete: [path],
         };
       }
-      await recheckPath(fs, path, follow_symlinks ? "resolved" : "leaf", ctx.signal);
+      await fs.recheck(path, follow_symlinks ? "resolved" : "leaf", ctx.signal);
       await fs.unlink(path, ctx.signal);
       return { ...base, check: false, message: "deleted" };
     });

@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { sh } from "../../checked.ts";
-import { recheckPath, type RemoteFs } from "../../ssh/sftp.ts";
-import { defineTool, HostArg, type ToolContext } from "../define.ts";
+import type { RemoteFs } from "../../ssh/fs.ts";
+import { defineTool, HostArg } from "../define.ts";
+import type { ToolContext } from "../context.ts";
 import type { CheckedPath } from "../../checked.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { remotePath, withSftpErrors } from "../sftp-read/_common.ts";
 import { CheckArg } from "./_common.ts";
 import { assertNotRoot, walkTree } from "./_tree.ts";
 
@@ -24,7 +25,7 @@ export async function removeTree(
   follow: boolean,
   hooks: { afterWalk?: () => Promise<void> } = {},
 ): Promise<number> {
-  const s = ctx.app.settings;
+  const s = ctx.settings;
   const cap = s.SSH_DELETE_FOLDER_MAX_ENTRIES;
   const walked = await walkTree(fs, path, cap, ctx.signal);
   if (!walked.complete) {
@@ -34,7 +35,7 @@ export async function removeTree(
     );
   }
   await hooks.afterWalk?.();
-  const again = await ctx.checkPath(ctx.host.policy, raw, { mustExist: true, follow });
+  const again = await ctx.checkPath(ctx.host, raw, { mustExist: true, follow });
   if (again !== path) {
     throw new ToolError(
       "WriteError",
@@ -42,10 +43,20 @@ export async function removeTree(
       { reason: "path_changed" },
     );
   }
-  await recheckPath(fs, path, follow ? "resolved" : "leaf", ctx.signal);
+  await fs.recheck(path, follow ? "resolved" : "leaf", ctx.signal);
   if (fs.platform === "windows") {
-    for (const e of [...walked.entries].reverse()) {
-      const p = e.path as CheckedPath;
+    // every walked entry goes through the path policy before it is removed
+    const checked: { path: CheckedPath; kind: string }[] = [];
+    for (const e of walked.entries) {
+      const p = await ctx.checkPath(ctx.host, e.path, {
+        mustExist: true,
+        lexical: true,
+        audit: null,
+      });
+      checked.push({ path: p, kind: e.kind });
+    }
+    for (const e of checked.reverse()) {
+      const p = e.path;
       if (e.kind === "dir") await fs.rmdir(p, ctx.signal);
       else await fs.unlink(p, ctx.signal);
     }
@@ -99,11 +110,11 @@ export default defineTool({
   async handler(args, ctx) {
     const { path, recursive, follow_symlinks } = args;
     const preview = args.dry_run || args.check;
-    const s = ctx.app.settings;
+    const s = ctx.settings;
     const policy = ctx.host.policy;
     assertNotRoot(path, policy, s);
     return await withSftpErrors("WriteError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       const st = await fs.lstat(path, ctx.signal);
       const base = { host: policy.hostname, path, output_warnings: [] as string[] };
       if (!recursive) {
@@ -118,7 +129,7 @@ export default defineTool({
         if (preview) {
           return { ...base, would_delete: [path], dry_run: true, changed: true, check: args.check };
         }
-        await recheckPath(fs, path, follow_symlinks ? "resolved" : "leaf", ctx.signal);
+        await fs.recheck(path, follow_symlinks ? "resolved" : "leaf", ctx.signal);
         await fs.rmdir(path, ctx.signal);
         return {
           ...base,

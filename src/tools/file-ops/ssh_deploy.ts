@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { defineTool, HostArg } from "../define.ts";
-import { remotePath } from "../sftp/_common.ts";
+import { remotePath } from "../sftp-read/_common.ts";
 import { writeResultShape } from "./_common.ts";
-import { writeFile } from "./_write.ts";
-import { payloadShape } from "./ssh_upload.ts";
+import { payloadShape, preparePayload, writeFile } from "./_write.ts";
 
 /** Replaces a remote file atomically, keeping a timestamped backup. */
 export default defineTool({
@@ -25,7 +24,9 @@ export default defineTool({
     ...writeResultShape,
     backup_path: z.string().nullable().optional(),
   }),
-  async handler(args, ctx) {
-    return await writeFile("ssh_deploy", args, ctx);
+  prepare: preparePayload,
+  paths: [{ field: "path", mustExist: false }],
+  async handler(args, ctx, payload) {
+    return await writeFile("ssh_deploy", args, ctx, payload);
   },
 });

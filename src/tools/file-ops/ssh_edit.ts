@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { remotePath } from "../sftp/_common.ts";
+import { remotePath } from "../sftp-read/_common.ts";
 import { CheckArg, ExpectedSha256, writeResultShape } from "./_common.ts";
 import { rewriteText } from "./_rewrite.ts";
 import { EditRuleError, editText as applyEdit } from "../../util/text.ts";

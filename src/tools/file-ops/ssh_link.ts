@@ -3,10 +3,9 @@ import { posix as pposix } from "node:path";
 import { ToolError } from "../../errors.ts";
 import { normalizeRemote } from "../../policy/paths.ts";
 import { sh } from "../../checked.ts";
-import { recheckPath } from "../../ssh/sftp.ts";
 import { defineTool, HostArg } from "../define.ts";
 import type { CheckedPath } from "../../checked.ts";
-import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { remotePath, withSftpErrors } from "../sftp-read/_common.ts";
 import { CheckArg, writeResultShape } from "./_common.ts";
 
 /** Creates a symbolic or hard link. */
@@ -49,21 +48,21 @@ export default defineTool({
     if (symbolic) {
       // PATH-22: relative targets are joined to dst's canonical parent, then lexically normalized
       const joined = src.startsWith("/") ? src : pposix.join(pposix.dirname(dst), src);
-      target = await ctx.checkPath(policy, normalizeRemote(joined, "posix"), {
+      target = await ctx.checkPath(ctx.host, normalizeRemote(joined, "posix"), {
         mustExist: false,
         lexical: true,
       });
       message = `symbolic link -> ${src}`;
     } else if (follow_symlinks) {
-      target = await ctx.checkPath(policy, src, { mustExist: true });
+      target = await ctx.checkPath(ctx.host, src, { mustExist: true });
       message = `hard link (followed symlinks) -> ${target}`;
     } else {
-      target = await ctx.checkPath(policy, src, { mustExist: false, follow: false });
+      target = await ctx.checkPath(ctx.host, src, { mustExist: false, follow: false });
       shell = target;
       message = `hard link (physical, unfollowed symlinks) -> ${target}`;
     }
     return await withSftpErrors("WriteError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       if (shell !== null && !(await fs.lstatOrNull(target, ctx.signal))) {
         throw new ToolError("ValueError", `src does not exist: ${target}.`);
       }
@@ -84,7 +83,7 @@ export default defineTool({
       if (check) {
         return { ...base, message: `would create ${message}`, changed: true, check: true };
       }
-      await recheckPath(fs, dst, "resolved", ctx.signal);
+      await fs.recheck(dst, "resolved", ctx.signal);
       if (symbolic) {
         await fs.symlink(src, dst, ctx.signal);
       } else if (shell === null) {

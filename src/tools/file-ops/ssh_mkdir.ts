@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
-import { SftpError } from "../../ssh/sftp.ts";
+import { SftpError } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
 import type { CheckedPath } from "../../checked.ts";
-import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { remotePath, withSftpErrors } from "../sftp-read/_common.ts";
+import { allowlistRoots, isInside } from "../../policy/paths.ts";
 import { assertMode, CheckArg, modeArg, writeResultShape } from "./_common.ts";
 
 /** Ancestors of an absolute path from the top, the path itself last. */
@@ -19,6 +20,21 @@ export function pathPrefixes(path: string, platform: "posix" | "windows"): strin
     out.push(cur);
   }
   return out;
+}
+
+/** The parent of an absolute path (`null` at the root). */
+function parentOf(path: string, platform: "posix" | "windows"): string | null {
+  const prefixes = pathPrefixes(path, platform);
+  return prefixes.at(-2) ?? (platform === "posix" && path !== "/" ? "/" : null);
+}
+
+function parentMissing(parent: string, kind: string | null): ToolError {
+  return new ToolError(
+    "WriteError",
+    `The parent directory ${parent} ${
+      kind ? "is not a directory" : "does not exist"
+    }; pass parents=true to create it.`,
+  );
 }
 
 /** Creates a remote directory. */
@@ -39,54 +55,55 @@ export default defineTool({
     ...writeResultShape,
     would_create: z.array(z.string()).optional(),
   }),
-  async handler({ path: raw, parents, mode: m, check }, ctx) {
-    const s = ctx.app.settings;
+  prepare({ mode }, { settings }) {
+    assertMode(mode ?? 0o755, settings);
+  },
+  paths: [{ field: "path", mustExist: false }],
+  async handler({ path, parents, mode: m, check }, ctx) {
     const policy = ctx.host.policy;
     const mode = m ?? 0o755;
-    assertMode(mode, s);
-    const path = await ctx.checkPath(policy, raw, { mustExist: false });
+    const roots = allowlistRoots(policy, ctx.settings);
+    const allowed = (p: string) => roots.some((r) => isInside(p, r, policy.platform));
+    // ancestors above the allowlist are never stat'ed or created: only checked paths are touched
+    const chain = pathPrefixes(path, policy.platform).filter((p) => p === path || allowed(p));
     return await withSftpErrors("WriteError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
+      const checked = async (p: string): Promise<CheckedPath> =>
+        p === path ? path : await ctx.checkPath(ctx.host, p, { mustExist: false, audit: null });
       const create: CheckedPath[] = [];
+      const warnings: string[] = [];
       if (!parents) {
         const st = await fs.lstatOrNull(path, ctx.signal);
         if (st) throw new ToolError("WriteError", `${path} already exists (${st.kind}).`);
-        const parent = pathPrefixes(path, policy.platform).at(-2) ??
-          (policy.platform === "posix" ? "/" : null);
-        const pst = parent ? await fs.statOrNull(parent, ctx.signal) : null;
-        if (parent && pst?.kind !== "dir") {
-          throw new ToolError(
-            "WriteError",
-            `The parent directory ${parent} ${
-              pst ? "is not a directory" : "does not exist"
-            }; pass parents=true to create it.`,
-          );
-        }
+        const parent = chain.at(-2);
+        const pst = parent ? await fs.statOrNull(await checked(parent), ctx.signal) : null;
+        if (parent && pst?.kind !== "dir") throw parentMissing(parent, pst?.kind ?? null);
         create.push(path);
       } else {
-        for (const p of pathPrefixes(path, policy.platform)) {
-          let st;
-          try {
-            st = await fs.stat(p, ctx.signal);
-          } catch (e) {
-            if (!(e instanceof SftpError && e.is("NO_SUCH_FILE"))) throw e;
-            st = null;
-          }
+        for (const p of chain) {
+          const cp = await checked(p);
+          const st = await fs.statOrNull(cp, ctx.signal);
           if (st && st.kind !== "dir") {
             throw new ToolError("WriteError", `${p} exists and is not a directory (${st.kind}).`);
           }
-          if (!st) {
-            // every directory we create must itself be allowed (never above the allowlist)
-            create.push(p === path ? path : await ctx.checkPath(policy, p, { mustExist: false }));
-          }
+          if (!st) create.push(cp);
         }
+      }
+      // the first directory to create sits below a directory outside the allowlist
+      const above = create.length && !allowed(parentOf(create[0]!, policy.platform) ?? "/")
+        ? parentOf(create[0]!, policy.platform)
+        : null;
+      if (above && check) {
+        warnings.push(
+          `${above} is outside the allowlist, so it was not checked; the call fails if it does not exist`,
+        );
       }
       const base = {
         host: policy.hostname,
         path,
         success: true,
         bytes_written: 0,
-        output_warnings: [],
+        output_warnings: warnings,
       };
       if (check) {
         return {
@@ -99,7 +116,22 @@ export default defineTool({
           would_create: create,
         };
       }
-      for (const p of create) await fs.mkdir(p, mode, ctx.signal);
+      for (const p of create) {
+        try {
+          await fs.mkdir(p, mode, ctx.signal);
+        } catch (e) {
+          if (!(e instanceof SftpError && e.is("NO_SUCH_FILE")) || p !== create[0]) throw e;
+          const parent = parentOf(p, policy.platform) ?? p;
+          if (above && parents) {
+            throw new ToolError(
+              "PathNotAllowed",
+              `${p} cannot be created: its parent ${above} does not exist and is outside the allowlist of ${policy.alias}; ssh_mkdir never creates directories above the allowlist.`,
+              { stage: "allowlist" },
+            );
+          }
+          throw parentMissing(parent, null);
+        }
+      }
       return {
         ...base,
         message: parents ? "created (with parents)" : "created",

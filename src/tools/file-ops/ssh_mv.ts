@@ -2,9 +2,9 @@ import { z } from "zod";
 import { posix as pposix } from "node:path";
 import { ToolError } from "../../errors.ts";
 import { sh } from "../../checked.ts";
-import { recheckPath, SftpError } from "../../ssh/sftp.ts";
+import { SftpError } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { hostFs, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { remotePath, withSftpErrors } from "../sftp-read/_common.ts";
 import { CheckArg, writeResultShape } from "./_common.ts";
 import { assertNotRoot } from "./_tree.ts";
 
@@ -31,12 +31,12 @@ export default defineTool({
     { field: "dst", mustExist: false, audit: "dst_path_hash" },
   ],
   async handler({ src, dst, follow_symlinks, check }, ctx) {
-    const s = ctx.app.settings;
+    const s = ctx.settings;
     const policy = ctx.host.policy;
     assertNotRoot(src, policy, s, "move");
     if (src === dst) throw new ToolError("ValueError", `src and dst are the same path (${src}).`);
     return await withSftpErrors("WriteError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       const sst = await fs.lstat(src, ctx.signal);
       const dstSt = await fs.lstatOrNull(dst, ctx.signal);
       if (dstSt?.kind === "dir" && sst.kind !== "dir") {
@@ -58,8 +58,8 @@ export default defineTool({
           check: true,
         };
       }
-      await recheckPath(fs, src, follow_symlinks ? "resolved" : "leaf", ctx.signal);
-      await recheckPath(fs, dst, "resolved", ctx.signal);
+      await fs.recheck(src, follow_symlinks ? "resolved" : "leaf", ctx.signal);
+      await fs.recheck(dst, "resolved", ctx.signal);
       let how = "sftp-rename";
       try {
         await fs.rename(src, dst, ctx.signal);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, HostArg } from "../define.ts";
-import { remotePath } from "../sftp/_common.ts";
+import { remotePath } from "../sftp-read/_common.ts";
 import { CheckArg, ExpectedSha256, writeResultShape } from "./_common.ts";
 import { applyStrict, parseOneFilePatch } from "./_patch.ts";
 import { rewriteText } from "./_rewrite.ts";

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
-import { atomicWrite, recheckPath, remoteChunks, RemoteFs, SftpError } from "../../ssh/sftp.ts";
+import { type RemoteFs, SftpError, type TempPath } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import { progressEvery, reconnector, remotePath, withSftpErrors } from "../sftp/_common.ts";
+import { progressEvery, remotePath, withSftpErrors } from "../sftp-read/_common.ts";
 import { CheckArg } from "./_common.ts";
 
 /** Streams a file from one host to another through the MCP server. */
@@ -40,10 +40,9 @@ export default defineTool({
     output_warnings: OutputWarnings,
   }),
   hostFields: ["src_host", "dst_host"],
-  async handler({ src_path, dst_path, overwrite, check }, ctx) {
-    const s = ctx.app.settings;
-    const src = ctx.hosts.get("src_host")!.policy;
-    const dst = ctx.hosts.get("dst_host")!.policy;
+  prepare(_args, { hosts }) {
+    const src = hosts.get("src_host")!.policy;
+    const dst = hosts.get("dst_host")!.policy;
     // PATH-32 / AC-253: two names of one endpoint are refused before any I/O
     if (
       src.hostname.toLowerCase().replace(/\.$/, "") ===
@@ -55,11 +54,20 @@ export default defineTool({
         `src_host ${src.alias} and dst_host ${dst.alias} are the same endpoint (${src.user}@${src.hostname}:${src.port}); use ssh_cp to copy within one host.`,
       );
     }
-    const sp = await ctx.checkPath(src, src_path, { mustExist: true });
-    const dp = await ctx.checkPath(dst, dst_path, { mustExist: false, audit: "dst_path_hash" });
+  },
+  paths: [
+    { field: "src_path", hostField: "src_host", mustExist: true },
+    { field: "dst_path", hostField: "dst_host", mustExist: false, audit: "dst_path_hash" },
+  ],
+  async handler({ src_path: sp, dst_path: dp, overwrite, check }, ctx) {
+    const s = ctx.settings;
+    const srcHost = ctx.hosts.get("src_host")!;
+    const dstHost = ctx.hosts.get("dst_host")!;
+    const src = srcHost.policy;
+    const dst = dstHost.policy;
     return await withSftpErrors("WriteError", async () => {
-      const sfs = await RemoteFs.open(await ctx.connectionTo(src));
-      const dfs = await RemoteFs.open(await ctx.connectionTo(dst));
+      const sfs = await ctx.fs(srcHost);
+      const dfs = await ctx.fs(dstHost);
       const st = await sfs.stat(sp, ctx.signal);
       if (st.kind !== "file") {
         throw new ToolError(
@@ -106,16 +114,16 @@ export default defineTool({
         };
       }
       const t0 = performance.now();
-      const r = await atomicWrite(dfs, dp, remoteChunks(sfs, sp, ctx.signal), {
+      const r = await dfs.atomicWrite(dp, sfs.chunks(sp, ctx.signal), {
         mode,
         owner: existing ? { uid: existing.uid, gid: existing.gid } : null,
         signal: ctx.signal,
-        reconnect: reconnector(ctx, dst),
+        reconnect: () => ctx.freshFs(dstHost),
         onChunk: progressEvery(ctx, "transferred", st.size),
-        beforeRename: (f) => recheckPath(f, dp, "resolved", ctx.signal),
+        beforeRename: (f) => f.recheck(dp, "resolved", ctx.signal),
         // without overwrite, SFTP RENAME never clobbers a file that appeared meanwhile
         ...(existing ? {} : {
-          commit: async (f: RemoteFs, tmp: string) => {
+          commit: async (f: RemoteFs, tmp: TempPath) => {
             try {
               await f.renameNoReplace(tmp, dp);
             } catch (e) {

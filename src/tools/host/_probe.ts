@@ -5,7 +5,7 @@
  */
 
 import { nested, sh, type ShellCommand } from "../../checked.ts";
-import type { ToolContext } from "../define.ts";
+import type { ToolContext } from "../context.ts";
 import { randomHex } from "../../util/random.ts";
 
 /** Trimmed text or null when empty. */

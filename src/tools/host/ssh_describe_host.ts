@@ -57,29 +57,27 @@ export default defineTool({
   }),
   async handler(_args, ctx) {
     const p = ctx.host.policy;
-    const app = ctx.app;
-    const eff = effectivePolicy(p, app.settings);
-    const cfg = app.pool.sshConfigFor(p);
-    const connectName = cfg?.hostName ?? p.hostname;
+    const eff = effectivePolicy(p, ctx.settings);
+    const connectName = ctx.view.connectName(p);
     let chain: string[] = [];
-    let net: { allowed: boolean; resolved_ips: string[]; reason: string | null };
     try {
-      chain = app.pool.routeFor(p).map((h) => h.alias);
+      chain = ctx.view.route(p);
     } catch (e) {
       chain = [`(invalid: ${(e as Error).message})`];
     }
-    if (app.hosts().isBlocked(connectName)) {
+    let net: { allowed: boolean; resolved_ips: string[]; reason: string | null };
+    if (ctx.inventory.isBlocked(connectName)) {
       net = {
         allowed: false,
         resolved_ips: [],
         reason: `${connectName} is on SSH_HOSTS_BLOCKLIST`,
       };
     } else {
-      const d = await app.network().check(connectName, p.network);
+      const d = await ctx.view.network(p);
       net = { allowed: d.allowed, resolved_ips: d.addresses, reason: d.reason };
     }
-    const pin = app.knownHostsPin(p);
-    const agent = await app.notes.read(p.alias);
+    const pin = ctx.view.knownHostsPin(p);
+    const agent = await ctx.notes.read(p.alias);
     return {
       alias: p.alias,
       hostname: p.hostname,
@@ -108,7 +106,7 @@ export default defineTool({
         builtin_denylist_entries: BUILTIN_COMMAND_DENYLIST.length,
       },
       persistent_session: p.persistent_session,
-      docker_cmd: p.docker_cmd ?? app.settings.SSH_DOCKER_CMD,
+      docker_cmd: p.docker_cmd ?? ctx.settings.SSH_DOCKER_CMD,
       become_method: p.become_method,
       limits: {
         command_timeout_s: eff.command_timeout_s,

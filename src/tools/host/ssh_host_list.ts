@@ -28,11 +28,11 @@ export default defineTool({
     count: z.number().int(),
   }),
   async handler({ tag }, ctx) {
-    const hosts = ctx.app.hosts().list()
+    const hosts = ctx.inventory.list()
       .filter((p) => tag === null || tag === undefined || p.tags.includes(tag))
       .sort((a, b) => (a.alias < b.alias ? -1 : a.alias > b.alias ? 1 : 0));
     const rows = await Promise.all(hosts.map(async (p) => {
-      const agent = await ctx.app.notes.read(p.alias);
+      const agent = await ctx.notes.read(p.alias);
       return {
         alias: p.alias,
         hostname: p.hostname,

@@ -24,14 +24,14 @@ export default defineTool({
   async handler(_args, ctx) {
     const p = ctx.host.policy;
     const operator = p.notes?.trim() ? p.notes.trim() : null;
-    const agent = await ctx.app.notes.read(p.alias);
+    const agent = await ctx.notes.read(p.alias);
     const content = agent?.content ?? null;
     return {
       alias: p.alias,
       hostname: p.hostname,
       operator_notes: operator,
       agent_notes: content,
-      agent_notes_path: ctx.app.notes.pathFor(p.alias),
+      agent_notes_path: ctx.notes.pathFor(p.alias),
       has_notes: operator !== null || content !== null,
       etag: agent?.etag ?? null,
       output_warnings: content ? scan(content).map((w) => `agent_notes: ${w}`) : [],

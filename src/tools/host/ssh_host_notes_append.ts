@@ -45,7 +45,7 @@ export default defineTool({
   output: NotesWriteResult,
   async handler({ entry }, ctx) {
     const p = ctx.host.policy;
-    const w = await ctx.app.notes.append(p.alias, p.hostname, entry);
+    const w = await ctx.notes.append(p.alias, p.hostname, entry);
     return notesWriteResult(
       p,
       w,

@@ -20,7 +20,7 @@ export default defineTool({
   output: NotesWriteResult,
   async handler({ content, expected_etag }, ctx) {
     const p = ctx.host.policy;
-    const w = await ctx.app.notes.set(p.alias, content, expected_etag ?? null);
+    const w = await ctx.notes.set(p.alias, content, expected_etag ?? null);
     return notesWriteResult(
       p,
       w,

@@ -33,14 +33,14 @@ export default defineTool({
   }),
   async handler(_args, ctx) {
     const p = ctx.host.policy;
-    const s = ctx.app.settings;
+    const s = ctx.settings;
     const t0 = performance.now();
     let reachable = false;
     let authOk = false;
     let banner: string | null = null;
     let error: string | null = null;
     try {
-      const c = await ctx.connection();
+      const c = await ctx.connect();
       reachable = true;
       authOk = true;
       banner = c.serverBanner;
@@ -58,7 +58,7 @@ export default defineTool({
     const latency = Math.round(performance.now() - t0);
     const operator = s.SSH_PING_INCLUDES_NOTES && p.notes?.trim() ? p.notes.trim() : null;
     const agent = s.SSH_PING_INCLUDES_AGENT_NOTES
-      ? (await ctx.app.notes.read(p.alias))?.content ?? null
+      ? (await ctx.notes.read(p.alias))?.content ?? null
       : null;
     return {
       host: p.hostname,
@@ -66,7 +66,7 @@ export default defineTool({
       auth_ok: authOk,
       latency_ms: latency,
       server_banner: banner,
-      known_host_fingerprint: ctx.app.knownHostsPin(p),
+      known_host_fingerprint: ctx.view.knownHostsPin(p),
       operator_notes: operator,
       agent_notes: agent,
       error,

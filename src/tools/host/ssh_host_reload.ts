@@ -23,6 +23,6 @@ export default defineTool({
     invalidated_connections: z.number().int(),
   }),
   async handler({ invalidate_changed }, ctx) {
-    return await ctx.app.reload({ invalidateChanged: invalidate_changed });
+    return await ctx.server.reload({ invalidateChanged: invalidate_changed });
   },
 });

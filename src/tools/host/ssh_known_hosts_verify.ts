@@ -19,9 +19,9 @@ export default defineTool({
   }),
   async handler(_args, ctx) {
     const p = ctx.host.policy;
-    const expected = ctx.app.knownHostsPin(p);
+    const expected = ctx.view.knownHostsPin(p);
     try {
-      const c = await ctx.connection();
+      const c = await ctx.connect();
       return {
         host: p.hostname,
         expected_fingerprint: expected,
@@ -50,7 +50,7 @@ export default defineTool({
         case "AgentFingerprintNotFound": {
           // our credentials failed; the host key can still be proven without them
           try {
-            const fp = await ctx.app.pool.checkHostKey(p);
+            const fp = await ctx.proveHostKey(ctx.host);
             return {
               host: p.hostname,
               expected_fingerprint: expected,

@@ -21,6 +21,6 @@ export default defineTool({
     embedded_skills: z.number().int(),
   }),
   handler(_args, ctx) {
-    return Promise.resolve(ctx.app.serverInfo());
+    return Promise.resolve(ctx.server.info());
   },
 });

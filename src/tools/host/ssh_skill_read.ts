@@ -21,7 +21,7 @@ export default defineTool({
     text: z.string(),
   }),
   handler({ name, path }, ctx) {
-    const r = ctx.app.skills.readText(name, path);
+    const r = ctx.skills.readText(name, path);
     return Promise.resolve({ name, ...r });
   },
 });

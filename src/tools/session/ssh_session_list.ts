@@ -19,7 +19,7 @@ export default defineTool({
     count: z.number().int(),
   }),
   handler(_args, ctx) {
-    const sessions = ctx.app.pool.sessions();
+    const sessions = ctx.server.sessions();
     return Promise.resolve({ sessions, count: sessions.length });
   },
 });

@@ -7,11 +7,10 @@
  */
 
 import { z } from "zod";
-import type { HostPolicy } from "../../config/types.ts";
 import { type ErrorCode, isToolError, ToolError } from "../../errors.ts";
 import { scan } from "../../policy/sanitize.ts";
-import { RemoteFs, SftpError } from "../../ssh/sftp.ts";
-import type { ToolContext } from "../define.ts";
+import { SftpError } from "../../ssh/fs.ts";
+import type { ToolContext } from "../context.ts";
 
 /** A remote path argument; the path policy (PATH-1) rejects bad characters and lengths. */
 export function remotePath(what: string): z.ZodString {
@@ -29,20 +28,6 @@ export const SftpEntry = z.strictObject({
   mtime: z.string(),
   symlink_target: z.string().nullable().optional(),
 });
-
-/** The SFTP view of the call's host (shared channel of the pooled connection). */
-export async function hostFs(ctx: ToolContext, policy?: HostPolicy): Promise<RemoteFs> {
-  const conn = policy ? await ctx.connectionTo(policy) : await ctx.connection();
-  return await RemoteFs.open(conn);
-}
-
-/**
- * A fresh SFTP view for cleanup after the call's connection died (the pool
- * reconnects; the call's own connection cache would hand back the dead one).
- */
-export function reconnector(ctx: ToolContext, policy: HostPolicy): () => Promise<RemoteFs> {
-  return async () => await RemoteFs.open(await ctx.app.pool.acquire(policy));
-}
 
 /**
  * Maps an SFTP failure to the tool's error class: transport loss ->
@@ -132,9 +117,4 @@ export function compareCodePoints(a: string, b: string): number {
     const cy = y.value.codePointAt(0)!;
     if (cx !== cy) return cx < cy ? -1 : 1;
   }
-}
-
-/** `<dir>/<name>` without a double slash at `/` (POSIX) or a trailing separator. */
-export function childPath(dir: string, name: string): string {
-  return dir.endsWith("/") || dir.endsWith("\\") ? dir + name : `${dir}/${name}`;
 }

@@ -4,7 +4,7 @@ import { ToolError } from "../../errors.ts";
 import { sh } from "../../checked.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import { hostFs, remotePath } from "./_common.ts";
+import { remotePath } from "./_common.ts";
 
 const HEX_LEN = { md5: 32, sha1: 40, sha256: 64, sha512: 128 } as const;
 const PS_NAME = { md5: "MD5", sha1: "SHA1", sha256: "SHA256", sha512: "SHA512" } as const;
@@ -73,7 +73,7 @@ export default defineTool({
       throw new ToolError(
         "HashError",
         `Hashing ${path} did not finish within ${
-          timeout ?? policy.command_timeout ?? ctx.app.settings.SSH_COMMAND_TIMEOUT
+          timeout ?? policy.command_timeout ?? ctx.settings.SSH_COMMAND_TIMEOUT
         } s; pass a larger timeout.`,
       );
     }
@@ -102,7 +102,7 @@ export default defineTool({
     }
     let size = -1;
     try {
-      size = (await (await hostFs(ctx)).stat(path, ctx.signal)).size;
+      size = (await (await ctx.fs()).stat(path, ctx.signal)).size;
     } catch {
       // TOOLS.md §6: size -1 when stat fails
     }

@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { sh } from "../../checked.ts";
 import { decodeUtf8 } from "../../ssh/exec.ts";
-import type { EntryKind, RemoteFs } from "../../ssh/sftp.ts";
+import type { CheckedPath, EntryPath } from "../../checked.ts";
+import type { EntryKind, RemoteFs } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import { childPath, hostFs, remotePath, scanNames, withSftpErrors } from "./_common.ts";
+import { remotePath, scanNames, withSftpErrors } from "./_common.ts";
 
 /** `R_FIND_NAME` (TOOLS.md §3). */
 export const R_FIND_NAME = /^[A-Za-z0-9._*?\-\[\]]{1,128}$/;
@@ -37,7 +38,7 @@ const KIND: Record<"f" | "d" | "l", EntryKind> = { f: "file", d: "dir", l: "syml
 /** Windows hosts: SFTP breadth-first walk (TOOLS.md §6). */
 async function walk(
   fs: RemoteFs,
-  root: string,
+  root: CheckedPath,
   re: RegExp,
   kind: EntryKind,
   maxDepth: number,
@@ -45,7 +46,7 @@ async function walk(
   signal: AbortSignal,
 ): Promise<{ matches: string[]; truncated: boolean }> {
   const matches: string[] = [];
-  const queue: [string, number][] = [[root, 0]];
+  const queue: [CheckedPath | EntryPath, number][] = [[root, 0]];
   while (queue.length) {
     const [dir, depth] = queue.shift()!;
     let list;
@@ -55,7 +56,7 @@ async function walk(
       continue;
     }
     for (const e of list) {
-      const child = childPath(dir, e.name).replaceAll("\\", "/");
+      const child = e.path;
       const st = await fs.lstat(child, signal).catch(() => e.stat);
       if (st.kind === kind && re.test(e.name)) {
         matches.push(child);
@@ -97,7 +98,7 @@ export default defineTool({
   }),
   paths: [{ field: "path", mustExist: true }],
   async handler({ path, name_pattern, kind, max_depth }, ctx) {
-    const s = ctx.app.settings;
+    const s = ctx.settings;
     const policy = ctx.host.policy;
     const ceiling = s.SSH_FIND_MAX_DEPTH;
     const depth = Math.min(max_depth ?? ceiling, ceiling);
@@ -109,7 +110,7 @@ export default defineTool({
     let matches: string[];
     let truncated: boolean;
     if (policy.platform === "windows") {
-      const fs = await withSftpErrors("ValueError", () => hostFs(ctx));
+      const fs = await withSftpErrors("ValueError", () => ctx.fs());
       ({ matches, truncated } = await walk(
         fs,
         path,

@@ -5,7 +5,7 @@ import { mergeWarnings } from "../../policy/sanitize.ts";
 import { decodeUtf8 } from "../../ssh/exec.ts";
 import { defineTool, HostArg } from "../define.ts";
 
-import { hostFs, remotePath, withSftpErrors } from "./_common.ts";
+import { remotePath, withSftpErrors } from "./_common.ts";
 
 /** Reads a remote file with secrets replaced by stable markers. */
 export default defineTool({
@@ -24,11 +24,11 @@ export default defineTool({
   output: RedactedReadResult,
   paths: [{ field: "path", mustExist: true, redactGate: false }],
   async handler({ path, format }, ctx) {
-    const s = ctx.app.settings;
+    const s = ctx.settings;
     const policy = ctx.host.policy;
     const fmt = format ?? detectFormat(path);
     return await withSftpErrors("ValueError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       const st = await fs.stat(path, ctx.signal);
       const cap = s.SSH_UPLOAD_MAX_FILE_BYTES;
       if (st.size > cap) {

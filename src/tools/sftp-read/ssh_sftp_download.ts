@@ -10,10 +10,9 @@ import {
 } from "../../policy/local_paths.ts";
 import { scan } from "../../policy/sanitize.ts";
 import { decodeUtf8 } from "../../ssh/exec.ts";
-import { downloadTo } from "../../ssh/sftp.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import { hostFs, localStep, progressEvery, remotePath, withSftpErrors } from "./_common.ts";
+import { localStep, progressEvery, remotePath, withSftpErrors } from "./_common.ts";
 
 /** Reads a remote file: inline base64, or streamed to a file on the MCP host. */
 export default defineTool({
@@ -38,17 +37,19 @@ export default defineTool({
     local_path_written: z.string().nullable().optional(),
     output_warnings: OutputWarnings,
   }),
-  async handler({ path: rawPath, local_path }, ctx) {
-    const s = ctx.app.settings;
-    const env = ctx.app.config.env;
-    const policy = ctx.host.policy;
-    // LOCAL-*: the local destination is validated before any remote I/O
+  // LOCAL-*: the local destination is validated before any remote I/O
+  async prepare({ local_path }, { settings, env }) {
     if (local_path !== null && local_path !== undefined) {
-      await localStep(() => resolveLocalPath(local_path, "write", s, env));
+      await localStep(() => resolveLocalPath(local_path, "write", settings, env));
     }
-    const path = await ctx.checkPath(policy, rawPath, { mustExist: true });
+  },
+  paths: [{ field: "path", mustExist: true }],
+  async handler({ path, local_path }, ctx) {
+    const s = ctx.settings;
+    const env = ctx.env;
+    const policy = ctx.host.policy;
     return await withSftpErrors("SftpDownloadError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       const st = await fs.stat(path, ctx.signal);
       if (st.kind === "dir") {
         throw new ToolError(
@@ -93,8 +94,7 @@ export default defineTool({
       const w: LocalWrite = await localStep(() => beginLocalWrite(local_path, s, env));
       let size: number;
       try {
-        size = await downloadTo(
-          fs,
+        size = await fs.downloadTo(
           path,
           w.file,
           ctx.signal,

@@ -1,16 +1,8 @@
 import { z } from "zod";
-import { isoTime, modeString, type RemoteStat } from "../../ssh/sftp.ts";
+import { isoTime, modeString, type RemoteStat } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import {
-  childPath,
-  compareCodePoints,
-  hostFs,
-  remotePath,
-  scanNames,
-  SftpEntry,
-  withSftpErrors,
-} from "./_common.ts";
+import { compareCodePoints, remotePath, scanNames, SftpEntry, withSftpErrors } from "./_common.ts";
 
 /** One page of a remote directory listing. */
 export default defineTool({
@@ -40,12 +32,12 @@ export default defineTool({
   paths: [{ field: "path", mustExist: true }],
   async handler({ path, offset, limit }, ctx) {
     return await withSftpErrors("ValueError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       const all = await fs.readdir(path, ctx.signal);
       all.sort((a, b) => compareCodePoints(a.name, b.name));
       const page = all.slice(offset, offset + limit);
       const entries = await Promise.all(page.map(async (e) => {
-        const child = childPath(path, e.name);
+        const child = e.path;
         let st: RemoteStat = e.stat;
         try {
           st = await fs.lstat(child, ctx.signal);

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { isoTime, modeString } from "../../ssh/sftp.ts";
+import { isoTime, modeString } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import { hostFs, remotePath, scanNames, withSftpErrors } from "./_common.ts";
+import { remotePath, scanNames, withSftpErrors } from "./_common.ts";
 
 /** Metadata of one remote path. */
 export default defineTool({
@@ -32,7 +32,7 @@ export default defineTool({
   paths: [{ field: "path", mustExist: true, followField: "follow" }],
   async handler({ path }, ctx) {
     return await withSftpErrors("ValueError", async () => {
-      const fs = await hostFs(ctx);
+      const fs = await ctx.fs();
       const st = await fs.lstat(path, ctx.signal);
       const target = st.kind === "symlink"
         ? await fs.readlink(path, ctx.signal).catch(() => null)

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { shellStore } from "../../shell/store.ts";
 import { defineTool } from "../define.ts";
 import { SessionIdArg } from "./_args.ts";
 
@@ -15,7 +14,7 @@ export default defineTool({
   handler({ session_id }, ctx) {
     return Promise.resolve({
       session_id,
-      closed: shellStore(ctx.app).close(ctx.sessionKey, session_id),
+      closed: ctx.shells.close(ctx.sessionKey, session_id),
     });
   },
 });

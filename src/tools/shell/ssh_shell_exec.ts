@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { valueError } from "../../errors.ts";
-import { shellStore } from "../../shell/store.ts";
 import { unwrapOutput, wrapCommand } from "../../shell/wrap.ts";
 import {
   CommandArg,
@@ -22,8 +21,7 @@ export default defineTool({
     "Run one command in a shell session's working directory and remember the new cwd; cheatsheet and command policy apply like ssh_exec_run.",
   posixOnly: true,
   input: z.strictObject({ session_id: SessionIdArg, command: CommandArg, timeout: TimeoutArg }),
-  hostFrom: ({ session_id }, { app, sessionKey }) =>
-    shellStore(app).get(sessionKey, session_id).host,
+  hostFrom: ({ session_id }, { shells, sessionKey }) => shells.get(sessionKey, session_id).host,
   command: { field: "command", kind: "command", cheatsheet: true },
   output: z.strictObject({
     ...EXEC_RESULT_FIELDS,
@@ -33,12 +31,12 @@ export default defineTool({
   async handler({ session_id, command, timeout }, ctx) {
     // SESS-3: the registry re-resolved the stored host (removed or blocked -> error), applied
     // the POSIX gate, the timeout clamp, the cheatsheet and the command policy
-    const s = shellStore(ctx.app).get(ctx.sessionKey, session_id);
+    const s = ctx.shells.get(ctx.sessionKey, session_id);
     const policy = ctx.host.policy;
     return await s.withLock(async (lock) => {
       if (s.closed) throw valueError(`Shell session ${session_id} was closed.`);
       const w = wrapCommand(s.cwd, command);
-      const r = await ctx.execOn(policy, w.command, timeoutOpts(timeout));
+      const r = await ctx.exec(w.command, timeoutOpts(timeout));
       const u = unwrapOutput(r.stdout, w.sentinel);
       if (u.cwd !== null) s.setCwd(lock, u.cwd);
       const raw = {

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { shellStore } from "../../shell/store.ts";
 import { defineTool } from "../define.ts";
 
 /** This MCP session's shell sessions (TOOLS.md §13). */
@@ -22,7 +21,7 @@ export default defineTool({
   }),
   handler(_args, ctx) {
     const now = Date.now();
-    const sessions = shellStore(ctx.app).list(ctx.sessionKey).map((s) => ({
+    const sessions = ctx.shells.list(ctx.sessionKey).map((s) => ({
       id: s.id,
       host: s.host,
       cwd: s.cwd,

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { valueError } from "../../errors.ts";
-import { shellStore } from "../../shell/store.ts";
 import { defineTool, HostArg } from "../define.ts";
 
 /** Opens a server-side shell session record (TOOLS.md §13, SESS-1/2). */
@@ -25,7 +24,7 @@ export default defineTool({
         `Persistent shell sessions are disabled for host ${policy.alias} (persistent_session = false); use ssh_exec_run.`,
       );
     }
-    const s = shellStore(ctx.app).open(
+    const s = ctx.shells.open(
       ctx.sessionKey,
       host,
       policy.alias,

@@ -11,7 +11,7 @@ import { ToolError } from "../../errors.ts";
 import type { ElevatedResult } from "../../ssh/sudo.ts";
 import { CODE_OVER_CAP, preCheckText, readScript } from "../../sudo/scripts.ts";
 import type { CheckedPath } from "../../checked.ts";
-import { assertRan, type Elevation, FILE_PIPELINE_TIMEOUT_S } from "./_elevate.ts";
+import { assertRan, type Elevation, FILE_PIPELINE_TIMEOUT_S } from "../../sudo/elevation.ts";
 
 /** Path argument of the sudo path tools. */
 export const SudoPathArg = z.string().min(1).max(4096).describe(

@@ -11,7 +11,7 @@ import { ToolError } from "../../errors.ts";
 import { parseWriteInfo, type WriteInfo, writeScript, writeStage } from "../../sudo/scripts.ts";
 import type { CheckedPath } from "../../checked.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import { assertRan, type Elevation } from "./_elevate.ts";
+import { assertRan, type Elevation } from "../../sudo/elevation.ts";
 
 /** Result of ssh_sudo_write and ssh_sudo_edit (TOOLS.md §2.2 WriteResult). */
 export const SudoWriteResult = z.strictObject({

@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { sanitize } from "../../policy/sanitize.ts";
 import { sh } from "../../checked.ts";
-import { capabilitiesCache, parseSudoList, runsRootShell } from "../../sudo/capabilities.ts";
+import { parseSudoList, runsRootShell } from "../../sudo/capabilities.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { elevation } from "./_elevate.ts";
 
 const Rule = z.strictObject({
   runas_users: z.array(z.string()),
@@ -52,10 +51,10 @@ export default defineTool({
   posixOnly: true,
   async handler({ refresh }, ctx) {
     const policy = ctx.host.policy;
-    const cache = capabilitiesCache<Caps>(ctx.app);
-    const hit = cache.get(policy.alias);
+    const cache = ctx.sudoCapabilities;
+    const hit = cache.get<Caps>(policy.alias);
     if (hit && !refresh) return { ...hit.value, cached: true };
-    const el = await elevation(ctx);
+    const el = await ctx.elevation();
     const fetchedAt = new Date().toISOString();
     let caps: Caps;
     if (el.method === "doas") {

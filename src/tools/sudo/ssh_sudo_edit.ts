@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { ToolError, valueError } from "../../errors.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { elevation } from "./_elevate.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
 import { SudoWriteResult, writeElevated } from "./_write.ts";
 import { sha256Hex } from "../../util/bytes.ts";
@@ -26,13 +25,16 @@ export default defineTool({
   }),
   output: SudoWriteResult,
   posixOnly: true,
-  async handler({ path, old_string, new_string, occurrence, timeout }, ctx) {
+  prepare({ old_string, new_string }) {
     if (old_string === "") throw valueError("old_string must not be empty.");
     if (old_string === new_string) throw valueError("new_string must differ from old_string.");
-    const cap = ctx.app.settings.SSH_EDIT_MAX_FILE_BYTES;
+  },
+  paths: [{ field: "path", mustExist: true, canonicalize: "elevated" }],
+  async handler({ path: canonical, old_string, new_string, occurrence, timeout }, ctx) {
+    const path = ctx.rawPath("path");
+    const cap = ctx.settings.SSH_EDIT_MAX_FILE_BYTES;
     const timeoutMs = pipelineTimeoutMs(timeout);
-    const el = await elevation(ctx);
-    const canonical = await el.checkPath(path, { mustExist: true, redactGate: true });
+    const el = await ctx.elevation();
     const fail = (msg: string, stage: string) =>
       new ToolError("SudoFileOpError", `${canonical}: ${msg}`, { stage });
     const bytes = await readElevated(
@@ -74,7 +76,7 @@ export default defineTool({
       mode: null,
       user: null,
       group: null,
-      allowSpecial: ctx.app.settings.ALLOW_SPECIAL_MODE_BITS,
+      allowSpecial: ctx.settings.ALLOW_SPECIAL_MODE_BITS,
       expectSha256: sha256Hex(bytes),
       timeoutMs,
     });

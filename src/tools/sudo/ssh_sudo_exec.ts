@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { CommandArg, execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { elevation } from "./_elevate.ts";
 
 /** One command as root with the prompt handshake (TOOLS.md §9, SUDO-3..6). */
 export default defineTool({
@@ -15,7 +14,7 @@ export default defineTool({
   posixOnly: true,
   command: { field: "command", kind: "command", cheatsheet: true },
   async handler({ command, timeout }, ctx) {
-    const el = await elevation(ctx);
+    const el = await ctx.elevation();
     const r = await el.run({ kind: "shell", inner: command }, timeoutOpts(timeout));
     ctx.audit(execAudit(r));
     const res = execResult(ctx.host.policy.hostname, r);

@@ -3,7 +3,6 @@ import { Buffer } from "node:buffer";
 import { scan } from "../../policy/sanitize.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { elevation } from "./_elevate.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
 
 /** Raw bytes of a file read as root (TOOLS.md §9, SUDO-8, SUDO-11). */
@@ -23,13 +22,13 @@ export default defineTool({
     output_warnings: OutputWarnings,
   }),
   posixOnly: true,
-  async handler({ path, timeout }, ctx) {
-    const el = await elevation(ctx);
-    const canonical = await el.checkPath(path, { mustExist: true, redactGate: true });
-    const cap = ctx.app.settings.SSH_UPLOAD_MAX_FILE_BYTES;
+  paths: [{ field: "path", mustExist: true, canonicalize: "elevated" }],
+  async handler({ path: canonical, timeout }, ctx) {
+    const el = await ctx.elevation();
+    const cap = ctx.settings.SSH_UPLOAD_MAX_FILE_BYTES;
     const bytes = await readElevated(
       el,
-      path,
+      ctx.rawPath("path"),
       canonical,
       cap,
       pipelineTimeoutMs(timeout),

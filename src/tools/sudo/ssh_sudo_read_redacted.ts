@@ -3,7 +3,6 @@ import { RedactedReadResult } from "../_schemas.ts";
 import { detectFormat, redact, REDACT_FORMATS, redactionOptions } from "../../policy/redact.ts";
 
 import { defineTool, HostArg } from "../define.ts";
-import { elevation } from "./_elevate.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
 
 /** A file read as root with secrets redacted on the server (TOOLS.md §9, RED-10..17). */
@@ -23,14 +22,14 @@ export default defineTool({
   }),
   output: RedactedReadResult,
   posixOnly: true,
-  async handler({ path, format, timeout }, ctx) {
-    const el = await elevation(ctx);
-    // RED-5 / PATH-10: the redacted reader skips only the redact gate
-    const canonical = await el.checkPath(path, { mustExist: true, redactGate: false });
-    const cap = ctx.app.settings.SSH_UPLOAD_MAX_FILE_BYTES;
+  // RED-5 / PATH-10: the redacted reader skips only the redact gate
+  paths: [{ field: "path", mustExist: true, redactGate: false, canonicalize: "elevated" }],
+  async handler({ path: canonical, format, timeout }, ctx) {
+    const el = await ctx.elevation();
+    const cap = ctx.settings.SSH_UPLOAD_MAX_FILE_BYTES;
     const bytes = await readElevated(
       el,
-      path,
+      ctx.rawPath("path"),
       canonical,
       cap,
       pipelineTimeoutMs(timeout),
@@ -40,7 +39,7 @@ export default defineTool({
     const r = redact(
       new TextDecoder().decode(bytes),
       fmt,
-      redactionOptions(ctx.host.policy, ctx.app.settings),
+      redactionOptions(ctx.host.policy, ctx.settings),
     );
     return {
       host: ctx.host.policy.hostname,

@@ -2,7 +2,6 @@ import { z } from "zod";
 import { execAudit, ExecResult, execResult, timeoutOpts } from "../exec_result.ts";
 import { sh } from "../../checked.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
-import { elevation } from "./_elevate.ts";
 
 /** A script body on stdin of a root `sh -s` (TOOLS.md §9, SUDO-7, SCRIPT-1..4). */
 export default defineTool({
@@ -22,7 +21,7 @@ export default defineTool({
   posixOnly: true,
   command: { field: "script", kind: "script", cheatsheet: false },
   async handler({ script, timeout }, ctx) {
-    const el = await elevation(ctx);
+    const el = await ctx.elevation();
     const r = await el.run({ kind: "shell", inner: sh`sh -s --` }, {
       ...timeoutOpts(timeout),
       payload: script,

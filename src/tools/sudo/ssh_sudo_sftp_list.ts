@@ -3,7 +3,7 @@ import { mergeWarnings, scan } from "../../policy/sanitize.ts";
 import { listScript, parseLsLa } from "../../sudo/scripts.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { defineTool, HostArg } from "../define.ts";
-import { assertRan, elevation } from "./_elevate.ts";
+import { assertRan } from "../../sudo/elevation.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, stepError, SudoPathArg } from "./_file.ts";
 
 /** Directory listing as root (TOOLS.md §9). */
@@ -37,10 +37,10 @@ export default defineTool({
     output_warnings: OutputWarnings,
   }),
   posixOnly: true,
-  async handler({ path, offset, limit, timeout }, ctx) {
-    const el = await elevation(ctx);
-    const canonical = await el.checkPath(path, { mustExist: true, redactGate: true });
-    const r = await el.run({ kind: "shell", inner: listScript(path, canonical) }, {
+  paths: [{ field: "path", mustExist: true, canonicalize: "elevated" }],
+  async handler({ path: canonical, offset, limit, timeout }, ctx) {
+    const el = await ctx.elevation();
+    const r = await el.run({ kind: "shell", inner: listScript(ctx.rawPath("path"), canonical) }, {
       timeoutMs: pipelineTimeoutMs(timeout),
       stderrCap: 64 * 1024,
     });

@@ -2,16 +2,27 @@ import { z } from "zod";
 import { Buffer } from "node:buffer";
 import { ToolError, valueError } from "../../errors.ts";
 import { defineTool, HostArg } from "../define.ts";
-import type { CheckedPath } from "../../checked.ts";
-import { elevation } from "./_elevate.ts";
 import { ModeArg, octal, ownerArg } from "./_args.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, SudoPathArg } from "./_file.ts";
 import { type LocalRead, openLocalRead } from "../../policy/local_paths.ts";
-import type { WriteInfo } from "../../sudo/scripts.ts";
 import { SudoWriteResult, writeElevated } from "./_write.ts";
 
 const MISSING_OWNER_WARNING =
   "file did not exist, created as root:root; pass chown_user/chown_group to set explicitly.";
+
+/** The validated payload: inline bytes, or an opened local file (closed when the call ends). */
+interface Payload extends Disposable {
+  bytes: Uint8Array | null;
+  local: LocalRead | null;
+}
+
+function capError(what: string, size: number, cap: number, name: string): ToolError {
+  return new ToolError(
+    "SudoFileOpError",
+    `${what} of ${size} bytes is larger than ${name} (${cap}).`,
+    { stage: "cap" },
+  );
+}
 
 function closeQuietly(f: Deno.FsFile): void {
   try {
@@ -43,8 +54,8 @@ export default defineTool({
   }),
   output: SudoWriteResult,
   posixOnly: true,
-  async handler(args, ctx) {
-    const s = ctx.app.settings;
+  // every payload and local_path check before the path is canonicalized (INV-2)
+  async prepare(args, { settings: s, env }): Promise<Payload> {
     const given = [args.content_text, args.content_base64, args.local_path].filter((x) =>
       x !== null && x !== undefined
     );
@@ -61,7 +72,6 @@ export default defineTool({
       );
     }
     let bytes: Uint8Array | null = null;
-    let local: LocalRead | null = null;
     if (typeof args.content_text === "string") {
       bytes = new TextEncoder().encode(args.content_text);
     } else if (typeof args.content_base64 === "string") {
@@ -71,12 +81,6 @@ export default defineTool({
       }
       bytes = new Uint8Array(Buffer.from(b64, "base64"));
     }
-    const capError = (what: string, size: number, cap: number, name: string) =>
-      new ToolError(
-        "SudoFileOpError",
-        `${what} of ${size} bytes is larger than ${name} (${cap}).`,
-        { stage: "cap" },
-      );
     if (bytes && bytes.length > s.SSH_UPLOAD_MAX_FILE_BYTES) {
       throw capError(
         "payload",
@@ -85,40 +89,38 @@ export default defineTool({
         "SSH_UPLOAD_MAX_FILE_BYTES",
       );
     }
-    if (!bytes) {
-      // LOCAL-*: resolved, opened and identity-checked before any SSH I/O
-      local = await openLocalRead(args.local_path!, s, ctx.app.config.env);
-      if (local.size > s.SSH_LOCAL_TRANSFER_MAX_BYTES) {
-        closeQuietly(local.file);
-        throw capError(
-          "local_path",
-          local.size,
-          s.SSH_LOCAL_TRANSFER_MAX_BYTES,
-          "SSH_LOCAL_TRANSFER_MAX_BYTES",
-        );
-      }
+    if (bytes) return { bytes, local: null, [Symbol.dispose]() {} };
+    // LOCAL-*: resolved, opened and identity-checked before any SSH I/O
+    const local = await openLocalRead(args.local_path!, s, env);
+    if (local.size > s.SSH_LOCAL_TRANSFER_MAX_BYTES) {
+      closeQuietly(local.file);
+      throw capError(
+        "local_path",
+        local.size,
+        s.SSH_LOCAL_TRANSFER_MAX_BYTES,
+        "SSH_LOCAL_TRANSFER_MAX_BYTES",
+      );
     }
+    return { bytes: null, local, [Symbol.dispose]: () => closeQuietly(local.file) };
+  },
+  paths: [{ field: "path", mustExist: false, canonicalize: "elevated" }],
+  async handler(args, ctx, { bytes, local }) {
+    const s = ctx.settings;
+    const canonical = args.path;
     const size = bytes?.length ?? local!.size;
-    let canonical: CheckedPath;
-    let info: WriteInfo;
-    try {
-      const el = await elevation(ctx);
-      canonical = await el.checkPath(args.path, { mustExist: false, redactGate: true });
-      info = await writeElevated(el, {
-        raw: args.path,
-        canonical,
-        // a local file is streamed into the root shell after the handshake
-        payload: bytes ?? local!.file.readable,
-        size,
-        mode: typeof args.mode === "number" ? octal(args.mode) : null,
-        user: args.chown_user ?? null,
-        group: args.chown_group ?? null,
-        allowSpecial: s.ALLOW_SPECIAL_MODE_BITS,
-        timeoutMs: pipelineTimeoutMs(args.timeout),
-      });
-    } finally {
-      if (local) closeQuietly(local.file);
-    }
+    const el = await ctx.elevation();
+    const info = await writeElevated(el, {
+      raw: ctx.rawPath("path"),
+      canonical,
+      // a local file is streamed into the root shell after the handshake
+      payload: bytes ?? local!.file.readable,
+      size,
+      mode: typeof args.mode === "number" ? octal(args.mode) : null,
+      user: args.chown_user ?? null,
+      group: args.chown_group ?? null,
+      allowSpecial: s.ALLOW_SPECIAL_MODE_BITS,
+      timeoutMs: pipelineTimeoutMs(args.timeout),
+    });
     const warnings: string[] = [];
     if (!info.existed && (!args.chown_user || !args.chown_group)) {
       warnings.push(

@@ -1,0 +1,153 @@
+/**
+ * The command and path gates, shared by the pipeline's declared fields and
+ * the context's checks of computed values (fan-out targets, backup names,
+ * walked entries). Each writes its `policy_decision` audit line and turns the
+ * caller's text into a checked value only when the policy admits it.
+ *
+ * @module
+ */
+
+import type { CheckedCommand, CheckedPath } from "../checked.ts";
+import { auditHash, commandHash } from "../audit/audit.ts";
+import type { HostPolicy } from "../config/types.ts";
+import { isToolError } from "../errors.ts";
+import type { CommandChecker, CommandCheckRequest } from "../policy/commands.ts";
+import type { PathChecker, PathIo } from "../policy/paths.ts";
+import type { CheckCommandOptions, CheckPathOptions } from "../tools/context.ts";
+import type { CallRecord } from "./audit.ts";
+
+function request(
+  rec: CallRecord,
+  policy: HostPolicy,
+  raw: string,
+  kind: "command" | "script",
+): CommandCheckRequest {
+  return { tool: rec.tool.name, policy, command: raw, kind };
+}
+
+/** Records the command's hash (or the script's length and hash) in the audit line. */
+function recordCommand(rec: CallRecord, raw: string, kind: "command" | "script"): string | null {
+  if (kind === "script") {
+    rec.fields.script_len = raw.length;
+    rec.fields.script_hash = auditHash(raw);
+    return null;
+  }
+  const hash = commandHash(raw);
+  rec.fields.command_hash = hash;
+  return hash;
+}
+
+/**
+ * CHEAT-1..3: a match refuses the call (a `policy_decision` line replaces the
+ * tool's audit line) unless the opt-out is set, which turns it into a warning.
+ */
+export async function cheatsheetGate(
+  rec: CallRecord,
+  commands: CommandChecker,
+  policy: HostPolicy,
+  raw: string,
+  kind: "command" | "script",
+): Promise<void> {
+  const hash = recordCommand(rec, raw, kind);
+  try {
+    const hit = commands.cheatsheet(request(rec, policy, raw, kind));
+    if (hit.warning) rec.warn(hit.warning);
+    if (hit.patternId) rec.fields.cheatsheet_pattern_id = hit.patternId;
+  } catch (e) {
+    if (isToolError(e, "CommandIsCheatsheetMatch")) {
+      rec.suppressed = true;
+      await rec.policyDecision(policy, {
+        decision: "cheatsheet",
+        reason: "cheatsheet",
+        rule: typeof e.attributes.pattern_id === "string" ? e.attributes.pattern_id : null,
+        ...(hash ? { command_hash: hash } : {}),
+      });
+    }
+    throw e;
+  }
+}
+
+/** EXEC-*, SCRIPT-*: the command policy, with one `policy_decision` line either way. */
+export async function commandGate(
+  rec: CallRecord,
+  commands: CommandChecker,
+  policy: HostPolicy,
+  raw: string,
+  kind: "command" | "script",
+): Promise<CheckedCommand> {
+  const hash = recordCommand(rec, raw, kind);
+  try {
+    const r = commands.admit(request(rec, policy, raw, kind));
+    await rec.policyDecision(policy, {
+      decision: "allow",
+      reason: r.decision.reason,
+      rule: r.decision.rule,
+      ...(hash ? { command_hash: hash } : {}),
+    });
+    return r.command;
+  } catch (e) {
+    if (isToolError(e)) {
+      await rec.policyDecision(policy, {
+        decision: "deny",
+        reason: typeof e.attributes.reason === "string" ? e.attributes.reason : e.code,
+        rule: typeof e.attributes.rule === "string" ? e.attributes.rule : null,
+        ...(hash ? { command_hash: hash } : {}),
+      });
+    }
+    throw e;
+  }
+}
+
+/** Cheatsheet (when asked) then command policy, for a command that is not a declared field. */
+export async function checkCommandOn(
+  rec: CallRecord,
+  commands: CommandChecker,
+  policy: HostPolicy,
+  raw: string,
+  opts: CheckCommandOptions,
+): Promise<CheckedCommand> {
+  if (opts.cheatsheet) await cheatsheetGate(rec, commands, policy, raw, opts.kind);
+  return await commandGate(rec, commands, policy, raw, opts.kind);
+}
+
+/**
+ * The §PATH chain for one path on `policy` through `io`: the audit hash of
+ * the canonical path, warnings and the redact-bypass flag on success, a
+ * `policy_decision` line on refusal.
+ */
+export async function pathGate(
+  rec: CallRecord,
+  paths: PathChecker,
+  policy: HostPolicy,
+  raw: string,
+  opts: CheckPathOptions,
+  io: PathIo,
+): Promise<CheckedPath> {
+  try {
+    const r = await paths.check({
+      tool: rec.tool.name,
+      policy,
+      raw,
+      mustExist: opts.mustExist,
+      redactGate: opts.redactGate !== false,
+      follow: opts.follow !== false,
+      lexical: opts.lexical === true,
+      io,
+    });
+    for (const w of r.warnings) rec.warn(w);
+    if (r.redactBypass) rec.fields.redact_bypass = true;
+    const key = opts.audit === undefined ? "path_hash" : opts.audit;
+    if (key !== null) rec.fields[key] = auditHash(r.path);
+    return r.path;
+  } catch (e) {
+    if (isToolError(e)) {
+      await rec.policyDecision(policy, {
+        decision: "deny",
+        reason: e.code,
+        rule: typeof e.attributes.rule === "string" ? e.attributes.rule : null,
+        path_hash: auditHash(raw),
+      });
+    }
+    throw e;
+  }
+}

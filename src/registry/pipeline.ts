@@ -1,0 +1,313 @@
+/**
+ * The call pipeline every tool call goes through, as named stages, each gate
+ * once (docs/ARCHITECTURE.md "The request pipeline"):
+ *
+ * parse -> resolve -> cheatsheet -> platform -> command -> limits -> prepare
+ * -> paths -> handler -> output -> audit
+ *
+ * A name that is not visible returns null before any of them (TIER-5). A
+ * `ToolError` becomes an `isError` result `"<Class>: <message>"`; anything
+ * else becomes a generic message with a correlation id, the details only in
+ * the server log. One audit line per call is written before the result is
+ * returned.
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import { auditHash, commandHash } from "../audit/audit.ts";
+import { isToolError, ToolError } from "../errors.ts";
+import { mergeWarnings } from "../policy/sanitize.ts";
+import type { AppServices } from "../services.ts";
+import type { Tool } from "../tools/define.ts";
+import { CallRecord } from "./audit.ts";
+import { cheatsheetGate, commandGate } from "./checks.ts";
+import { buildContext, CallDoor, type CallExtra } from "./context.ts";
+import { admitted, platformGate, timeoutCeiling } from "./gates.ts";
+import { type ListedTool, listedTools } from "./visibility.ts";
+
+export type { CallExtra };
+
+/** What a call produced (the MCP layer turns it into a `CallToolResult`). */
+export interface CallOutcome {
+  isError: boolean;
+  text: string;
+  structured?: Record<string, unknown>;
+  /** machine-readable error details (`_meta["ssh-mcp/error"]`) */
+  error?: Record<string, unknown>;
+}
+
+/** Formats zod issues as one line naming each offending parameter. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((i) => {
+    const path = i.path.length ? i.path.join(".") : "(arguments)";
+    if (i.code === "unrecognized_keys") {
+      return `unknown parameter(s) ${
+        (i as { keys: string[] }).keys.map((k) => JSON.stringify(k)).join(", ")
+      }`;
+    }
+    return `${path}: ${i.message}`;
+  }).join("; ");
+}
+
+/** The state the stages share for one call. */
+interface Call {
+  app: AppServices;
+  tool: Tool;
+  rec: CallRecord;
+  door: CallDoor;
+  extra: CallExtra;
+  input: Record<string, unknown>;
+}
+
+/** Stage parse: the tool's strict zod schema; failures name each parameter (INPUT-7). */
+function parse(tool: Tool, rawArgs: unknown, rec: CallRecord): Record<string, unknown> {
+  const parsed = tool.input.safeParse(rawArgs ?? {});
+  if (!parsed.success) {
+    throw new ToolError(
+      "ValueError",
+      `Invalid arguments for ${tool.name}: ${formatIssues(parsed.error.issues)}`,
+    );
+  }
+  const input = parsed.data as Record<string, unknown>;
+  for (const [field, hashKey] of Object.entries(tool.auditHash ?? {})) {
+    const v = input[hashKey as string];
+    if (typeof v === "string") {
+      (rec.fields as Record<string, string>)[field] = field === "command_hash"
+        ? commandHash(v)
+        : auditHash(v);
+    }
+  }
+  return input;
+}
+
+/**
+ * Stage resolve: every declared host field (and `hostFrom`) through the host
+ * registry: alias -> hostname -> allowlist, then the blocklist. In memory.
+ */
+function resolve(c: Call): void {
+  const { app, tool, door, rec, input } = c;
+  for (const f of tool.hostFieldNames) {
+    const v = input[f];
+    if (typeof v !== "string") continue;
+    door.hosts.set(f, admitted(v, app.hosts().resolve(v)));
+    rec.primary = door.primary;
+  }
+  if (tool.hostFrom) {
+    const derived = tool.hostFrom(input, { sessionKey: c.extra.sessionKey, shells: app.shells });
+    rec.hostArg = derived;
+    door.hosts.set("host", admitted(derived, app.hosts().resolve(derived)));
+    rec.primary = door.primary;
+  }
+}
+
+/** The declared command field's text, or null when the tool has none (or it was omitted). */
+function commandText(c: Call): string | null {
+  if (!c.tool.command || !c.door.primary) return null;
+  const raw = c.input[c.tool.command.field];
+  return typeof raw === "string" ? raw : null;
+}
+
+/** Stage cheatsheet (CHEAT-1..3), for a declared command field that asks for it. */
+async function cheatsheet(c: Call): Promise<void> {
+  const raw = commandText(c);
+  if (raw === null || !c.tool.command!.cheatsheet) return;
+  await cheatsheetGate(c.rec, c.app.commands, c.door.primary!.policy, raw, c.tool.command!.kind);
+}
+
+/** Stage platform: a `posixOnly` tool on a windows host fails before any I/O (TIER-8). */
+function platform(c: Call): void {
+  for (const h of c.door.hosts.values()) platformGate(c.tool, h.policy);
+}
+
+/** Stage command: the command policy turns the declared field into a `CheckedCommand`. */
+async function command(c: Call): Promise<void> {
+  const raw = commandText(c);
+  if (raw === null) return;
+  const decl = c.tool.command!;
+  c.input[decl.field] = await commandGate(
+    c.rec,
+    c.app.commands,
+    c.door.primary!.policy,
+    raw,
+    decl.kind,
+  );
+}
+
+/** Stage limits: a `timeout` above the host's (or the global) ceiling is refused. */
+function limits(c: Call): void {
+  timeoutCeiling(c.input.timeout, c.door.primary?.policy, c.app.settings);
+}
+
+/** Stage prepare: the tool's own validation before any remote I/O (INV-2). */
+async function prepare(c: Call): Promise<unknown> {
+  if (!c.tool.prepare) return undefined;
+  return await c.tool.prepare(c.input as never, {
+    settings: c.app.settings,
+    env: c.app.config.env,
+    signal: c.extra.signal,
+    hosts: c.door.hosts,
+  });
+}
+
+/**
+ * Stage paths: each declared path field canonicalized on its host (as the
+ * SSH user, or inside the call's elevation), then the policy chain; the
+ * handler gets `CheckedPath` values.
+ */
+async function paths(c: Call): Promise<void> {
+  const { tool, door, input } = c;
+  for (const decl of tool.paths ?? []) {
+    const raw = input[decl.field];
+    if (raw === null || raw === undefined) continue;
+    if (typeof raw !== "string") {
+      throw new ToolError("ValueError", `${decl.field} must be a string.`);
+    }
+    const host = decl.hostField ? door.hosts.get(decl.hostField) : door.primary;
+    if (!host) throw new Error(`${tool.name}: path ${decl.field} has no resolved host`);
+    door.rawPaths.set(decl.field, raw);
+    const io = decl.canonicalize === "elevated" ? await door.elevatedPathIo(host) : undefined;
+    input[decl.field] = await door.checkPath(host, raw, {
+      mustExist: typeof decl.mustExist === "function" ? decl.mustExist(input) : decl.mustExist,
+      redactGate: decl.redactGate !== false,
+      follow: decl.followField ? input[decl.followField] !== false : true,
+      audit: decl.audit ?? "path_hash",
+    }, io);
+  }
+}
+
+/** Stage output: pipeline warnings merged, the result validated against the output schema. */
+function output(c: Call, result: Record<string, unknown>): CallOutcome {
+  const { tool, rec } = c;
+  const withWarnings = rec.warnings.length && "output_warnings" in tool.output.shape
+    ? {
+      ...result,
+      output_warnings: mergeWarnings(rec.warnings, asStrings(result.output_warnings)),
+    }
+    : result;
+  const checked = tool.output.safeParse(withWarnings);
+  if (!checked.success) {
+    rec.logger.error("tool returned data that does not match its output schema", {
+      issues: formatIssues(checked.error.issues),
+    });
+    throw new Error(`output schema violation in ${tool.name}`);
+  }
+  const structured = checked.data as Record<string, unknown>;
+  if (typeof structured.exit_code === "number" && rec.fields.exit_code === undefined) {
+    rec.fields.exit_code = structured.exit_code;
+  }
+  return { isError: false, text: JSON.stringify(structured), structured };
+}
+
+/** Error mapping: a `ToolError` keeps its class; anything else is an internal error. */
+function failure(rec: CallRecord, e: unknown): { outcome: CallOutcome; errorClass: string } {
+  if (isToolError(e)) {
+    rec.logger.debug("tool error", { error: e.code, message: e.message });
+    return {
+      errorClass: e.code,
+      outcome: {
+        isError: true,
+        text: `${e.code}: ${e.message}`,
+        error: { error: e.code, message: e.message, ...e.attributes },
+      },
+    };
+  }
+  rec.logger.error("internal error in tool", {
+    error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+    stack: e instanceof Error ? e.stack : undefined,
+  });
+  const cid = rec.correlationId;
+  return {
+    errorClass: "RuntimeError",
+    outcome: {
+      isError: true,
+      text:
+        `RuntimeError: internal error in ${rec.tool.name} (correlation id ${cid}); the details are in the server log.`,
+      error: { error: "RuntimeError", message: "internal error", correlation_id: cid },
+    },
+  };
+}
+
+function asStrings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+/** Calls `Symbol.dispose` of a prepared value (an opened local file, ...). */
+function dispose(v: unknown): void {
+  const d = (v as { [Symbol.dispose]?: () => void } | null | undefined)?.[Symbol.dispose];
+  if (typeof d === "function") {
+    try {
+      d.call(v);
+    } catch {
+      // already released
+    }
+  }
+}
+
+/** The registry: the visible tools and the call pipeline. */
+export class ToolRegistry {
+  readonly #app: AppServices;
+  readonly #byName: Map<string, Tool>;
+  #listed: ListedTool[] | null = null;
+
+  constructor(app: AppServices) {
+    this.#app = app;
+    this.#byName = new Map(app.catalog.visible.map((t) => [t.name, t]));
+  }
+
+  /** Visible tools. */
+  get tools(): Tool[] {
+    return [...this.#byName.values()];
+  }
+
+  /** `tools/list` payload (schemas computed once). */
+  list(): ListedTool[] {
+    this.#listed ??= listedTools(this.tools);
+    return this.#listed;
+  }
+
+  /** The visible tool `name`, if any. */
+  get(name: string): Tool | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** True when `name` is callable in this configuration. */
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
+  /**
+   * Runs one call through the pipeline. Returns null for a name that is not
+   * visible (the MCP layer answers exactly as for a name that never existed).
+   */
+  async call(name: string, rawArgs: unknown, extra: CallExtra): Promise<CallOutcome | null> {
+    const tool = this.#byName.get(name);
+    if (!tool) return null;
+    const app = this.#app;
+    const rec = new CallRecord(app, tool, rawArgs);
+    const door = new CallDoor(app, rec, extra);
+    rec.hook("pre_tool_call");
+    let outcome: CallOutcome;
+    let errorClass: string | undefined;
+    let prepared: unknown;
+    try {
+      const c: Call = { app, tool, rec, door, extra, input: parse(tool, rawArgs, rec) };
+      resolve(c);
+      await cheatsheet(c);
+      platform(c);
+      await command(c);
+      limits(c);
+      prepared = await prepare(c);
+      await paths(c);
+      const ctx = buildContext(app, tool, rec, door, extra);
+      const result = await tool.handler(c.input as never, ctx, prepared);
+      outcome = output(c, result);
+    } catch (e) {
+      ({ outcome, errorClass } = failure(rec, e));
+    } finally {
+      dispose(prepared);
+    }
+    await rec.finish({ isError: outcome.isError, ...(errorClass ? { errorClass } : {}) });
+    return outcome;
+  }
+}

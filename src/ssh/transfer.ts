@@ -1,0 +1,354 @@
+/**
+ * Bulk SFTP transfers on one {@link SftpChannel} (internal to the ssh layer;
+ * tools call them through {@link RemoteFs} methods on checked paths).
+ *
+ * - Reads and writes are pipelined: up to {@link PIPELINE_DEPTH} requests of
+ *   at most the server's chunk size in flight, delivered in file order, so
+ *   memory stays bounded (about depth x chunk) whatever the file size.
+ * - {@link writeTemp}: data goes to a temp file next to the final path
+ *   (created exclusively, mode 0600), then owner and mode are set. The
+ *   atomic replace and the cleanup around it live in `fs.ts`.
+ * - {@link recheckOn}: the PATH-30 re-check before destructive operations.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { posix as pposix } from "node:path";
+import { ToolError } from "../errors.ts";
+import {
+  cancelled,
+  LOCAL_CHUNK_BYTES,
+  PIPELINE_DEPTH,
+  type SftpChannel,
+  SftpError,
+  type TempPath,
+} from "./sftp_channel.ts";
+
+/**
+ * Pipelined read of `[0, size)` (or until EOF when the file shrank),
+ * delivered in order. At most {@link PIPELINE_DEPTH} requests in flight
+ * (plus the chunk the consumer holds).
+ */
+export async function* readRange(
+  ch: SftpChannel,
+  handle: Buffer,
+  path: string,
+  size: number,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  const chunk = ch.readChunk;
+  const queue: { len: number; p: Promise<Uint8Array> }[] = [];
+  let next = 0;
+  const readFull = async (pos: number, len: number): Promise<Uint8Array> => {
+    // a server may answer short reads; fill the slot or stop at EOF
+    const first = await ch.readAt(handle, path, pos, len, signal);
+    if (first.length === len || first.length === 0) return first;
+    const parts: Uint8Array[] = [first];
+    let got = first.length;
+    while (got < len) {
+      const more = await ch.readAt(handle, path, pos + got, len - got, signal);
+      if (more.length === 0) break;
+      parts.push(more);
+      got += more.length;
+    }
+    return Buffer.concat(parts);
+  };
+  const issue = () => {
+    while (queue.length < PIPELINE_DEPTH && next < size) {
+      const len = Math.min(chunk, size - next);
+      const p = readFull(next, len);
+      p.catch(() => {}); // settled by the consumer; never an unhandled rejection
+      queue.push({ len, p });
+      next += len;
+    }
+  };
+  try {
+    issue();
+    while (queue.length) {
+      const head = queue.shift()!;
+      const data = await head.p;
+      if (data.length < head.len) {
+        // EOF before the size seen at open (the file shrank)
+        if (data.length) yield data;
+        return;
+      }
+      // refill before handing the chunk out: the pipe stays full while the consumer works
+      issue();
+      if (data.length) yield data;
+    }
+  } finally {
+    // drain what is still in flight so nothing references a closed handle later
+    await Promise.allSettled(queue.map((q) => q.p));
+  }
+}
+
+/**
+ * Pipelined write of `source` from offset 0; returns the bytes written. At
+ * most {@link PIPELINE_DEPTH} requests in flight; the source is not pulled
+ * while the pipeline is full (backpressure).
+ */
+export async function writeFrom(
+  ch: SftpChannel,
+  handle: Buffer,
+  path: string,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  signal?: AbortSignal,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<number> {
+  const chunk = ch.writeChunk;
+  const inflight = new Set<Promise<void>>();
+  let failure: unknown = null;
+  let pos = 0;
+  const send = async (data: Uint8Array) => {
+    while (inflight.size >= PIPELINE_DEPTH && failure === null) await Promise.race(inflight);
+    if (failure !== null) throw failure;
+    if (signal?.aborted) throw cancelled();
+    const p = ch.writeAt(handle, path, pos, data, signal).catch((e) => {
+      if (failure === null) failure = e;
+    });
+    pos += data.length;
+    inflight.add(p);
+    p.finally(() => inflight.delete(p));
+  };
+  try {
+    for await (const block of source) {
+      onChunk?.(block);
+      for (let o = 0; o < block.length; o += chunk) {
+        await send(block.subarray(o, Math.min(block.length, o + chunk)));
+      }
+    }
+    await Promise.all(inflight);
+    if (failure !== null) throw failure;
+  } finally {
+    await Promise.allSettled(inflight);
+  }
+  if (signal?.aborted) throw cancelled();
+  return pos;
+}
+
+/** Streams a remote file's bytes (pipelined, bounded memory). */
+export async function* remoteChunks(
+  ch: SftpChannel,
+  path: string,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  const handle = await ch.openHandle(path, "r", undefined, signal);
+  try {
+    const st = await ch.fstat(handle, path);
+    yield* readRange(ch, handle, path, st.size, signal);
+  } finally {
+    if (ch.alive) await ch.closeHandle(handle, path).catch(() => {});
+  }
+}
+
+/** Reads a whole file of at most `cap` bytes (caller checked the size). */
+export async function readFile(
+  ch: SftpChannel,
+  path: string,
+  cap: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const handle = await ch.openHandle(path, "r", undefined, signal);
+  try {
+    const st = await ch.fstat(handle, path);
+    const size = Math.min(st.size, cap);
+    const parts: Uint8Array[] = [];
+    for await (const c of readRange(ch, handle, path, size, signal)) parts.push(c);
+    return Buffer.concat(parts);
+  } finally {
+    await ch.closeHandle(handle, path).catch(() => {});
+  }
+}
+
+/** sha256 (lowercase hex) of a remote file, streamed over SFTP. */
+export async function sha256Of(
+  ch: SftpChannel,
+  path: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const h = createHash("sha256");
+  for await (const c of remoteChunks(ch, path, signal)) h.update(c);
+  return h.digest("hex");
+}
+
+/**
+ * Streams a remote file to a local handle; returns bytes written. A file that
+ * grew past `maxBytes` since it was checked is refused before any byte is
+ * written (`SftpDownloadError`).
+ */
+export async function downloadTo(
+  ch: SftpChannel,
+  path: string,
+  file: Deno.FsFile,
+  signal?: AbortSignal,
+  maxBytes = Number.MAX_SAFE_INTEGER,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<number> {
+  const handle = await ch.openHandle(path, "r", undefined, signal);
+  let total = 0;
+  try {
+    const st = await ch.fstat(handle, path);
+    if (st.size > maxBytes) {
+      throw new ToolError(
+        "SftpDownloadError",
+        `${path} is ${st.size} bytes, over the ${maxBytes}-byte cap; nothing was written.`,
+      );
+    }
+    // one local write in flight while the next chunk arrives
+    let pending: Promise<void> = Promise.resolve();
+    const writeAll = async (c: Uint8Array) => {
+      let o = 0;
+      while (o < c.length) o += await file.write(c.subarray(o));
+    };
+    try {
+      for await (const c of readRange(ch, handle, path, st.size, signal)) {
+        await pending;
+        pending = writeAll(c);
+        total += c.length;
+        onChunk?.(c);
+      }
+    } finally {
+      await pending.catch(() => {});
+    }
+    await pending;
+  } finally {
+    if (ch.alive) await ch.closeHandle(handle, path).catch(() => {});
+  }
+  return total;
+}
+
+/**
+ * Reads a local file in {@link LOCAL_CHUNK_BYTES} blocks. With `reuse` the
+ * blocks cycle through two buffers, so a yielded block is valid only until the
+ * consumer asks for the block after next -- enough for {@link writeFrom},
+ * whose SFTP writes copy the bytes before the next block is requested, and it
+ * keeps a multi-GiB stream from churning garbage. Without `reuse` every block
+ * is a fresh buffer the consumer may keep.
+ */
+export async function* localChunks(
+  file: Deno.FsFile,
+  signal?: AbortSignal,
+  opts: { reuse?: boolean } = {},
+): AsyncGenerator<Uint8Array> {
+  const ring = opts.reuse
+    ? [new Uint8Array(LOCAL_CHUNK_BYTES), new Uint8Array(LOCAL_CHUNK_BYTES)]
+    : null;
+  for (let i = 0;; i++) {
+    if (signal?.aborted) throw cancelled();
+    const buf = ring ? ring[i % 2]! : new Uint8Array(LOCAL_CHUNK_BYTES);
+    let filled = 0;
+    while (filled < buf.length) {
+      const n = await file.read(buf.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    if (filled === 0) return;
+    yield filled === buf.length ? buf : buf.subarray(0, filled);
+    if (filled < buf.length) return;
+  }
+}
+
+/** Options of {@link writeTemp}. */
+export interface WriteTempOptions {
+  /** permission bits of the final file */
+  mode: number;
+  /** restore this owner on the temp file (when allowed) */
+  owner?: { uid: number; gid: number } | null;
+  signal?: AbortSignal;
+  /** called for every source block (hashing, progress) */
+  onChunk?: (chunk: Uint8Array) => void;
+  /** names the final path in the owner warning */
+  final: string;
+}
+
+/**
+ * Creates `tmp` exclusively (mode 0600), writes `source`, restores the owner
+ * (failure is a warning), sets `mode` and closes it. `created` is called as
+ * soon as the file exists, so the caller can clean it up on any later
+ * failure.
+ */
+export async function writeTemp(
+  ch: SftpChannel,
+  tmp: TempPath,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: WriteTempOptions,
+  created: () => void,
+): Promise<{ bytes: number; warnings: string[] }> {
+  const { signal } = opts;
+  const warnings: string[] = [];
+  // no signal on open: a temp file the server may still create must be known
+  let handle: Buffer | null = await ch.openHandle(tmp, "wx", 0o600);
+  created();
+  try {
+    if (signal?.aborted) throw cancelled();
+    const bytes = await writeFrom(ch, handle, tmp, source, signal, opts.onChunk);
+    if (opts.owner && opts.owner.uid >= 0 && opts.owner.gid >= 0) {
+      const cur = await ch.fstat(handle, tmp);
+      if (cur.uid !== opts.owner.uid || cur.gid !== opts.owner.gid) {
+        try {
+          await ch.fsetstat(handle, tmp, { uid: opts.owner.uid, gid: opts.owner.gid });
+        } catch (e) {
+          if (!(e instanceof SftpError) || e.status === null) throw e;
+          warnings.push(
+            `owner not preserved: ${opts.final} was owned by uid ${opts.owner.uid} gid ${opts.owner.gid}; the new file is owned by the SSH user (uid ${cur.uid} gid ${cur.gid}) because it may not chown`,
+          );
+        }
+      }
+    }
+    // chmod after chown: chown by a non-root user clears setuid/setgid bits
+    await ch.fsetstat(handle, tmp, { mode: opts.mode });
+    const h = handle;
+    handle = null;
+    await ch.closeHandle(h, tmp);
+    return { bytes, warnings };
+  } finally {
+    if (handle && ch.alive) await ch.closeHandle(handle, tmp).catch(() => {});
+  }
+}
+
+/**
+ * PATH-30 re-check before a destructive operation on `path`:
+ * - `resolved` (the path came from a symlink-resolving canonicalization):
+ *   the server's REALPATH of the path (or of its parent when the path does
+ *   not exist) must still equal it, so no component became a symlink;
+ * - `leaf` (follow_symlinks=false: the leaf itself may be a symlink): the
+ *   parent's REALPATH must still equal the parent.
+ * Windows hosts get an `lstat` check only (weaker, documented).
+ */
+export async function recheckOn(
+  ch: SftpChannel,
+  path: string,
+  mode: "resolved" | "leaf",
+  signal?: AbortSignal,
+): Promise<void> {
+  const changed = (detail: string) =>
+    new ToolError(
+      "WriteError",
+      `Refusing to modify ${path}: it changed since it was checked (${detail}). Nothing was changed; check the path and call again.`,
+      { reason: "path_changed" },
+    );
+  if (ch.platform === "windows") {
+    if (mode === "resolved") {
+      const st = await ch.lstatOrNull(path, signal);
+      if (st?.kind === "symlink") throw changed("it is now a symbolic link");
+    }
+    return;
+  }
+  const parent = pposix.dirname(path);
+  if (mode === "resolved") {
+    const st = await ch.lstatOrNull(path, signal);
+    if (st?.kind === "symlink") throw changed("it is now a symbolic link");
+    if (st) {
+      const real = await ch.realpath(path, signal).catch(() => null);
+      if (real !== null && real !== path) throw changed(`it now resolves to ${real}`);
+      return;
+    }
+  }
+  if (parent === path) return;
+  const realParent = await ch.realpath(parent, signal).catch(() => null);
+  if (realParent !== null && realParent !== parent) {
+    throw changed(`its directory now resolves to ${realParent}`);
+  }
+}
