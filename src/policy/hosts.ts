@@ -16,6 +16,7 @@ import type { HostPolicy, HostsFile, Settings } from "../config/types.ts";
 import { envHostPolicy } from "../config/hosts.ts";
 import { ToolError } from "../errors.ts";
 import { normalizeHostname } from "./hostname.ts";
+import { deepFreeze } from "../util/freeze.ts";
 
 /** Immutable view of the configured hosts. */
 export class HostRegistry {
@@ -30,6 +31,8 @@ export class HostRegistry {
     this.file = file;
     this.#settings = settings;
     for (const p of file.hosts.values()) {
+      // policies are shared with every call: nothing may widen them in place
+      deepFreeze(p);
       if (!this.#byHostname.has(p.hostname)) this.#byHostname.set(p.hostname, p);
     }
     this.#allowlist = new Set(settings.SSH_HOSTS_ALLOWLIST);
@@ -68,7 +71,7 @@ export class HostRegistry {
     if (this.#allowlist.has(host)) {
       let p = this.#envPolicies.get(host);
       if (!p) {
-        p = envHostPolicy(host, this.#settings);
+        p = deepFreeze(envHostPolicy(host, this.#settings));
         this.#envPolicies.set(host, p);
       }
       return p;

@@ -16,7 +16,7 @@ import type { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import { ToolError } from "../errors.ts";
 import { expandPath } from "../config/env.ts";
-import { fingerprintOfBlob } from "./keys.ts";
+import { fingerprintSha256 } from "./key_blob.ts";
 
 /** One key held by an agent. */
 export interface AgentIdentity {
@@ -147,7 +147,7 @@ export async function listAgentIdentities(
     );
   }
   return keys.map((k) => ({
-    fingerprint: fingerprintOfBlob(k.getPublicSSH()),
+    fingerprint: fingerprintSha256(k.getPublicSSH()),
     type: k.type,
     comment: k.comment ?? "",
   }));
@@ -173,7 +173,7 @@ class FilteringAgent extends ssh2.BaseAgent<ParsedKey> {
     this.#inner.getIdentities((err, keys) => {
       if (err) return cb(err);
       const parsed = (keys ?? []).filter((k): k is ParsedKey => typeof k === "object");
-      const offered = parsed.filter((k) => this.#accept(fingerprintOfBlob(k.getPublicSSH())));
+      const offered = parsed.filter((k) => this.#accept(fingerprintSha256(k.getPublicSSH())));
       if (offered.length === 0 && this.#missing) return cb(new Error(this.#missing));
       cb(undefined, offered);
     });
@@ -187,7 +187,7 @@ class FilteringAgent extends ssh2.BaseAgent<ParsedKey> {
   ): void {
     const callback = typeof options === "function" ? options : cb;
     // defence in depth: ssh2 only signs with offered keys, but never sign with another
-    if (!this.#accept(fingerprintOfBlob(pubKey.getPublicSSH()))) {
+    if (!this.#accept(fingerprintSha256(pubKey.getPublicSSH()))) {
       callback?.(new Error("key not offered by this agent"));
       return;
     }

@@ -18,13 +18,8 @@ import { type Logger, nullLogger } from "../log.ts";
 import type { AuthConfig, HostPolicy, Settings } from "../config/types.ts";
 import { expandPath } from "../config/env.ts";
 import { readSecret, runSecretCommand } from "../config/secrets.ts";
-import {
-  fingerprintOfBlob,
-  isEncryptedKey,
-  keyFingerprint,
-  type ParsedKey,
-  parsePrivateKey,
-} from "./keys.ts";
+import { isEncryptedKey, keyFingerprint, type ParsedKey, parsePrivateKey } from "./keys.ts";
+import { fingerprintSha256 } from "./key_blob.ts";
 import {
   type AgentIdentity,
   listAgentIdentities,
@@ -218,7 +213,7 @@ async function publicFingerprint(privatePath: string): Promise<string | null> {
     const line = (await Deno.readTextFile(`${privatePath}.pub`)).trim();
     const b64 = line.split(/\s+/)[1];
     if (!b64) return null;
-    return fingerprintOfBlob(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    return fingerprintSha256(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
   } catch {
     return null;
   }

@@ -1,19 +1,15 @@
 /**
- * One SSH connection (one hop): our own TCP socket with TCP_NODELAY (or a
- * forwarded channel through a jump host), strict host-key verification through
- * `KnownHosts` (ssh2's `hostVerifier` is always set), the operator's auth
- * methods only, a per-connection cap on concurrent session channels and one
- * shared SFTP channel.
+ * One SSH connection (one hop) once it is authenticated: the `Connection`
+ * class with its per-connection cap on concurrent session channels, forwarded
+ * channels for jump hosts and one shared SFTP channel, and `openConnection`.
+ * The stream, the handshake with strict host-key verification and the auth
+ * methods are set up in `handshake.ts` (its public names are re-exported here).
  *
  * @module
  */
 
 // @ts-types="npm:@types/ssh2@1.15.5"
 import ssh2 from "ssh2";
-import net from "node:net";
-import { spawn } from "node:child_process";
-import { Duplex } from "node:stream";
-import type { HostPolicy } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Semaphore } from "../util/semaphore.ts";
@@ -25,61 +21,16 @@ import {
   type OpenedChannel,
   type RawExecResult,
 } from "./exec.ts";
-import {
-  fingerprintSha256,
-  type HostKeyVerdict,
-  type KnownHosts,
-  verdictError,
-} from "./known_hosts.ts";
 import type { PreparedAuth } from "./auth.ts";
+import { type ConnectDeps, type ConnectTarget, handshake, type JumpHost } from "./handshake.ts";
 
-/** Where and how to connect one hop. */
-export interface ConnectTarget {
-  /** the hosts.toml (or env-allowlist) policy of this hop */
-  policy: HostPolicy;
-  /** effective login user */
-  user: string;
-  /** effective port */
-  port: number;
-  /** name after ssh_config `HostName` mapping */
-  connectName: string;
-  /** name used for the known_hosts lookup (`HostKeyAlias` or connectName) */
-  lookupName: string;
-  /** true when lookupName is an ssh_config HostKeyAlias (looked up without the port, like OpenSSH) */
-  hostKeyAlias: boolean;
-  /** the network-policy-verified address (or the name when DNS checks are off) */
-  connectAddress: string;
-  /** ssh_config ProxyCommand (tokens expanded), only when ALLOW_SSH_CONFIG_PROXYCOMMAND=true */
-  proxyCommand?: string;
-  /** algorithm lists from ssh_config (already mapped to ssh2 names) */
-  algorithms?: { cipher?: string[]; hmac?: string[]; kex?: string[]; serverHostKey?: string[] };
-}
-
-/** Shared dependencies of every connect. */
-export interface ConnectDeps {
-  knownHosts: KnownHosts;
-  logger: Logger;
-  connectTimeoutMs: number;
-  keepaliveMs: number;
-  /** max concurrent session channels (exec) per connection */
-  maxChannels: number;
-}
-
-/**
- * Cipher preference for direct connections when ssh_config names none: ssh2's
- * own default set, reordered by throughput measured under Deno (bench `files`:
- * chacha20-poly1305 ~294/244 MiB/s SFTP read/write vs ~136/130 for
- * aes128-gcm, whose node:crypto AES is slow in Deno). It is also OpenSSH's
- * first choice. Tunnelled hops keep ssh2's default order (see handshake()).
- */
-export const DEFAULT_CIPHERS = [
-  "chacha20-poly1305@openssh.com",
-  "aes128-gcm@openssh.com",
-  "aes256-gcm@openssh.com",
-  "aes128-ctr",
-  "aes192-ctr",
-  "aes256-ctr",
-] as const;
+export {
+  type ConnectDeps,
+  type ConnectTarget,
+  DEFAULT_CIPHERS,
+  type JumpHost,
+  verifyHostKeyOnly,
+} from "./handshake.ts";
 
 /** Pool identity of a connection: `(user, hostname, port)` plus the route. */
 export function connectionKey(user: string, hostname: string, port: number, via?: string): string {
@@ -87,7 +38,7 @@ export function connectionKey(user: string, hostname: string, port: number, via?
 }
 
 /** An authenticated SSH connection. */
-export class Connection implements ExecHost {
+export class Connection implements ExecHost, JumpHost {
   readonly key: string;
   readonly target: ConnectTarget;
   readonly client: ssh2.Client;
@@ -330,243 +281,6 @@ export class Connection implements ExecHost {
     }
     this.#markDead();
   }
-}
-
-/**
- * ssh_config ProxyCommand: the command's stdin/stdout carry the SSH stream
- * (only with ALLOW_SSH_CONFIG_PROXYCOMMAND=true; the command comes from the
- * operator's ssh_config, never from tool arguments). Its stderr is logged at
- * DEBUG.
- */
-function proxyCommandStream(command: string, logger: Logger): Duplex {
-  const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"] });
-  const stream = new Duplex({
-    read() {
-      child.stdout.resume();
-    },
-    write(chunk, _enc, cb) {
-      child.stdin.write(chunk, cb);
-    },
-    final(cb) {
-      child.stdin.end();
-      cb();
-    },
-    destroy(err, cb) {
-      child.kill("SIGTERM");
-      cb(err);
-    },
-  });
-  child.stdout.on("data", (d: Uint8Array) => {
-    if (!stream.push(d)) child.stdout.pause();
-  });
-  child.stdout.on("end", () => stream.push(null));
-  child.stderr.on(
-    "data",
-    (d: Uint8Array) => logger.debug("ProxyCommand stderr", { bytes: d.length }),
-  );
-  child.on("error", (e: Error) => stream.destroy(e));
-  child.on("exit", () => stream.push(null));
-  return stream;
-}
-
-function tcpConnect(address: string, port: number, timeoutMs: number, signal?: AbortSignal) {
-  return new Promise<net.Socket>((resolve, reject) => {
-    const sock = new net.Socket();
-    const fail = (msg: string) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      sock.destroy();
-      reject(new ToolError("ConnectError", msg));
-    };
-    const onAbort = () => fail("Connection attempt cancelled.");
-    const timer = setTimeout(
-      () =>
-        fail(
-          `TCP connect to ${address}:${port} timed out after ${
-            Math.round(timeoutMs / 1000)
-          } s (SSH_CONNECT_TIMEOUT).`,
-        ),
-      timeoutMs,
-    );
-    signal?.addEventListener("abort", onAbort, { once: true });
-    sock.once(
-      "error",
-      (e: Error) => fail(`TCP connect to ${address}:${port} failed: ${e.message}`),
-    );
-    sock.connect(port, address, () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      sock.removeAllListeners("error");
-      sock.setNoDelay(true);
-      resolve(sock);
-    });
-  });
-}
-
-interface Handshake {
-  client: ssh2.Client;
-  /** SHA256 fingerprint of the presented host key ("" if none was seen) */
-  presented: string;
-}
-
-/**
- * TCP (or a forwarded channel through `via`) plus the SSH handshake with
- * strict host-key verification, then authentication with `auth`. With
- * `auth === null` only the host key is checked: no credentials are offered and
- * the call resolves once the server has proven the pinned key (the
- * authentication failure that follows is expected).
- */
-async function handshake(
-  target: ConnectTarget,
-  auth: PreparedAuth | null,
-  via: Connection | null,
-  deps: ConnectDeps,
-  signal?: AbortSignal,
-): Promise<Handshake> {
-  const { knownHosts } = deps;
-  const alias = target.policy.alias;
-  const sock: Duplex = via
-    ? await via.forwardOut(target.connectAddress, target.port)
-    : target.proxyCommand
-    ? proxyCommandStream(target.proxyCommand, deps.logger)
-    : await tcpConnect(target.connectAddress, target.port, deps.connectTimeoutMs, signal);
-
-  knownHosts.refresh();
-  let verdict: HostKeyVerdict | null = null;
-  let presented = "";
-  const client = new ssh2.Client();
-  const serverHostKey = target.algorithms?.serverHostKey ??
-    knownHosts.hostKeyAlgorithms(target.lookupName, target.port, {
-      hostKeyAlias: target.hostKeyAlias,
-    });
-
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new ToolError(
-          "ConnectError",
-          `SSH handshake with ${alias} (${target.connectAddress}:${target.port}) timed out after ${
-            Math.round(deps.connectTimeoutMs / 1000)
-          } s (SSH_CONNECT_TIMEOUT).`,
-        ),
-      );
-      client.end();
-    }, deps.connectTimeoutMs);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new ToolError("Cancelled", "Connection attempt cancelled."));
-      client.end();
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    client.once("ready", () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    });
-    client.once("error", (e: Error & { level?: string }) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      const v = verdict as HostKeyVerdict | null;
-      if (v && v.status !== "trusted") {
-        reject(verdictError(v, alias, target.port, knownHosts.path));
-      } else if (e.level === "client-authentication") {
-        if (auth === null && v?.status === "trusted") {
-          resolve();
-          return;
-        }
-        reject(
-          new ToolError(
-            "AuthenticationFailed",
-            `Authentication as ${target.user} on ${alias} failed (tried: ${
-              auth?.description ?? "none"
-            }). Check that the key is in the server's authorized_keys and the user is right.`,
-            { host_key_verified: v?.status === "trusted", actual_fingerprint: presented || null },
-          ),
-        );
-      } else {
-        reject(
-          new ToolError(
-            "ConnectError",
-            `SSH connection to ${alias} (${target.connectAddress}:${target.port}) failed: ${e.message}`,
-          ),
-        );
-      }
-    });
-    client.once("close", () => {
-      clearTimeout(timer);
-      reject(
-        new ToolError(
-          "ConnectError",
-          `SSH connection to ${alias} (${target.connectAddress}:${target.port}) closed during the handshake.`,
-        ),
-      );
-    });
-  });
-
-  try {
-    client.connect({
-      sock,
-      username: target.user,
-      authHandler: (auth?.methods ?? []) as ssh2.ConnectConfig["authHandler"],
-      hostVerifier: (key: Buffer) => {
-        const blob = new Uint8Array(key);
-        presented = fingerprintSha256(blob);
-        verdict = knownHosts.verify(target.lookupName, target.port, blob, {
-          hostKeyAlias: target.hostKeyAlias,
-        });
-        return verdict.status === "trusted";
-      },
-      algorithms: {
-        serverHostKey: serverHostKey as ssh2.ServerHostKeyAlgorithm[],
-        // ChaCha20 first on direct connections only: a connection tunnelled through another one is
-        // decrypted re-entrantly inside the outer connection's decrypt path, and ssh2's
-        // chacha20-poly1305 then stalls the inner handshake (reproduced; see tests/ssh/pool_test.ts)
-        ...(target.algorithms?.cipher
-          ? { cipher: target.algorithms.cipher as ssh2.CipherAlgorithm[] }
-          : via
-          ? {}
-          : { cipher: [...DEFAULT_CIPHERS] as ssh2.CipherAlgorithm[] }),
-        ...(target.algorithms?.hmac ? { hmac: target.algorithms.hmac as ssh2.MacAlgorithm[] } : {}),
-        ...(target.algorithms?.kex ? { kex: target.algorithms.kex as ssh2.KexAlgorithm[] } : {}),
-      },
-      readyTimeout: deps.connectTimeoutMs + 1000,
-      keepaliveInterval: deps.keepaliveMs,
-      keepaliveCountMax: 3,
-      agentForward: false,
-      tryKeyboard: false,
-    });
-  } catch (e) {
-    client.end();
-    throw new ToolError(
-      "AuthenticationFailed",
-      `Could not start authentication for ${alias}: ${(e as Error).message}`,
-    );
-  }
-  try {
-    await ready;
-  } catch (e) {
-    client.end();
-    sock.destroy();
-    throw e;
-  }
-  client.removeAllListeners("close");
-  client.removeAllListeners("error");
-  return { client, presented };
-}
-
-/**
- * Checks only the host key of a hop (no credentials offered); returns the
- * verified fingerprint or throws UnknownHost / HostKeyMismatch / ConnectError.
- */
-export async function verifyHostKeyOnly(
-  target: ConnectTarget,
-  via: Connection | null,
-  deps: ConnectDeps,
-): Promise<string> {
-  const h = await handshake(target, null, via, deps);
-  h.client.on("error", () => {});
-  h.client.end();
-  return h.presented;
 }
 
 /**

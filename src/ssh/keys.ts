@@ -32,42 +32,47 @@ import ssh2 from "ssh2";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import type { ParsedKey as Ssh2ParsedKey } from "ssh2";
 import { Buffer } from "node:buffer";
-import { createHash, createPrivateKey, type JsonWebKey, randomBytes } from "node:crypto";
+import { createPrivateKey, type JsonWebKey, randomBytes } from "node:crypto";
 import { ToolError } from "../errors.ts";
 import { concat } from "../util/bytes.ts";
+import {
+  ECDSA_CURVES,
+  type EcdsaCurve,
+  fingerprintSha256,
+  sshMpint,
+  sshString,
+  sshUint32,
+  stripLeadingZeros,
+  WireReader,
+} from "./key_blob.ts";
+
+// `SHA256:<unpadded base64>` of a public key blob, under the name this module has always exported
 
 /** A private key as ssh2 understands it (ssh2's `ParsedKey`). */
 export type ParsedKey = Ssh2ParsedKey;
 
-/** Curve facts for the ECDSA key types OpenSSH supports. */
-interface CurveInfo {
-  /** OpenSSH curve name (`nistp256`) */
-  ssh: string;
+/** Curve facts for the ECDSA key types OpenSSH supports (`ssh`, `size` from key_blob.ts). */
+interface CurveInfo extends EcdsaCurve {
   /** JWK `crv` */
   jwk: string;
-  /** scalar / coordinate length in bytes */
-  size: number;
   /** DER encoding of the named-curve OID (tag and length included) */
   oidDer: Uint8Array;
 }
 
 const CURVES: Record<string, CurveInfo> = {
   "ecdsa-sha2-nistp256": {
-    ssh: "nistp256",
+    ...ECDSA_CURVES["ecdsa-sha2-nistp256"]!,
     jwk: "P-256",
-    size: 32,
     oidDer: Uint8Array.of(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07),
   },
   "ecdsa-sha2-nistp384": {
-    ssh: "nistp384",
+    ...ECDSA_CURVES["ecdsa-sha2-nistp384"]!,
     jwk: "P-384",
-    size: 48,
     oidDer: Uint8Array.of(0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22),
   },
   "ecdsa-sha2-nistp521": {
-    ssh: "nistp521",
+    ...ECDSA_CURVES["ecdsa-sha2-nistp521"]!,
     jwk: "P-521",
-    size: 66,
     oidDer: Uint8Array.of(0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23),
   },
 };
@@ -85,15 +90,6 @@ function toText(data: string | Uint8Array): string {
   return s.replace(/\r\n?/g, "\n").trim();
 }
 
-/** Reads an SSH wire `string` at `pos`; returns the bytes and the next position. */
-function readSshString(buf: Uint8Array, pos: number): [Uint8Array, number] | null {
-  if (pos + 4 > buf.length) return null;
-  const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(pos);
-  const end = pos + 4 + len;
-  if (end > buf.length) return null;
-  return [buf.subarray(pos + 4, end), end];
-}
-
 /** The cipher name of an OpenSSH-format private key, or null when malformed. */
 function opensshCipher(body: string): string | null {
   const data = Buffer.from(body.replace(/\s+/g, ""), "base64");
@@ -101,8 +97,7 @@ function opensshCipher(body: string): string | null {
   if (data.length < magic.length || data.toString("latin1", 0, magic.length) !== magic) {
     return null;
   }
-  const r = readSshString(data, magic.length);
-  return r ? Buffer.from(r[0]).toString("latin1") : null;
+  return new WireReader(data.subarray(magic.length)).text();
 }
 
 /**
@@ -126,14 +121,9 @@ export function isEncryptedKey(data: string | Uint8Array): boolean {
   return false;
 }
 
-/** `SHA256:<unpadded base64>` of an SSH public key blob (as `ssh-keygen -l` prints it). */
-export function fingerprintOfBlob(blob: Uint8Array): string {
-  return "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
-}
-
 /** SHA256 fingerprint of the public half, same as `ssh-keygen -l -E sha256`. */
 export function keyFingerprint(key: ParsedKey): string {
-  return fingerprintOfBlob(key.getPublicSSH());
+  return fingerprintSha256(key.getPublicSSH());
 }
 
 // ---------------------------------------------------------------------------
@@ -174,31 +164,7 @@ function reasonOf(e: unknown): string {
 }
 
 // ---------------------------------------------------------------------------
-// Minimal DER / SSH wire encoding
-
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
-}
-
-function sshString(b: Uint8Array | string): Uint8Array {
-  const bytes = typeof b === "string" ? new TextEncoder().encode(b) : b;
-  return concat([u32(bytes.length), bytes]);
-}
-
-function stripLeadingZeros(b: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < b.length && b[i] === 0) i++;
-  return b.subarray(i);
-}
-
-/** SSH `mpint` of an unsigned big-endian integer. */
-function sshMpint(unsigned: Uint8Array): Uint8Array {
-  const v = stripLeadingZeros(unsigned);
-  const body = v.length > 0 && (v[0]! & 0x80) !== 0 ? concat([Uint8Array.of(0), v]) : v;
-  return sshString(body);
-}
+// Minimal DER encoding (the SSH wire format is in key_blob.ts)
 
 /** Left-pads / strips an unsigned big-endian integer to exactly `size` bytes. */
 function fixedLength(unsigned: Uint8Array, size: number): Uint8Array | null {
@@ -281,7 +247,7 @@ function opensshKeyText(publicBlob: Uint8Array, privateFields: Uint8Array): stri
     sshString("none"),
     sshString("none"),
     sshString(""),
-    u32(1),
+    sshUint32(1),
     sshString(publicBlob),
     sshString(priv),
   ]);
@@ -397,9 +363,8 @@ function normaliseEcPrivatePem(
   const fixed = fixedLength(scalar, curve.size);
   if (!fixed) return null;
   // public point from the SSH blob: string type, string curve, string Q
-  const t = readSshString(publicSsh, 0);
-  const c = t && readSshString(publicSsh, t[1]);
-  const q = c && readSshString(publicSsh, c[1]);
+  const blob = new WireReader(publicSsh);
+  const q = blob.string() && blob.string() && blob.string();
   if (!q) return null;
   if (scalar.length === curve.size && seq.end === der.length) return null;
   const rebuilt = derTlv(
@@ -408,7 +373,7 @@ function normaliseEcPrivatePem(
       Uint8Array.of(0x02, 0x01, 0x01),
       derTlv(0x04, fixed),
       derTlv(0xa0, curve.oidDer),
-      derTlv(0xa1, derTlv(0x03, concat([Uint8Array.of(0), q[0]]))),
+      derTlv(0xa1, derTlv(0x03, concat([Uint8Array.of(0), q]))),
     ]),
   );
   return makePem("EC PRIVATE", rebuilt);

@@ -38,28 +38,49 @@
  *
  * Nothing in this module writes to the file.
  *
+ * The parts: line syntax in `known_hosts_parse.ts`, host names, patterns and
+ * hashed fields in `known_hosts_match.ts`, key blobs and OpenSSH base64 in
+ * `key_blob.ts`, host-key algorithm order in `host_key_algorithms.ts`. This
+ * module holds the file (`KnownHosts`), the verdicts and their errors, and
+ * re-exports the public names of the others.
+ *
  * @module
  */
 
 import { Buffer } from "node:buffer";
-import { createHash, createHmac } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { type Logger, nullLogger } from "../log.ts";
 import { ToolError } from "../errors.ts";
+import { orderHostKeyAlgorithms } from "./host_key_algorithms.ts";
+import { canonicalKeyId, fingerprintSha256, keyTypeOfBlob } from "./key_blob.ts";
+import {
+  asciiLower,
+  byteString,
+  hostFieldMatches,
+  type KnownHostsLookupOptions,
+  lookupKeyFor,
+} from "./known_hosts_match.ts";
+import {
+  canonicalIdOfPinned,
+  type KnownHostsEntry,
+  parseKnownHosts,
+  type PinnedKey,
+} from "./known_hosts_parse.ts";
 
-/** One key line of the known_hosts file. */
-export interface PinnedKey {
-  /** key type of the blob, e.g. "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256" */
-  keyType: string;
-  /** raw wire blob (base64-decoded key field) */
-  blob: Uint8Array;
-  /** "SHA256:" + unpadded base64 of sha256(blob) */
-  fingerprint: string;
-  /** 1-based line number in the file */
-  line: number;
-  /** marker of the line */
-  marker: null | "revoked" | "cert-authority";
-}
+export { SSH2_DEFAULT_HOST_KEY_ALGORITHMS } from "./host_key_algorithms.ts";
+export { fingerprintSha256, keyTypeOfBlob } from "./key_blob.ts";
+export {
+  hashHostName,
+  type KnownHostsLookupOptions,
+  lookupKeyFor,
+  matchHostPatterns,
+} from "./known_hosts_match.ts";
+export {
+  type KnownHostsEntry,
+  parseKnownHosts,
+  type PinnedKey,
+  type SkippedLine,
+} from "./known_hosts_parse.ts";
 
 /** Result of {@link KnownHosts.verify}. */
 export type HostKeyVerdict =
@@ -90,592 +111,6 @@ export interface KnownHostsLookup {
   certAuthority: PinnedKey[];
   /** true when `trusted` comes from port-less `host` lines (no plain line for `[host]:port`) */
   portlessFallback: boolean;
-}
-
-/** Options of the lookup methods of {@link KnownHosts}. */
-export interface KnownHostsLookupOptions {
-  /**
-   * `host` is an ssh_config `HostKeyAlias`: OpenSSH 9.2 looks the alias up
-   * as-is, without `[alias]:port` and without the port-less fallback, whatever
-   * the port (measured). Default false.
-   */
-  hostKeyAlias?: boolean;
-}
-
-/** One parsed, valid line of a known_hosts file. */
-export interface KnownHostsEntry {
-  /** the host field as written (patterns or a `|1|salt|hash` field) */
-  hosts: string;
-  /** salt of a hashed host field; null for patterns */
-  hashSalt: Uint8Array | null;
-  key: PinnedKey;
-}
-
-/** Why a line was skipped by {@link parseKnownHosts}. */
-export interface SkippedLine {
-  line: number;
-  reason: string;
-}
-
-/** Host-key algorithms ssh2 1.17 offers by default, in its preference order. */
-export const SSH2_DEFAULT_HOST_KEY_ALGORITHMS: readonly string[] = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "rsa-sha2-512",
-  "rsa-sha2-256",
-  "ssh-rsa",
-];
-
-/** ssh2 host-key algorithms allowed per pinned key type. */
-const ALGORITHMS_FOR_KEY_TYPE: Record<string, readonly string[]> = {
-  "ssh-ed25519": ["ssh-ed25519"],
-  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
-  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
-  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
-  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
-  // ssh-dss is only offered when it is pinned (ssh2 supports it, OpenSSH 9.2 no longer offers it).
-  "ssh-dss": ["ssh-dss"],
-};
-const ALL_ALGORITHMS_ORDER: readonly string[] = [...SSH2_DEFAULT_HOST_KEY_ALGORITHMS, "ssh-dss"];
-
-// ---------------------------------------------------------------------------
-// small helpers
-
-/** "SHA256:" + unpadded base64 of sha256(blob), as `ssh-keygen -l` prints it. */
-export function fingerprintSha256(blob: Uint8Array): string {
-  const d = createHash("sha256").update(blob).digest("base64");
-  return "SHA256:" + d.replace(/=+$/, "");
-}
-
-/**
- * The key type stored at the start of an SSH public key blob (the first
- * SSH `string`), e.g. "ssh-ed25519". Returns "" when the blob is too short to
- * hold one.
- */
-export function keyTypeOfBlob(blob: Uint8Array): string {
-  const r = new WireReader(blob);
-  const t = r.string();
-  return t === null ? "" : latin1(t);
-}
-
-function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-}
-
-/** ASCII-only lowercase, like OpenSSH's `lowercase()` in the C locale. */
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
-
-function isCSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-}
-
-const B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_INDEX: Int16Array = (() => {
-  const t = new Int16Array(256).fill(-1);
-  for (let i = 0; i < B64_ALPHABET.length; i++) t[B64_ALPHABET.charCodeAt(i)] = i;
-  return t;
-})();
-
-/**
- * Base64 decoding with the rules of BIND's `b64_pton`, which OpenSSH uses
- * for key blobs and salts: whitespace is skipped anywhere, padding is
- * required, nothing but whitespace may follow it and the unused low bits of
- * the last character must be zero. Returns null when the text is invalid.
- */
-export function decodeBase64Strict(s: string): Uint8Array | null {
-  const out: number[] = [];
-  let state = 0;
-  let acc = 0;
-  let i = 0;
-  let sawPad = false;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (isCSpace(c)) continue;
-    if (c === 0x3d) {
-      sawPad = true;
-      break;
-    }
-    const v = c < 256 ? B64_INDEX[c]! : -1;
-    if (v < 0) return null;
-    switch (state) {
-      case 0:
-        acc = v;
-        state = 1;
-        break;
-      case 1:
-        out.push(((acc << 2) | (v >> 4)) & 0xff);
-        acc = v & 0x0f;
-        state = 2;
-        break;
-      case 2:
-        out.push(((acc << 4) | (v >> 2)) & 0xff);
-        acc = v & 0x03;
-        state = 3;
-        break;
-      default:
-        out.push(((acc << 6) | v) & 0xff);
-        state = 0;
-        break;
-    }
-  }
-  if (!sawPad) return state === 0 ? Uint8Array.from(out) : null;
-  i++; // skip the first "="
-  if (state === 0 || state === 1) return null;
-  if (state === 2) {
-    while (i < s.length && isCSpace(s.charCodeAt(i))) i++;
-    if (i >= s.length || s.charCodeAt(i) !== 0x3d) return null;
-    i++;
-  }
-  for (; i < s.length; i++) if (!isCSpace(s.charCodeAt(i))) return null;
-  if (acc !== 0) return null;
-  return Uint8Array.from(out);
-}
-
-/** Reads SSH wire types (RFC 4251 §5) from a blob. */
-class WireReader {
-  #b: Uint8Array;
-  #off = 0;
-  constructor(b: Uint8Array) {
-    this.#b = b;
-  }
-  get done(): boolean {
-    return this.#off === this.#b.length;
-  }
-  string(): Uint8Array | null {
-    const b = this.#b;
-    if (this.#off + 4 > b.length) return null;
-    const n = ((b[this.#off]! << 24) >>> 0) + (b[this.#off + 1]! << 16) +
-      (b[this.#off + 2]! << 8) + b[this.#off + 3]!;
-    const start = this.#off + 4;
-    if (n > b.length - start) return null;
-    this.#off = start + n;
-    return b.subarray(start, start + n);
-  }
-  /** mpint as OpenSSH's `sshbuf_get_bignum2`: non-negative, ≤ 16384 bits; returns minimal bytes. */
-  mpint(): Uint8Array | null {
-    const d = this.string();
-    if (d === null) return null;
-    if (d.length !== 0 && (d[0]! & 0x80) !== 0) return null;
-    if (d.length > 2049 || (d.length === 2049 && d[0] !== 0)) return null;
-    let i = 0;
-    while (i < d.length && d[i] === 0) i++;
-    return d.subarray(i);
-  }
-  /** SSH string without embedded NUL (OpenSSH `sshbuf_get_cstring`). */
-  cstring(): Uint8Array | null {
-    const d = this.string();
-    if (d === null || d.includes(0)) return null;
-    return d;
-  }
-}
-
-function bitLength(x: bigint): number {
-  return x === 0n ? 0 : x.toString(2).length;
-}
-
-function bytesToBigInt(b: Uint8Array): bigint {
-  return b.length === 0 ? 0n : BigInt("0x" + hex(b));
-}
-
-interface Curve {
-  name: string;
-  fieldBytes: number;
-  p: bigint;
-  b: bigint;
-  n: bigint;
-}
-
-const CURVES: Record<string, Curve> = {
-  nistp256: {
-    name: "nistp256",
-    fieldBytes: 32,
-    p: BigInt("0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff"),
-    b: BigInt("0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b"),
-    n: BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"),
-  },
-  nistp384: {
-    name: "nistp384",
-    fieldBytes: 48,
-    p: BigInt(
-      "0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
-    ),
-    b: BigInt(
-      "0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
-    ),
-    n: BigInt(
-      "0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
-    ),
-  },
-  nistp521: {
-    name: "nistp521",
-    fieldBytes: 66,
-    p: (1n << 521n) - 1n,
-    b: BigInt(
-      "0x51953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00",
-    ),
-    n: BigInt(
-      "0x1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
-    ),
-  },
-};
-
-/**
- * An ECDSA public point as OpenSSH accepts it (`sshbuf_get_eckey` +
- * `sshkey_ec_validate_public`): uncompressed, coordinates below p, on the
- * curve, both coordinates longer than half the order's bit length and below
- * order - 1.
- */
-function validEcPoint(curve: Curve, q: Uint8Array): boolean {
-  if (q.length !== 1 + 2 * curve.fieldBytes || q[0] !== 0x04) return false;
-  const x = bytesToBigInt(q.subarray(1, 1 + curve.fieldBytes));
-  const y = bytesToBigInt(q.subarray(1 + curve.fieldBytes));
-  const { p, b, n } = curve;
-  if (x >= p || y >= p) return false;
-  const lhs = (y * y) % p;
-  const rhs = (((x * x) % p) * x - 3n * x + b) % p;
-  if (lhs !== ((rhs % p) + p) % p) return false;
-  const half = Math.floor(bitLength(n) / 2);
-  if (bitLength(x) <= half || bitLength(y) <= half) return false;
-  if (x >= n - 1n || y >= n - 1n) return false;
-  return true;
-}
-
-/** Parsed key: its type and a canonical identity used for equality (like `sshkey_equal`). */
-interface ParsedKey {
-  keyType: string;
-  canon: string;
-}
-
-const CERT_TYPES = new Set([
-  "ssh-ed25519-cert-v01@openssh.com",
-  "sk-ssh-ed25519-cert-v01@openssh.com",
-  "ecdsa-sha2-nistp256-cert-v01@openssh.com",
-  "ecdsa-sha2-nistp384-cert-v01@openssh.com",
-  "ecdsa-sha2-nistp521-cert-v01@openssh.com",
-  "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
-  "ssh-rsa-cert-v01@openssh.com",
-  "ssh-dss-cert-v01@openssh.com",
-]);
-
-/** Key type names OpenSSH 9.2 accepts on a known_hosts line → the blob type they require. */
-function blobTypeForDeclared(declared: string): string | null {
-  switch (declared) {
-    case "ssh-ed25519":
-    case "sk-ssh-ed25519@openssh.com":
-    case "ssh-rsa":
-    case "ssh-dss":
-    case "ecdsa-sha2-nistp256":
-    case "ecdsa-sha2-nistp384":
-    case "ecdsa-sha2-nistp521":
-    case "sk-ecdsa-sha2-nistp256@openssh.com":
-      return declared;
-    case "rsa-sha2-256":
-    case "rsa-sha2-512":
-      return "ssh-rsa";
-    case "rsa-sha2-256-cert-v01@openssh.com":
-    case "rsa-sha2-512-cert-v01@openssh.com":
-      return "ssh-rsa-cert-v01@openssh.com";
-    default:
-      return CERT_TYPES.has(declared) ? declared : null;
-  }
-}
-
-/**
- * Parses a public key blob like OpenSSH's `sshkey_from_blob` (plain keys
- * fully; certificates only by their type, they can never equal a plain key).
- * Returns null when OpenSSH would refuse the blob.
- */
-function parseKeyBlob(blob: Uint8Array): ParsedKey | null {
-  const r = new WireReader(blob);
-  const t = r.string();
-  if (t === null) return null;
-  const keyType = latin1(t);
-  if (CERT_TYPES.has(keyType)) return { keyType, canon: "cert:" + hex(blob) };
-  const parts: string[] = [];
-  switch (keyType) {
-    case "ssh-ed25519":
-    case "sk-ssh-ed25519@openssh.com": {
-      const pk = r.string();
-      if (pk === null || pk.length !== 32) return null;
-      parts.push(hex(pk));
-      if (keyType !== "ssh-ed25519") {
-        const app = r.cstring();
-        if (app === null) return null;
-        parts.push(hex(app));
-      }
-      break;
-    }
-    case "ssh-rsa": {
-      const e = r.mpint();
-      const n = r.mpint();
-      if (e === null || n === null) return null;
-      if (bitLength(bytesToBigInt(n)) < 1024) return null;
-      parts.push(hex(e), hex(n));
-      break;
-    }
-    case "ssh-dss": {
-      for (let i = 0; i < 4; i++) {
-        const v = r.mpint();
-        if (v === null) return null;
-        parts.push(hex(v));
-      }
-      break;
-    }
-    case "ecdsa-sha2-nistp256":
-    case "ecdsa-sha2-nistp384":
-    case "ecdsa-sha2-nistp521":
-    case "sk-ecdsa-sha2-nistp256@openssh.com": {
-      const want = keyType.startsWith("sk-") ? "nistp256" : keyType.slice("ecdsa-sha2-".length);
-      const curveName = r.string();
-      if (curveName === null || latin1(curveName) !== want) return null;
-      const q = r.string();
-      if (q === null || !validEcPoint(CURVES[want]!, q)) return null;
-      parts.push(hex(q));
-      if (keyType.startsWith("sk-")) {
-        const app = r.cstring();
-        if (app === null) return null;
-        parts.push(hex(app));
-      }
-      break;
-    }
-    default:
-      return null;
-  }
-  if (!r.done) return null;
-  return { keyType, canon: keyType + ":" + parts.join(":") };
-}
-
-/** Canonical identity of a presented key (falls back to the raw bytes if it does not parse). */
-function canonicalId(blob: Uint8Array): string {
-  return parseKeyBlob(blob)?.canon ?? "raw:" + hex(blob);
-}
-
-// ---------------------------------------------------------------------------
-// host patterns
-
-/** `match_pattern`: `*` and `?` wildcards, byte for byte. */
-function globMatch(s: string, pat: string): boolean {
-  let si = 0;
-  let pi = 0;
-  let starP = -1;
-  let starS = 0;
-  while (si < s.length) {
-    const pc = pat[pi];
-    if (pi < pat.length && (pc === "?" || (pc !== "*" && pc === s[si]))) {
-      si++;
-      pi++;
-    } else if (pi < pat.length && pc === "*") {
-      starP = pi++;
-      starS = si;
-    } else if (starP >= 0) {
-      pi = starP + 1;
-      si = ++starS;
-    } else {
-      return false;
-    }
-  }
-  while (pi < pat.length && pat[pi] === "*") pi++;
-  return pi === pat.length;
-}
-
-/**
- * OpenSSH `match_hostname`: matches `name` (lowercased) against a comma list
- * of patterns (lowercased), each optionally negated with `!`. Returns -1 when
- * a negated pattern matches, 1 on a positive match, 0 otherwise. A
- * subpattern of 1023 bytes or more ends the scan with 0, like OpenSSH.
- */
-export function matchHostPatterns(name: string, patterns: string): -1 | 0 | 1 {
-  const host = asciiLower(name);
-  let got = false;
-  let i = 0;
-  const len = patterns.length;
-  while (i < len) {
-    let negated = false;
-    if (patterns[i] === "!") {
-      negated = true;
-      i++;
-    }
-    let j = i;
-    while (j < len && patterns[j] !== ",") j++;
-    const sub = asciiLower(patterns.slice(i, j));
-    if (sub.length >= 1023) return 0;
-    i = j < len ? j + 1 : j;
-    if (globMatch(host, sub)) {
-      if (negated) return -1;
-      got = true;
-    }
-  }
-  return got ? 1 : 0;
-}
-
-/**
- * A hashed known_hosts host field (`|1|<b64 salt>|<b64 HMAC-SHA1(salt, name)>`)
- * for `name` (lowercased first, as OpenSSH and `ssh-keygen -H` do). A random
- * 20-byte salt is used unless one is given.
- */
-export function hashHostName(name: string, salt?: Uint8Array): string {
-  return hashByteName(asciiLower(byteString(name)), salt);
-}
-
-/** Hashed field for a name given as a byte string (one char per byte). */
-function hashByteName(name: string, salt?: Uint8Array): string {
-  const s = salt ?? crypto.getRandomValues(new Uint8Array(20));
-  const h = createHmac("sha1", s).update(Buffer.from(name, "latin1")).digest("base64");
-  return `|1|${Buffer.from(s).toString("base64")}|${h}`;
-}
-
-/**
- * The UTF-8 bytes of `s` as a byte string (one char per byte). The file is
- * read the same way (latin1), so names compare byte for byte like in C.
- */
-function byteString(s: string): string {
-  return Buffer.from(s, "utf8").toString("latin1");
-}
-
-/** Salt of a hashed host field as OpenSSH's `extract_salt`, or null when the field is invalid. */
-function extractSalt(field: string): Uint8Array | null {
-  if (!field.startsWith("|1|")) return null;
-  const rest = field.slice(3);
-  const end = rest.indexOf("|");
-  if (end <= 0 || end > 1024) return null;
-  const salt = decodeBase64Strict(rest.slice(0, end));
-  if (salt === null || salt.length !== 20) return null;
-  return salt;
-}
-
-/** `name`: lowercased byte string. */
-function entryMatches(e: KnownHostsEntry, name: string): boolean {
-  if (e.hashSalt !== null) return hashByteName(name, e.hashSalt) === e.hosts;
-  return matchHostPatterns(name, e.hosts) === 1;
-}
-
-/** The name OpenSSH looks up: `host` for port 22, `[host]:port` otherwise, or the alias as-is. */
-export function lookupKeyFor(
-  host: string,
-  port: number,
-  opts: KnownHostsLookupOptions = {},
-): string {
-  const h = asciiLower(host);
-  if (opts.hostKeyAlias || port === 22) return h;
-  return `[${h}]:${port}`;
-}
-
-// ---------------------------------------------------------------------------
-// parsing
-
-function isBlank(c: string | undefined): boolean {
-  return c === " " || c === "\t";
-}
-
-/**
- * Parses one line. Returns null for comments and blank lines, a string reason
- * for an invalid line, or the entry.
- */
-function parseLine(text: string, lineNo: number): KnownHostsEntry | string | null {
-  let i = 0;
-  while (isBlank(text[i])) i++;
-  if (i >= text.length || text[i] === "#") return null;
-
-  // markers (check_markers): cut at the first space of the rest of the line, else the first tab
-  let marker: PinnedKey["marker"] = null;
-  while (text[i] === "@") {
-    if (marker !== null) return "more than one marker";
-    let sp = text.indexOf(" ", i);
-    if (sp < 0) sp = text.indexOf("\t", i);
-    if (sp < 0) return "marker without a host field";
-    const m = text.slice(i, sp);
-    if (m === "@cert-authority") marker = "cert-authority";
-    else if (m === "@revoked") marker = "revoked";
-    else return "invalid marker";
-    i = sp;
-    while (isBlank(text[i])) i++;
-  }
-
-  // host field
-  let j = i;
-  while (j < text.length && !isBlank(text[j])) j++;
-  const hosts = text.slice(i, j);
-  let hashSalt: Uint8Array | null = null;
-  if (hosts.startsWith("|")) {
-    hashSalt = extractSalt(hosts);
-    if (hashSalt === null) return "invalid hashed host field";
-  }
-  i = j;
-  while (isBlank(text[i])) i++;
-  if (i >= text.length || text[i] === "#") return "no key after the host field";
-
-  // key type
-  j = i;
-  while (j < text.length && !isBlank(text[j])) j++;
-  if (j >= text.length) return "no key blob after the key type";
-  const declared = text.slice(i, j);
-  const wantBlobType = blobTypeForDeclared(declared);
-  if (wantBlobType === null) return "unsupported key type";
-  i = j;
-  while (isBlank(text[i])) i++;
-  if (i >= text.length) return "no key blob after the key type";
-
-  // key blob
-  j = i;
-  while (j < text.length && !isBlank(text[j])) j++;
-  const blob = decodeBase64Strict(text.slice(i, j));
-  if (blob === null || blob.length === 0) return "key blob is not valid base64";
-  const parsed = parseKeyBlob(blob);
-  if (parsed === null) return "key blob does not parse";
-  if (parsed.keyType !== wantBlobType) return "key type does not match the key blob";
-
-  const key: PinnedKey = {
-    keyType: parsed.keyType,
-    blob,
-    fingerprint: fingerprintSha256(blob),
-    line: lineNo,
-    marker,
-  };
-  CANON.set(key, parsed.canon);
-  return { hosts, hashSalt, key };
-}
-
-const CANON = new WeakMap<PinnedKey, string>();
-
-function canonOf(k: PinnedKey): string {
-  let c = CANON.get(k);
-  if (c === undefined) {
-    c = canonicalId(k.blob);
-    CANON.set(k, c);
-  }
-  return c;
-}
-
-/**
- * Parses known_hosts text (lines split on "\n", bytes as latin1 like C).
- * Comments and blank lines are ignored; invalid lines are reported through
- * `onSkip` and left out.
- */
-export function parseKnownHosts(
-  text: string,
-  onSkip?: (s: SkippedLine) => void,
-): { entries: KnownHostsEntry[]; entryLines: number } {
-  const entries: KnownHostsEntry[] = [];
-  let entryLines = 0;
-  const lines = text.split("\n");
-  // a final newline does not start another line
-  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  lines.forEach((l, idx) => {
-    const r = parseLine(l, idx + 1);
-    if (r === null) return;
-    entryLines++;
-    if (typeof r === "string") onSkip?.({ line: idx + 1, reason: r });
-    else entries.push(r);
-  });
-  return { entries, entryLines };
 }
 
 // ---------------------------------------------------------------------------
@@ -815,7 +250,7 @@ export class KnownHosts {
     m = { trusted: [], revoked: [], certAuthority: [] };
     const bytes = byteString(name);
     for (const e of this.#entries) {
-      if (!entryMatches(e, bytes)) continue;
+      if (!hostFieldMatches(e.hosts, e.hashSalt, bytes)) continue;
       if (e.key.marker === "revoked") m.revoked.push(e.key);
       else if (e.key.marker === "cert-authority") m.certAuthority.push(e.key);
       else m.trusted.push(e.key);
@@ -862,12 +297,12 @@ export class KnownHosts {
   ): HostKeyVerdict {
     const r = this.lookup(host, port, opts);
     const actual = fingerprintSha256(presented);
-    const id = canonicalId(presented);
+    const id = canonicalKeyId(presented);
     const lookupKey = r.lookupKey;
-    if (r.revoked.some((k) => canonOf(k) === id)) {
+    if (r.revoked.some((k) => canonicalIdOfPinned(k) === id)) {
       return { status: "revoked", actualFingerprint: actual, lookupKey };
     }
-    if (r.trusted.some((k) => canonOf(k) === id)) {
+    if (r.trusted.some((k) => canonicalIdOfPinned(k) === id)) {
       return { status: "trusted", fingerprint: actual, lookupKey };
     }
     if (r.trusted.length > 0 && !r.portlessFallback) {
@@ -903,13 +338,8 @@ export class KnownHosts {
    */
   hostKeyAlgorithms(host: string, port: number, opts: KnownHostsLookupOptions = {}): string[] {
     this.refresh();
-    const pinned = new Set<string>();
-    for (const k of this.#match(lookupKeyFor(host, port, opts)).trusted) {
-      for (const a of ALGORITHMS_FOR_KEY_TYPE[k.keyType] ?? []) pinned.add(a);
-    }
-    const first = ALL_ALGORITHMS_ORDER.filter((a) => pinned.has(a));
-    const rest = SSH2_DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !pinned.has(a));
-    return [...first, ...rest];
+    const trusted = this.#match(lookupKeyFor(host, port, opts)).trusted;
+    return orderHostKeyAlgorithms(trusted.map((k) => k.keyType));
   }
 }
 

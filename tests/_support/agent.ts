@@ -12,7 +12,7 @@ import ssh2 from "ssh2";
 import type { AnyAuthMethod } from "ssh2";
 import net from "node:net";
 import type { Buffer } from "node:buffer";
-import { fingerprintOfBlob } from "../../src/ssh/keys.ts";
+import { fingerprintSha256 } from "../../src/ssh/key_blob.ts";
 import { mustRun, type SshdInstance } from "./sshd.ts";
 
 /** A running `ssh-agent -D`. */
@@ -169,7 +169,7 @@ export function tryLogin(
       client.connect({
         sock,
         username,
-        hostVerifier: (key: Buffer) => hostFps.has(fingerprintOfBlob(key)),
+        hostVerifier: (key: Buffer) => hostFps.has(fingerprintSha256(key)),
         authHandler: methods,
         readyTimeout: opts.timeoutMs ?? 20_000,
         agentForward: false,

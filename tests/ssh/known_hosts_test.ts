@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Logger } from "../../src/log.ts";
+import { decodeOpenSshBase64 as decodeBase64Strict } from "../../src/ssh/key_blob.ts";
 import {
-  decodeBase64Strict,
   fingerprintSha256,
   hashHostName,
   type HostKeyVerdict,
