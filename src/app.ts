@@ -34,6 +34,7 @@ import { ShellStore } from "./shell/store.ts";
 import { CapabilitiesCache } from "./sudo/capabilities.ts";
 import { TaskManager } from "./tasks/manager.ts";
 import { VERSION } from "./version.ts";
+import { deepFreeze } from "./util/freeze.ts";
 
 /** Options for tests and embedding. */
 export interface AppOptions {
@@ -87,7 +88,7 @@ export class App implements AppServices {
     opts: AppOptions,
   ) {
     this.#config = cfg;
-    this.settings = cfg.settings;
+    this.settings = deepFreeze(cfg.settings);
     this.logger = logger;
     this.catalog = catalog;
     this.skills = skills;

@@ -50,7 +50,7 @@ export class EditRuleError extends Error {
  * exactly once unless `occurrence` is `all`. Replacement is literal
  * (split/join), so `$&`-style patterns in `newString` stay as written.
  */
-export function editText(
+export function applyEdit(
   text: string,
   oldString: string,
   newString: string,

@@ -4,7 +4,7 @@ import { defineTool, HostArg } from "../define.ts";
 import { remotePath } from "../sftp-read/_common.ts";
 import { CheckArg, ExpectedSha256, writeResultShape } from "./_common.ts";
 import { rewriteText } from "./_rewrite.ts";
-import { EditRuleError, editText as applyEdit } from "../../util/text.ts";
+import { applyEdit, EditRuleError } from "../../util/text.ts";
 
 /** Applies the edit rules (TOOLS.md §7); rule failures are WriteErrors. */
 export function editText(

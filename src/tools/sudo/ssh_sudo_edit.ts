@@ -4,7 +4,7 @@ import { defineTool, HostArg } from "../define.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
 import { SudoWriteResult, writeElevated } from "./_write.ts";
 import { sha256Hex } from "../../util/bytes.ts";
-import { EditRuleError, editText, invalidUtf8Offset } from "../../util/text.ts";
+import { applyEdit, EditRuleError, invalidUtf8Offset } from "../../util/text.ts";
 
 /** String replacement in a root-owned file keeping owner and mode (TOOLS.md §9). */
 export default defineTool({
@@ -55,7 +55,7 @@ export default defineTool({
     const text = new TextDecoder().decode(bytes);
     let edited: { text: string; count: number };
     try {
-      edited = editText(text, old_string, new_string, occurrence);
+      edited = applyEdit(text, old_string, new_string, occurrence);
     } catch (e) {
       if (e instanceof EditRuleError) throw fail(`${e.message} File untouched.`, "edit");
       throw e;
