@@ -106,9 +106,12 @@ function isRawShell(v: unknown): v is RawShell {
 /**
  * Marks constant shell syntax for verbatim insertion. Only a compile-time
  * literal string is accepted: text computed at run time (`raw(x + y)`, a
- * template with interpolations, a `string` variable) does not type-check.
+ * template with interpolations such as `` `2>${x}` ``, a `string` variable)
+ * does not type-check (`{} extends Record<T, 1>` holds exactly when `T` has
+ * non-literal members).
  */
-export function raw<const T extends string>(text: string extends T ? never : T): RawShell {
+// deno-lint-ignore ban-types
+export function raw<const T extends string>(text: {} extends Record<T, 1> ? never : T): RawShell {
   return verbatim(text);
 }
 

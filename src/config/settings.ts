@@ -10,7 +10,14 @@ import * as path from "node:path";
 import ipaddr from "ipaddr.js";
 import { ConfigError } from "../errors.ts";
 import { errorText, getEnv, shellSplit } from "./env.ts";
-import { type ConfigNotice, GROUPS, type SettingName, SETTINGS, type Settings } from "./types.ts";
+import {
+  type ConfigNotice,
+  GROUPS,
+  type MutableSettings,
+  type SettingName,
+  SETTINGS,
+  type Settings,
+} from "./types.ts";
 
 /** Settings whose value must never appear in a message or log line. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
@@ -63,12 +70,12 @@ export interface ParseSettingsOptions {
 }
 
 /** Defaults for every setting (tests and env-only code paths). `SSH_SECRETS_DIR` is null here. */
-export function defaultSettings(): Settings {
+export function defaultSettings(): MutableSettings {
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(SETTINGS)) {
     out[name] = spec.kind === "list" ? [...spec.default] : spec.default;
   }
-  return out as Settings;
+  return out as MutableSettings;
 }
 
 /**
@@ -111,7 +118,7 @@ export function parseSettings(
     if (raw !== undefined) present.add(name);
     out[name] = parseOne(name, raw);
   }
-  const s = out as Settings;
+  const s = out as MutableSettings;
 
   // SSH_SECRETS_DIR default (CONFIG.md §3.12): /run/secrets when it exists.
   if (!present.has("SSH_SECRETS_DIR")) {

@@ -173,9 +173,9 @@ export const SETTINGS = {
 /** Name of one setting. */
 export type SettingName = keyof typeof SETTINGS;
 
-type ValueOf<S> = S extends { kind: "bool" } ? boolean
+type ValueOf<S, L = string[]> = S extends { kind: "bool" } ? boolean
   : S extends { kind: "int" } ? number
-  : S extends { kind: "list" } ? string[]
+  : S extends { kind: "list" } ? L
   : S extends { kind: "path"; optional: false } ? string
   : S extends { kind: "path" } ? string | null
   : S extends { kind: "string"; default: string } ? string
@@ -183,8 +183,17 @@ type ValueOf<S> = S extends { kind: "bool" } ? boolean
   : S extends { kind: "enum"; values: readonly (infer V)[] } ? V
   : never;
 
-/** Parsed settings, keyed by the exact environment variable names. */
-export type Settings = { -readonly [K in SettingName]: ValueOf<typeof SETTINGS[K]> };
+/**
+ * Parsed settings, keyed by the exact environment variable names. Read-only
+ * all the way down: settings are shared with every call and never change
+ * after start-up (they are also deep-frozen at run time).
+ */
+export type Settings = {
+  readonly [K in SettingName]: ValueOf<typeof SETTINGS[K], readonly string[]>;
+};
+
+/** Settings while they are being built (`parseSettings`, `defaultSettings`). */
+export type MutableSettings = { -readonly [K in SettingName]: ValueOf<typeof SETTINGS[K]> };
 
 /** Tool groups (CONFIG.md §3.2 plus NEW `bridge`; `keys` is reserved and empty). */
 export const GROUPS = [

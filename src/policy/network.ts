@@ -189,9 +189,9 @@ export interface NetworkPolicyOptions {
   /** hosts.toml `[network]` (already validated) */
   global: NetworkConfig;
   /** `SSH_NETWORK_ALLOW_CIDRS`, unioned into every allow_cidrs list */
-  envAllowCidrs: string[];
+  envAllowCidrs: readonly string[];
   /** `SSH_NETWORK_BLOCK_CIDRS`, unioned into every block_cidrs list */
-  envBlockCidrs: string[];
+  envBlockCidrs: readonly string[];
   /** `SSH_NETWORK_RESOLVE_DNS`; false turns DNS verification off everywhere */
   resolveDns: boolean;
   /** name resolver; default {@link systemResolver} */

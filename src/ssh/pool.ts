@@ -31,6 +31,9 @@ import {
   verifyHostKeyOnly,
 } from "./connection.ts";
 import type { KnownHosts } from "./known_hosts.ts";
+import type { PoolSession } from "./sessions.ts";
+
+export type { PoolSession };
 
 /** What the pool needs from the application (getters: reload swaps them). */
 export interface PoolDeps {
@@ -49,14 +52,6 @@ interface Entry {
   key: string;
   promise: Promise<Connection>;
   conn?: Connection;
-}
-
-/** One row of `ssh_session_list`. */
-export interface PoolSession {
-  user: string;
-  host: string;
-  port: number;
-  idle_seconds: number;
 }
 
 /** The connection pool. */

@@ -29,7 +29,7 @@ import type { ShellStore } from "../shell/store.ts";
 import type { SkillLibrary } from "../skills/library.ts";
 import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
 import type { RemoteFs } from "../ssh/fs.ts";
-import type { PoolSession } from "../ssh/pool.ts";
+import type { PoolSession } from "../ssh/sessions.ts";
 import type { CapabilitiesCache } from "../sudo/capabilities.ts";
 import type { Elevation } from "../sudo/elevation.ts";
 import type { TaskManager } from "../tasks/manager.ts";

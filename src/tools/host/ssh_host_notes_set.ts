@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, HostArg } from "../define.ts";
-import { NotesWriteResult, notesWriteResult } from "./ssh_host_notes_append.ts";
+import { NotesWriteResult, notesWriteResult } from "./_notes.ts";
 
 /** Replaces the agent notes verbatim (optionally guarded by an etag). */
 export default defineTool({
