@@ -41,7 +41,13 @@ export interface TestUser {
 }
 
 const isRoot = Deno.uid() === 0;
-let cachedUser: TestUser | undefined;
+const cachedUsers = new Map<LoginShell, TestUser>();
+
+/** The login shell of a test user: `sh` (dash on Debian) or `bash`. */
+export type LoginShell = "sh" | "bash";
+
+/** Test user names per login shell (root runs). */
+export const TEST_USERS: Record<LoginShell, string> = { sh: "sshmcp", bash: "sshmcpbash" };
 
 async function run(cmd: string, args: string[], opts: { stdin?: string } = {}) {
   const p = new Deno.Command(cmd, {
@@ -73,20 +79,32 @@ export async function mustRun(
   return r.stdout;
 }
 
-/** The login user for test hosts (created on first use when running as root). */
-export async function testUser(): Promise<TestUser> {
-  if (cachedUser) return cachedUser;
-  const name = isRoot ? "sshmcp" : (Deno.env.get("USER") ?? (await mustRun("id", ["-un"])).trim());
+/**
+ * The login user for test hosts (created on first use when running as root):
+ * `sshmcp` with `/bin/sh` (dash), or `sshmcpbash` with `/bin/bash`. Without
+ * root only the current user exists, so a bash host needs a bash user shell.
+ */
+export async function testUser(shell: LoginShell = "sh"): Promise<TestUser> {
+  const cached = cachedUsers.get(shell);
+  if (cached) return cached;
+  const name = isRoot
+    ? TEST_USERS[shell]
+    : (Deno.env.get("USER") ?? (await mustRun("id", ["-un"])).trim());
   let entry = (await run("getent", ["passwd", name])).stdout.trim();
   if (!entry && isRoot) {
-    await mustRun("useradd", ["-m", "-s", "/bin/sh", name]);
+    await mustRun("useradd", ["-m", "-s", shell === "bash" ? "/bin/bash" : "/bin/sh", name]);
     await mustRun("usermod", ["-p", "*", name]);
     entry = (await run("getent", ["passwd", name])).stdout.trim();
   }
   if (!entry) throw new Error(`test user ${name} not found (getent passwd ${name})`);
   const f = entry.split(":");
-  cachedUser = { name, uid: Number(f[2]), home: f[5] ?? `/home/${name}` };
-  return cachedUser;
+  const loginShell = f[6] ?? "";
+  if (isRoot && !loginShell.endsWith(shell === "bash" ? "/bash" : "/sh")) {
+    throw new Error(`test user ${name} has login shell ${loginShell}, expected ${shell}`);
+  }
+  const user = { name, uid: Number(f[2]), home: f[5] ?? `/home/${name}` };
+  cachedUsers.set(shell, user);
+  return user;
 }
 
 /** A fresh temporary directory readable by sshd and the test user. */
@@ -194,6 +212,8 @@ export interface SshdOptions {
   extraConfig?: string[];
   /** directory for keys, config and logs (default: a fresh temp dir) */
   dir?: string;
+  /** the login shell of the test user the server admits (default `sh`, i.e. dash) */
+  loginShell?: LoginShell;
 }
 
 /** A running sshd. */
@@ -271,7 +291,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
       `${SSHD_BIN} not found: the tests need a real OpenSSH server (apt-get install -y openssh-server)`,
     );
   }
-  const user = await testUser();
+  const user = await testUser(opts.loginShell ?? "sh");
   const dir = opts.dir ?? await tempDir("sshmcp-sshd-");
   const address = opts.address ?? randomLoopback();
   const port = opts.port ?? (await port22Usable() ? 22 : randomPort());
