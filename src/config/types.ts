@@ -84,6 +84,13 @@ export const SETTINGS = {
   ALLOW_SUDO: bool(false),
   ALLOW_ANY_COMMAND: bool(false),
   SSH_COMMAND_ALLOWLIST: list(),
+  /**
+   * NEW (policy under attack): environment names a restrictive command policy
+   * admits in `NAME=value cmd` prefixes, added to the built-in safe list
+   * (locale, TZ, TERM, COLUMNS, ...); interpreter and loader hooks are never
+   * admitted.
+   */
+  SSH_COMMAND_ENV_ALLOWLIST: list(),
   SSH_EXEC_ALLOW_CHEATSHEET_PATTERNS: bool(false),
   ALLOW_PERSISTENT_SESSIONS: bool(true),
   ALLOW_DOCKER_PRIVILEGED: bool(false),
@@ -95,6 +102,12 @@ export const SETTINGS = {
   SSH_PATH_ALLOWLIST: list(),
   SSH_RESTRICTED_PATHS: list(),
   SSH_RESTRICTED_GLOBS: list(),
+  /**
+   * NEW (policy under attack): the built-in protected files (the login user's
+   * shell start-up files, `~/.ssh/`, ...) are restricted for the file tools;
+   * `false` switches them off explicitly.
+   */
+  SSH_BUILTIN_PROTECTED_PATHS: bool(true),
   SSH_LOCAL_TRANSFER_ROOTS: list(),
   SSH_LOCAL_TRANSFER_MAX_BYTES: int(2147483648, POSITIVE),
   // §3.5 redaction
