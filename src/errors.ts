@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   "ValueError",
   "RuntimeError",
   "Cancelled",
+  /** NEW: the audit sink cannot be written; tools above the read tier refuse until it can */
+  "AuditUnavailable",
 ] as const;
 
 /** One error class name of the contract. */
@@ -116,4 +118,6 @@ export const FIX_HINTS: Readonly<Record<ErrorCode, string>> = {
   ValueError: "Fix the named parameter and call again.",
   RuntimeError: "An internal error; the server log has details under the correlation id.",
   Cancelled: "The request was cancelled by the client.",
+  AuditUnavailable:
+    "The audit log cannot be written: fix SSH_AUDIT_LOG (disk space, permissions; `ssh-mcp doctor` checks it). Read tools still work.",
 };

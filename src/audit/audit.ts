@@ -92,6 +92,14 @@ export class AuditLog {
   }
 
   /**
+   * False while the sink cannot be written (the last write failed); tools
+   * above the read tier refuse with `AuditUnavailable` then.
+   */
+  get healthy(): boolean {
+    return !this.#failing;
+  }
+
+  /**
    * Writes one record. Resolves when written, or after at most 1 s (the line
    * keeps its place in the queue; a failed write increments `dropped`).
    */

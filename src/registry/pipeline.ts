@@ -2,8 +2,8 @@
  * The call pipeline every tool call goes through, as named stages, each gate
  * once (docs/ARCHITECTURE.md "The request pipeline"):
  *
- * parse -> resolve -> cheatsheet -> platform -> command -> limits -> prepare
- * -> paths -> handler -> output -> audit
+ * parse -> audit gate -> resolve -> cheatsheet -> platform -> command -> limits
+ * -> prepare -> paths -> handler -> output -> audit
  *
  * A name that is not visible returns null before any of them (TIER-5). A
  * `ToolError` becomes an `isError` result `"<Class>: <message>"`; anything
@@ -79,6 +79,18 @@ function parse(tool: Tool, rawArgs: unknown, rec: CallRecord): Record<string, un
     }
   }
   return input;
+}
+
+/**
+ * Stage audit: a call that changes hosts needs a working audit sink; while the
+ * sink fails, tools above the read tier refuse (read tools go on).
+ */
+function auditGate(c: Call): void {
+  if (c.tool.tier === "read" || c.app.audit.healthy) return;
+  throw new ToolError(
+    "AuditUnavailable",
+    `The audit log ${c.app.audit.target} cannot be written, so ${c.tool.name} (${c.tool.tier} tier) is refused until it works again; read tools still run. Ask the operator to fix SSH_AUDIT_LOG (disk space, permissions) -- ssh-mcp doctor checks it.`,
+  );
 }
 
 /**
@@ -292,6 +304,7 @@ export class ToolRegistry {
     let prepared: unknown;
     try {
       const c: Call = { app, tool, rec, door, extra, input: parse(tool, rawArgs, rec) };
+      auditGate(c);
       resolve(c);
       await cheatsheet(c);
       platform(c);
