@@ -111,8 +111,21 @@ export async function testUser(shell: LoginShell = "sh"): Promise<TestUser> {
 export async function tempDir(prefix = "sshmcp-test-"): Promise<string> {
   const d = await Deno.makeTempDir({ prefix });
   await Deno.chmod(d, 0o755);
+  scratch.add(d);
   return d;
 }
+
+/** Temporary directories of this test module, removed when the module's isolate unloads. */
+const scratch = new Set<string>();
+globalThis.addEventListener("unload", () => {
+  for (const d of scratch) {
+    try {
+      Deno.removeSync(d, { recursive: true });
+    } catch {
+      // already removed by the test, or held by a process that is gone now
+    }
+  }
+});
 
 /** Generates a key pair with ssh-keygen. */
 export async function generateKey(
