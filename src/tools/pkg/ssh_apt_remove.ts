@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { sh } from "../../checked.ts";
+import { defineTool, HostArg, TimeoutArg } from "../define.ts";
+import {
+  AptMutationResult,
+  DPKG_OPTIONS,
+  NONINTERACTIVE,
+  runApt,
+  simulationFields,
+} from "./_apt.ts";
+import { parseSimulation } from "./_parse.ts";
+import { CheckArg, PackagesArg, preparePackages } from "./_pkg.ts";
+
+/** `apt-get -y <remove|purge> -- <pkgs...>` (TOOLS.md §12). */
+export default defineTool({
+  name: "ssh_apt_remove",
+  group: "pkg",
+  tier: "dangerous",
+  elevation: "host-opt-in",
+  posixOnly: true,
+  taskSupport: "optional",
+  description:
+    "Remove packages (apt-get -y remove), or with purge=true also their configuration files (apt-get -y purge). check=true lists what would be removed, including packages that depend on them.",
+  input: z.strictObject({
+    host: HostArg,
+    packages: PackagesArg,
+    purge: z.boolean().default(false).describe("Also delete the packages' configuration files"),
+    timeout: TimeoutArg,
+    check: CheckArg,
+  }),
+  output: AptMutationResult,
+  prepare: preparePackages,
+  async handler({ purge, timeout, check }, ctx, { packages }) {
+    const verb = purge ? "purge" : "remove";
+    return await runApt(ctx, {
+      action: verb,
+      packages,
+      check,
+      timeout,
+      command: sh`${NONINTERACTIVE} apt-get -y ${DPKG_OPTIONS} ${verb} -- ${packages}`,
+      simulate: sh`apt-get -s -y ${verb} -- ${packages}`,
+      fromSimulation: (out) => simulationFields(parseSimulation(out)),
+    });
+  },
+});

@@ -1,0 +1,4 @@
+import { unitMutation } from "./_mutation.ts";
+
+/** `systemctl disable -- <unit>` (TOOLS.md §11, dangerous); see `_mutation.ts`. */
+export default unitMutation("ssh_systemctl_disable");
