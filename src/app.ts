@@ -18,15 +18,18 @@ import { ConfigError, ToolError } from "./errors.ts";
 import { Logger } from "./log.ts";
 import { NotesStore } from "./notes/store.ts";
 import { HostRegistry } from "./policy/hosts.ts";
-import { NetworkPolicy } from "./policy/network.ts";
+import { NetworkPolicy, type Resolver } from "./policy/network.ts";
 import type { AppServices, ReloadOutcome, ServerInfo } from "./services.ts";
 import { type CommandChecker, createCommandChecker } from "./policy/commands.ts";
 import { createPathChecker, type PathChecker } from "./policy/paths.ts";
+import { bindServerFiles } from "./policy/server_file_guard.ts";
+import { type ServerFile, serverFilesFor } from "./policy/server_files.ts";
 import { EMBEDDED_DOCS } from "./skills/embedded_gen.ts";
 import { type EmbeddedDoc, SkillLibrary } from "./skills/library.ts";
 import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";
 import { KnownHosts } from "./ssh/known_hosts.ts";
 import { ConnectionPool } from "./ssh/pool.ts";
+import type { SocketFactory } from "./ssh/connection.ts";
 import { ALL_TOOLS } from "./tools/catalog.ts";
 import { GROUPS, type Tool } from "./tools/define.ts";
 import { catalogFor, type CatalogInfo } from "./registry/visibility.ts";
@@ -34,6 +37,7 @@ import { ShellStore } from "./shell/store.ts";
 import { CapabilitiesCache } from "./sudo/capabilities.ts";
 import { TaskManager } from "./tasks/manager.ts";
 import { VERSION } from "./version.ts";
+import { commandPolicyWarnings } from "./policy/startup_warnings.ts";
 import { deepFreeze } from "./util/freeze.ts";
 
 /** Options for tests and embedding. */
@@ -42,6 +46,23 @@ export interface AppOptions {
   tools?: readonly Tool[];
   embedded?: readonly EmbeddedDoc[];
   reaperIntervalMs?: number;
+  /**
+   * open the audit file sink at start-up and throw `ConfigError` when it
+   * cannot be opened (AUDIT-12; default true). `doctor` and `tools` pass
+   * false: doctor reports the problem itself, tools writes no audit line.
+   */
+  openAudit?: boolean;
+  /**
+   * the network policy's name resolver (default: the system resolver); kept
+   * across reloads. Tests map names to loopback hosts with it (HOST-7).
+   */
+  resolver?: Resolver;
+  /**
+   * makes the TCP socket of every direct SSH connection (default
+   * `new net.Socket()`); tests observe the address connected to and
+   * TCP_NODELAY with it.
+   */
+  connectSocket?: SocketFactory;
 }
 
 function resolvePath(p: string, cfg: LoadedConfig): string {
@@ -77,6 +98,10 @@ export class App implements AppServices {
   #sshConfig: SshConfig | null;
   #sshConfigPath: string | null;
   #shutdown: (() => Promise<void> | void)[] = [];
+  /** the server's own files, out of reach of local_path (LOCAL-12; follows reloads) */
+  #serverFiles: readonly ServerFile[];
+  /** AppOptions.resolver (every network policy, reloads included, uses it) */
+  readonly #resolver: Resolver | undefined;
 
   private constructor(
     cfg: LoadedConfig,
@@ -85,16 +110,20 @@ export class App implements AppServices {
     sshConfigPath: string | null,
     skills: SkillLibrary,
     catalog: CatalogInfo,
+    serverFiles: readonly ServerFile[],
     opts: AppOptions,
   ) {
     this.#config = cfg;
     this.settings = deepFreeze(cfg.settings);
+    this.#serverFiles = serverFiles;
+    bindServerFiles(this.settings, () => this.#serverFiles);
     this.logger = logger;
     this.catalog = catalog;
     this.skills = skills;
     const s = cfg.settings;
     this.#hosts = new HostRegistry(cfg.hosts, s);
-    this.#network = App.#networkFor(cfg);
+    this.#resolver = opts.resolver;
+    this.#network = App.#networkFor(cfg, this.#resolver);
     this.#sshConfig = sshConfig;
     this.#sshConfigPath = sshConfigPath;
     this.knownHosts = new KnownHosts(resolvePath(s.SSH_KNOWN_HOSTS, cfg), { logger });
@@ -125,6 +154,7 @@ export class App implements AppServices {
       network: () => this.#network,
       sshConfig: () => this.#sshConfig,
       reaperIntervalMs: opts.reaperIntervalMs,
+      ...(opts.connectSocket ? { socketFactory: opts.connectSocket } : {}),
     });
   }
 
@@ -162,13 +192,14 @@ export class App implements AppServices {
     });
   }
 
-  static #networkFor(cfg: LoadedConfig): NetworkPolicy {
+  static #networkFor(cfg: LoadedConfig, resolver: Resolver | undefined): NetworkPolicy {
     const s = cfg.settings;
     return new NetworkPolicy({
       global: cfg.hosts.network,
       envAllowCidrs: s.SSH_NETWORK_ALLOW_CIDRS,
       envBlockCidrs: s.SSH_NETWORK_BLOCK_CIDRS,
       resolveDns: s.SSH_NETWORK_RESOLVE_DNS && cfg.hosts.network.resolve_dns,
+      ...(resolver ? { resolver } : {}),
     });
   }
 
@@ -201,11 +232,22 @@ export class App implements AppServices {
       runbooksDir: s.SSH_RUNBOOKS_DIR ? resolvePath(s.SSH_RUNBOOKS_DIR, cfg) : null,
       enableRunbooks: s.SSH_ENABLE_RUNBOOKS,
       visibleTools: s.SSH_SKILLS_VISIBLE_ONLY ? new Set(catalog.visible.map((t) => t.name)) : null,
+      // TIER-12: the skill of a hidden tool is never served, whatever SSH_SKILLS_VISIBLE_ONLY says
+      hiddenTools: new Set(
+        catalog.registered.filter((t) => !catalog.visible.includes(t)).map((t) => t.name),
+      ),
       logger,
     });
-    const app = new App(cfg, logger, sshConfig, sshConfigPath, skills, catalog, opts);
+    const serverFiles = await serverFilesFor(cfg);
+    const app = new App(cfg, logger, sshConfig, sshConfigPath, skills, catalog, serverFiles, opts);
     app.knownHosts.refresh();
+    if (opts.openAudit !== false) await app.audit.open();
     return app;
+  }
+
+  /** The server's own files as currently configured (LOCAL-12; diagnostics and tests). */
+  get serverFiles(): readonly ServerFile[] {
+    return this.#serverFiles;
   }
 
   /** Logs the startup summary (CONFIG.md §9.3, SECURITY.md TIER-11). */
@@ -214,6 +256,7 @@ export class App implements AppServices {
     const l = this.logger;
     // loadConfig's notices already hold the dotenv, settings, ssh_config and hosts-file lines
     for (const n of this.config.notices) l.log(n.level, n.message);
+    for (const w of commandPolicyWarnings(this.#hosts.list(), s)) l.warn(w);
     l.info("configuration", {
       hosts_file: this.config.hosts.source ?? "(none: env-only mode)",
       named_hosts: this.config.hosts.hosts.size,
@@ -311,9 +354,12 @@ export class App implements AppServices {
       throw new ToolError("ValueError", `hosts reload failed: ${msg}`);
     }
     const next = new HostRegistry(r.hosts, this.settings);
+    // LOCAL-14: the protected set follows the new hosts file (keys, *_cmd programs)
+    const serverFiles = await serverFilesFor({ ...this.#config, hosts: r.hosts });
     this.#config = { ...this.#config, hosts: r.hosts };
+    this.#serverFiles = serverFiles;
     this.#hosts = next;
-    this.#network = App.#networkFor(this.#config);
+    this.#network = App.#networkFor(this.#config, this.#resolver);
     [this.#sshConfig, this.#sshConfigPath] = sshCfg;
     this.knownHosts.refresh();
     let invalidated = 0;

@@ -11,14 +11,14 @@
  * @module
  */
 
-import process from "node:process";
-import { StdioServerTransport } from "./mcp/sdk.ts";
 import { App } from "./app.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { ConfigError, FIX_HINTS, isToolError } from "./errors.ts";
 import { Logger, stderrSink } from "./log.ts";
+import { checkInlineCaps, messageLimit } from "./mcp/limits.ts";
 import { buildMcpServer } from "./mcp/server.ts";
-import { runDoctor } from "./doctor.ts";
+import { LineTransport, writeStdout } from "./mcp/stdio.ts";
+import { type ConfigCheck, runDoctor } from "./doctor.ts";
 import { ToolRegistry } from "./registry/pipeline.ts";
 import { VERSION } from "./version.ts";
 
@@ -84,16 +84,36 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cmd === "doctor") {
     const cfg = await load();
     if (!cfg) return EXIT.config;
-    return await runDoctor(cfg, rest.slice(1), { json, write: out });
+    return await runDoctor(cfg, rest.slice(1), {
+      json,
+      write: out,
+      extraChecks: [transportCheck(cfg)],
+    });
   }
   stderrSink(`ssh-mcp: unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);
   return EXIT.usage;
 }
 
+/** The inline-cap check (TRANS-9) as a doctor line. */
+function transportCheck(cfg: LoadedConfig): ConfigCheck {
+  try {
+    checkInlineCaps(cfg.settings);
+    return {
+      check: "transport",
+      status: "ok",
+      detail: `one MCP message may carry up to ${messageLimit(cfg.settings)} bytes`,
+    };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const [detail, fix] = e.message.split(" Fix: ");
+    return { check: "transport", status: "fail", detail: detail!, ...(fix ? { fix } : {}) };
+  }
+}
+
 async function tools(json: boolean): Promise<number> {
   const cfg = await load();
   if (!cfg) return EXIT.config;
-  const app = await App.create(cfg, { logger: new Logger({ level: "ERROR" }) });
+  const app = await App.create(cfg, { logger: new Logger({ level: "ERROR" }), openAudit: false });
   const visible = app.catalog.visible;
   if (json) {
     out(
@@ -118,18 +138,36 @@ async function serve(): Promise<number> {
     );
     return EXIT.config;
   }
-  const app = await App.create(cfg);
+  let app: App;
+  try {
+    // TRANS-9: inline caps must fit the transport's message limit
+    checkInlineCaps(cfg.settings);
+    // AUDIT-12: an audit sink that cannot be opened stops the start
+    app = await App.create(cfg);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      stderrSink(`ssh-mcp: configuration error: ${e.message}`);
+      return EXIT.config;
+    }
+    throw e;
+  }
   app.logStartup();
+  const limit = messageLimit(cfg.settings);
+  app.logger.info("MCP stdio transport", { max_message_bytes: limit });
   const registry = new ToolRegistry(app);
   const server = buildMcpServer(app, registry);
   app.pool.startReaper();
   await app.startHooks();
   const closed = Promise.withResolvers<void>();
-  const transport = new StdioServerTransport();
+  // TRANS-7: the server's own line transport: input over the limit gets an
+  // error answer, the connection stays up; stdin EOF closes it
+  const transport = new LineTransport({
+    input: Deno.stdin.readable,
+    write: writeStdout,
+    maxMessageBytes: limit,
+    logger: app.logger,
+  });
   transport.onclose = () => closed.resolve();
-  // the SDK transport ignores stdin EOF: a client that exits or crashes must not leave us running
-  process.stdin.once("end", () => closed.resolve());
-  process.stdin.once("close", () => closed.resolve());
   const stopSignals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onStop = () => closed.resolve();
   const onHup = () => {
@@ -143,6 +181,7 @@ async function serve(): Promise<number> {
     for (const s of stopSignals) Deno.addSignalListener(s, onStop);
     Deno.addSignalListener("SIGHUP", onHup);
   }
+  // connect() chains the SDK's own close handling after ours
   await server.connect(transport);
   app.logger.info(`ssh-mcp ${VERSION} serving MCP on stdio`);
   void app.checkPinnedAgentKeys();

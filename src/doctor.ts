@@ -7,6 +7,9 @@
  */
 
 import { App } from "./app.ts";
+import { auditSinkProblem } from "./audit/audit.ts";
+import { isAbsolute, resolve } from "node:path";
+import { expandPath, getEnv } from "./config/env.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import type { HostPolicy } from "./config/types.ts";
 import { FIX_HINTS, isToolError } from "./errors.ts";
@@ -31,6 +34,69 @@ export interface DoctorHost {
   user: string;
   ok: boolean;
   checks: DoctorCheck[];
+}
+
+/** One server-level check (configuration files, audit sink, transport limits). */
+export interface ConfigCheck {
+  check: "hosts_file" | "audit_log" | "transport";
+  status: "ok" | "fail";
+  detail: string;
+  fix?: string;
+}
+
+/**
+ * The server-level checks (AUDIT-17): an explicitly named `SSH_HOSTS_FILE`
+ * must exist, and a file audit sink must be writable (the server would refuse
+ * to start otherwise).
+ */
+export async function configChecks(cfg: LoadedConfig): Promise<ConfigCheck[]> {
+  const out: ConfigCheck[] = [];
+  const named = getEnv(cfg.env, "SSH_HOSTS_FILE");
+  if (cfg.hosts.source !== null) {
+    out.push({ check: "hosts_file", status: "ok", detail: `${cfg.hosts.source} loaded` });
+  } else if (named !== undefined && named.trim() !== "") {
+    out.push({
+      check: "hosts_file",
+      status: "fail",
+      detail:
+        `SSH_HOSTS_FILE names ${named}, which does not exist (the server would run in env-only mode)`,
+      fix:
+        "create it (start from hosts.toml.example), correct the path, or unset SSH_HOSTS_FILE for env-only mode (SSH_HOSTS_ALLOWLIST)",
+    });
+  } else {
+    out.push({
+      check: "hosts_file",
+      status: "ok",
+      detail: "no hosts file: env-only mode (only SSH_HOSTS_ALLOWLIST hosts)",
+    });
+  }
+  const spec = cfg.settings.SSH_AUDIT_LOG.trim();
+  if (spec === "off") {
+    out.push({ check: "audit_log", status: "ok", detail: "off (explicitly): nothing is audited" });
+  } else if (spec === "" || spec === "stderr") {
+    out.push({ check: "audit_log", status: "ok", detail: "stderr" });
+  } else {
+    const target = resolveLike(spec, cfg);
+    const problem = await auditSinkProblem(target);
+    out.push(
+      problem === null
+        ? { check: "audit_log", status: "ok", detail: `${target} is writable (append)` }
+        : {
+          check: "audit_log",
+          status: "fail",
+          detail: `${problem}; the server refuses to start with it`,
+          fix:
+            `create the directory and give the server's user write access to ${target}, or set SSH_AUDIT_LOG=stderr (or =off to run without an audit log)`,
+        },
+    );
+  }
+  return out;
+}
+
+/** A configured path exactly as the server resolves it (`~`, `${VAR}`, relative to cwd). */
+function resolveLike(p: string, cfg: LoadedConfig): string {
+  const e = expandPath(p, cfg.env);
+  return isAbsolute(e) ? e : resolve(cfg.cwd, e);
 }
 
 function fail(check: DoctorCheck["check"], e: unknown): DoctorCheck {
@@ -111,20 +177,26 @@ async function checkHost(app: App, p: HostPolicy): Promise<DoctorHost> {
   };
 }
 
-/** Runs the doctor; returns the exit code (0 all ok, 1 a host failed or was unknown). */
+/**
+ * Runs the doctor; returns the exit code (0 all ok, 1 a server-level check or
+ * a host failed, or an alias was unknown). `extraChecks` come from the
+ * transport layer (the inline-cap check of `mcp/limits.ts`).
+ */
 export async function runDoctor(
   cfg: LoadedConfig,
   aliases: string[],
-  opts: { json: boolean; write: (s: string) => void },
+  opts: { json: boolean; write: (s: string) => void; extraChecks?: ConfigCheck[] },
 ): Promise<number> {
-  const app = await App.create(cfg, { logger: new Logger({ level: "ERROR" }) });
+  const server = [...await configChecks(cfg), ...(opts.extraChecks ?? [])];
+  const app = await App.create(cfg, { logger: new Logger({ level: "ERROR" }), openAudit: false });
   const notices = cfg.notices;
   const all = app.hosts().list();
   const unknown = aliases.filter((a) => !app.hosts().get(a));
   const selected = aliases.length ? all.filter((p) => aliases.includes(p.alias)) : all;
   const hosts = await Promise.all(selected.map((p) => checkHost(app, p)));
   await app.close();
-  const ok = unknown.length === 0 && hosts.every((h) => h.ok);
+  const ok = unknown.length === 0 && hosts.every((h) => h.ok) &&
+    server.every((c) => c.status === "ok");
   if (opts.json) {
     opts.write(JSON.stringify(
       {
@@ -138,6 +210,7 @@ export async function runDoctor(
           audit_log: app.audit.target,
         },
         notices,
+        server_checks: server,
         unknown_aliases: unknown,
         hosts,
       },
@@ -153,6 +226,10 @@ export async function runDoctor(
   w(`audit log  : ${app.audit.target}`);
   w(`dotenv     : ${cfg.dotenvPath ?? "absent"}`);
   for (const n of notices) w(`${n.level}: ${n.message}`);
+  for (const c of server) {
+    w(`${c.status === "ok" ? "ok  " : "FAIL"} ${c.check.padEnd(13)} ${c.detail}`);
+    if (c.fix) w(`       fix: ${c.fix}`);
+  }
   for (const a of unknown) w(`FAIL ${a}: not an alias in hosts.toml`);
   for (const h of hosts) {
     w(`\n${h.alias} (${h.user}@${h.hostname}:${h.port})`);
@@ -164,6 +241,9 @@ export async function runDoctor(
     }
   }
   const good = hosts.filter((h) => h.ok).length;
-  w(`\n${good} host(s) ok, ${hosts.length - good + unknown.length} failing`);
+  const badServer = server.filter((c) => c.status !== "ok").length;
+  w(`\n${good} host(s) ok, ${hosts.length - good + unknown.length} failing${
+    badServer ? `; ${badServer} server check(s) failing` : ""
+  }`);
   return ok ? 0 : 1;
 }

@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   "Cancelled",
   /** NEW: the audit sink cannot be written; tools above the read tier refuse until it can */
   "AuditUnavailable",
+  /** NEW: apt/dpkg is locked by another process (the holder is named) */
+  "PackageManagerLocked",
 ] as const;
 
 /** One error class name of the contract. */
@@ -120,4 +122,6 @@ export const FIX_HINTS: Readonly<Record<ErrorCode, string>> = {
   Cancelled: "The request was cancelled by the client.",
   AuditUnavailable:
     "The audit log cannot be written: fix SSH_AUDIT_LOG (disk space, permissions; `ssh-mcp doctor` checks it). Read tools still work.",
+  PackageManagerLocked:
+    "Another apt/dpkg run holds the lock (unattended-upgrades, an operator); wait for it to finish and call again. Never delete the lock file.",
 };

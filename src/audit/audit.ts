@@ -5,12 +5,15 @@
  *
  * Never in a line: command text, script bodies, file contents, paths or unit
  * names in clear, secrets, notes, remote output (AUDIT-6). Values that help
- * correlation are hashed with {@link auditHash}.
+ * correlation are hashed with {@link auditHash}; every string is bounded
+ * ({@link boundRecord}), so no input can make a line large (AUDIT-13).
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
+import { dirname } from "node:path";
+import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 /** `sha256:` + first 16 hex chars of SHA-256 of the UTF-8 value (AUDIT-4). */
@@ -66,14 +69,79 @@ export function stableJson(obj: Record<string, unknown>): string {
 
 const encoder = new TextEncoder();
 
-/** Where audit lines go. */
+/** Longest string copied into an audit line or hook event as it is (AUDIT-13). */
+export const AUDIT_STRING_MAX = 512;
+
+/**
+ * A string for an audit line or hook event: as it is up to
+ * {@link AUDIT_STRING_MAX} characters, else its length and hash only
+ * (`"<2097152 chars sha256:...>"`), never the content (AUDIT-13).
+ */
+export function boundedString(v: string): string {
+  return v.length <= AUDIT_STRING_MAX ? v : `<${v.length} chars ${auditHash(v)}>`;
+}
+
+/** Every string in `v` (nested objects and arrays included) through {@link boundedString}. */
+export function boundRecord<T>(v: T, depth = 0): T {
+  if (typeof v === "string") return boundedString(v) as T;
+  if (v === null || typeof v !== "object" || depth > 8) return v;
+  if (Array.isArray(v)) return v.map((x) => boundRecord(x, depth + 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    out[boundedString(k)] = boundRecord(x, depth + 1);
+  }
+  return out as T;
+}
+
+/**
+ * Can `target` (an audit log path) be opened for appending? Returns null when
+ * it can, else what is wrong. Creates nothing that is not there: an absent
+ * file is checked by creating and removing a probe file in its directory.
+ */
+export async function auditSinkProblem(target: string): Promise<string | null> {
+  try {
+    const st = await Deno.stat(target);
+    if (!st.isFile) return `${target} is not a regular file`;
+    const f = await Deno.open(target, { append: true });
+    f.close();
+    return null;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return `${target}: ${(e as Error).message}`;
+  }
+  const dir = dirname(target);
+  const probe = `${target}.ssh-mcp-probe.${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const f = await Deno.open(probe, { createNew: true, write: true, mode: 0o600 });
+    f.close();
+    await Deno.remove(probe);
+    return null;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound
+      ? `the directory ${dir} does not exist`
+      : `cannot create ${target} in ${dir}: ${(e as Error).message}`;
+  }
+}
+
+/**
+ * Where audit lines go (SECURITY.md §AUDIT; AUDIT-12..AUDIT-18).
+ *
+ * The file sink is opened append-only (`O_APPEND`, created 0600, never
+ * truncated). Before every line it compares the path's identity (device +
+ * inode) with the open file: when the file was renamed away (rotation),
+ * replaced or removed, it is reopened at the path, so later lines land in the
+ * new file and none go to a file nobody reads. `healthy` is false while the
+ * last write failed; each failure period is logged once at WARNING and its
+ * end at INFO.
+ */
 export class AuditLog {
   readonly target: string;
   #logger: Logger;
   #file: Deno.FsFile | null = null;
+  #ident: { dev: number; ino: number | null } | null = null;
   #queue: Promise<void> = Promise.resolve();
   #dropped = 0;
   #failing = false;
+  #unauditedWarned = false;
 
   /** `spec` = `stderr` | `off` | a file path (already `~`-expanded). */
   constructor(spec: string, logger: Logger) {
@@ -91,62 +159,143 @@ export class AuditLog {
     return this.target === "off";
   }
 
+  /** True when lines go to a file. */
+  get isFile(): boolean {
+    return this.target !== "off" && this.target !== "stderr";
+  }
+
   /**
    * False while the sink cannot be written (the last write failed); tools
-   * above the read tier refuse with `AuditUnavailable` then.
+   * above the read tier refuse with `AuditUnavailable` then (AUDIT-14).
    */
   get healthy(): boolean {
     return !this.#failing;
   }
 
   /**
-   * Writes one record. Resolves when written, or after at most 1 s (the line
-   * keeps its place in the queue; a failed write increments `dropped`).
+   * Opens the file sink now (start-up, AUDIT-12): throws `ConfigError` when
+   * it cannot be opened for appending, so the server refuses to start rather
+   * than run unaudited. `stderr` and `off` open nothing.
+   */
+  async open(): Promise<void> {
+    if (!this.isFile) return;
+    try {
+      await this.#reopen();
+    } catch (e) {
+      throw new ConfigError(
+        `SSH_AUDIT_LOG=${this.target}: the audit log cannot be opened for appending (${
+          (e as Error).message
+        }). Fix: create its directory or fix the permissions; or set SSH_AUDIT_LOG=stderr, or ` +
+          "SSH_AUDIT_LOG=off to run without an audit log (explicitly).",
+      );
+    }
+  }
+
+  /**
+   * Logs once per failure period that a read tool runs while the sink fails
+   * (its audit line may be lost; tools above read are refused meanwhile).
+   */
+  warnUnaudited(tool: string): void {
+    if (this.#unauditedWarned || !this.#failing) return;
+    this.#unauditedWarned = true;
+    this.#logger.warn(
+      "audit log not writable: read tools go on (their audit lines may be lost), tools above the read tier are refused until it works again",
+      { audit_log: this.target, tool },
+    );
+  }
+
+  /**
+   * Writes one record. Every string in it is bounded first (AUDIT-13).
+   * Resolves when written, or after at most 1 s (the line keeps its place in
+   * the queue; a failed write increments `dropped`).
    */
   write(record: Record<string, unknown>): Promise<void> {
     if (this.off) return Promise.resolve();
-    const line = stableJson(record) + "\n";
+    const line = stableJson(boundRecord(record)) + "\n";
     if (this.target === "stderr") {
       try {
         Deno.stderr.writeSync(encoder.encode(line));
-      } catch {
-        this.#dropped++;
+        this.#recovered();
+      } catch (e) {
+        this.#failed(e);
       }
       return Promise.resolve();
     }
     const job = this.#queue.then(() => this.#writeFile(line));
     this.#queue = job;
-    return Promise.race([job, new Promise<void>((r) => setTimeout(r, 1000))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([job, new Promise<void>((r) => (timer = setTimeout(r, 1000)))])
+      .finally(() => clearTimeout(timer));
+  }
+
+  /** Closes the open file (if any) and opens the path again, append-only. */
+  async #reopen(): Promise<void> {
+    try {
+      this.#file?.close();
+    } catch {
+      // already closed
+    }
+    this.#file = null;
+    this.#ident = null;
+    const f = await Deno.open(this.target, { append: true, create: true, mode: 0o600 });
+    const st = await f.stat();
+    this.#file = f;
+    this.#ident = { dev: st.dev, ino: st.ino };
+  }
+
+  /** True when the path no longer names the open file (renamed, replaced, removed). */
+  async #moved(): Promise<boolean> {
+    if (!this.#file || !this.#ident || this.#ident.ino === null) return this.#file === null;
+    try {
+      const st = await Deno.stat(this.target);
+      return st.dev !== this.#ident.dev || st.ino !== this.#ident.ino;
+    } catch {
+      return true;
+    }
   }
 
   async #writeFile(line: string): Promise<void> {
     try {
-      if (!this.#file) {
-        this.#file = await Deno.open(this.target, { append: true, create: true, mode: 0o600 });
+      if (await this.#moved()) {
+        const was = this.#file !== null;
+        await this.#reopen();
+        if (was) {
+          this.#logger.info("audit log was moved, replaced or removed; reopened it", {
+            audit_log: this.target,
+          });
+        }
       }
       const bytes = encoder.encode(line);
       let off = 0;
-      while (off < bytes.length) off += await this.#file.write(bytes.subarray(off));
-      if (this.#failing) {
-        this.#failing = false;
-        this.#logger.info("audit log writable again", { audit_log: this.target });
-      }
+      while (off < bytes.length) off += await this.#file!.write(bytes.subarray(off));
+      this.#recovered();
     } catch (e) {
-      this.#dropped++;
       try {
         this.#file?.close();
       } catch {
         // ignore
       }
       this.#file = null;
-      if (!this.#failing) {
-        this.#failing = true;
-        this.#logger.warn("audit log write failed; lines are being dropped and counted", {
-          audit_log: this.target,
-          error: (e as Error).message,
-        });
-      }
+      this.#ident = null;
+      this.#failed(e);
     }
+  }
+
+  #failed(e: unknown): void {
+    this.#dropped++;
+    if (this.#failing) return;
+    this.#failing = true;
+    this.#unauditedWarned = false;
+    this.#logger.warn("audit log write failed; lines are being dropped and counted", {
+      audit_log: this.target,
+      error: (e as Error).message,
+    });
+  }
+
+  #recovered(): void {
+    if (!this.#failing) return;
+    this.#failing = false;
+    this.#logger.info("audit log writable again", { audit_log: this.target });
   }
 
   /** Flushes pending lines and closes the file. */
@@ -158,5 +307,6 @@ export class AuditLog {
       // ignore
     }
     this.#file = null;
+    this.#ident = null;
   }
 }

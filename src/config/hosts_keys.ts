@@ -33,7 +33,14 @@ import {
   type Table,
 } from "./hosts_values.ts";
 import { isAbsoluteAnyPlatform } from "./settings.ts";
-import type { AuthConfig, BypassPolicy, HostPolicy, NetworkConfig, Platform } from "./types.ts";
+import type {
+  AuthConfig,
+  BypassPolicy,
+  Group,
+  HostPolicy,
+  NetworkConfig,
+  Platform,
+} from "./types.ts";
 
 /** One `[defaults]` or `[hosts.X]` table after validation: only the keys it sets. */
 export type Layer =
@@ -171,6 +178,19 @@ function tags(v: unknown, at: At): string[] {
   return [...new Set(list)];
 }
 
+/** Groups whose mutating tools can run through the host's elevation (`sudo_tool_groups`). */
+export const SUDO_TOOL_GROUPS = ["systemctl", "pkg"] as const;
+
+function sudoToolGroups(v: unknown, at: At): Group[] {
+  const list = asStringList(v, at);
+  for (const g of list) {
+    if (!(SUDO_TOOL_GROUPS as readonly string[]).includes(g)) {
+      fail(at, `${shown(at, g)} is not a group with sudo support`, 'use "systemctl" and/or "pkg"');
+    }
+  }
+  return [...new Set(list)] as Group[];
+}
+
 const MAX = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -214,6 +234,7 @@ export const HOST_KEY_PARSERS: KeyTable<Layer, LayerCtx> = {
   network: (v, at, ctx) => parseNetwork(v, ctx, at.table),
   remote_mcp: (v, at, ctx) => parseRemoteMcp(v, ctx, at.table),
   become_method: (v, at) => asEnum(v, at, ["sudo", "doas"] as const),
+  sudo_tool_groups: sudoToolGroups,
 };
 
 /** Keys of a `[hosts.<alias>]` / `[defaults]` table (every HostPolicy field but alias/source). */

@@ -333,6 +333,13 @@ export interface HostPolicy {
   remote_mcp: RemoteMcpConfig | null;
   /** `become_method` for sudo tools (sudo | doas) */
   become_method: "sudo" | "doas";
+  /**
+   * NEW `sudo_tool_groups`: tool groups (`systemctl`, `pkg`) whose mutating
+   * tools run through this host's elevation (`become_method`, sudo password
+   * sources) when the sudo tier is enabled; absent or empty = the login user
+   * runs them (reference behaviour).
+   */
+  sudo_tool_groups?: Group[];
 }
 
 /** A non-fatal finding at load time (CONFIG.md §9.2), shown at startup and by `doctor`. */

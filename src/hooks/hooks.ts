@@ -8,7 +8,8 @@
  *
  * - Events carry metadata only (tool, raw host argument, tier, correlation
  *   id, result, error class, duration): never arguments, commands, paths,
- *   outputs or secrets (HOOK-2).
+ *   outputs or secrets (HOOK-2). Every string is bounded: a long one becomes
+ *   its length and hash (AUDIT-13).
  * - Each event's write is bounded by `SSH_HOOKS_TIMEOUT`; a timed-out write
  *   marks the event dropped and logs a WARNING (HOOK-3). While that write is
  *   still stuck in the pipe no further write is started, so memory stays
@@ -25,6 +26,7 @@
  * @module
  */
 
+import { boundRecord } from "../audit/audit.ts";
 import type { Tier } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 
@@ -163,8 +165,12 @@ export class HookProgram implements HookSink {
     await this.#drained(this.#timeoutMs);
   }
 
-  /** Queues one event; never blocks and never throws. */
-  emit(event: HookEvent): void {
+  /**
+   * Queues one event; never blocks and never throws. Every string in it is
+   * bounded first (AUDIT-13: a long value becomes its length and hash).
+   */
+  emit(raw: HookEvent): void {
+    const event = boundRecord(raw);
     if (this.#disabled) {
       this.#dropped++;
       return;

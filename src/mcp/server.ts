@@ -47,13 +47,31 @@ import { McpTaskStore } from "../tasks/mcp_store.ts";
 /** URI of the server-info resource (SKILLS.md §3.2). */
 export const SERVER_INFO_URI = "mcp://ssh-mcp/server-info";
 
-const INSTRUCTIONS = [
-  "ssh-mcp gives you audited SSH access to the hosts an operator configured.",
-  "Start with ssh_host_list (or ssh_describe_host) to see hosts and what policy allows there;",
-  "ssh_host_ping checks reachability and shows operator notes you must respect.",
-  "Each tool has a usage guide: resource skill://ssh-<tool-name-with-dashes>/SKILL.md",
-  "(or the ssh_skill_read tool). Host keys are pinned; never try to bypass a host-key error.",
-].join(" ");
+/**
+ * The `instructions` text: it names only tools that are visible in this
+ * configuration (TIER-14: hidden means absent, also in free text).
+ */
+export function instructionsFor(visible: ReadonlySet<string>): string {
+  const has = (t: string) => visible.has(t);
+  const parts = ["ssh-mcp gives you audited SSH access to the hosts an operator configured."];
+  const start = ["ssh_host_list", "ssh_describe_host"].filter(has);
+  if (start.length) {
+    parts.push(
+      `Start with ${start.join(" (or ")}${
+        start.length > 1 ? ")" : ""
+      } to see hosts and what policy allows there;`,
+    );
+  }
+  if (has("ssh_host_ping")) {
+    parts.push("ssh_host_ping checks reachability and shows operator notes you must respect.");
+  }
+  parts.push(
+    "Each tool has a usage guide: resource skill://ssh-<tool-name-with-dashes>/SKILL.md" +
+      (has("ssh_skill_read") ? " (or the ssh_skill_read tool)." : "."),
+    "Host keys are pinned; never try to bypass a host-key error.",
+  );
+  return parts.join(" ");
+}
 
 /** Poll interval suggested for MCP-native tasks (TOOLS.md §8: 3 s). */
 export const TASK_POLL_INTERVAL_MS = 3000;
@@ -96,10 +114,15 @@ export function buildMcpServer(app: App, registry: ToolRegistry): Server {
         resources: {},
         tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
       },
-      instructions: INSTRUCTIONS,
+      instructions: instructionsFor(new Set(registry.tools.map((t) => t.name))),
       taskStore,
     },
   );
+
+  // transport and protocol errors (a bad line, a failed write) are logged, never fatal
+  server.onerror = (e: Error) => {
+    app.logger.debug("MCP protocol error", { error: e.message.slice(0, 500) });
+  };
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: registry.list(),
@@ -189,7 +212,8 @@ export function buildMcpServer(app: App, registry: ToolRegistry): Server {
 
   server.setRequestHandler(ReadResourceRequestSchema, (request) => {
     const uri = request.params.uri;
-    app.logger.debug("resource read", { uri });
+    // AUDIT-13: client text in a log line is bounded
+    app.logger.debug("resource read", { uri: uri.length > 512 ? `${uri.slice(0, 512)}...` : uri });
     if (uri === SERVER_INFO_URI) {
       return {
         contents: [{

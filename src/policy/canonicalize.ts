@@ -32,11 +32,17 @@ export interface PathIoResult {
   cancelled: boolean;
 }
 
+/** The attributes of an SFTP `stat` a path check may look at. */
+export interface PathStats {
+  uid?: number;
+  mode?: number;
+}
+
 /** The SFTP requests a path check may send (callback style, as the ssh2 channel offers them). */
 export interface PathSftp {
   realpath(p: string, cb: (err: Error | null | undefined, abs: string) => void): void;
-  stat(p: string, cb: (err: Error | null | undefined) => void): void;
-  lstat(p: string, cb: (err: Error | null | undefined) => void): void;
+  stat(p: string, cb: (err: Error | null | undefined, stats?: PathStats) => void): void;
+  lstat(p: string, cb: (err: Error | null | undefined, stats?: PathStats) => void): void;
 }
 
 /** Remote I/O a path check may use on the path's host (realpath, SFTP fallback). */

@@ -1,92 +1,87 @@
 /**
- * The command denylist (SECURITY.md §EXEC EXEC-17, §SCRIPT SCRIPT-3):
- * structural entries (with shell operators) match the whole command text,
- * the others each normalised simple command with and without its wrapper
- * prefixes (`sudo`, `env`, `timeout`, `nice`, ...); a script is checked as a
- * whole and line by line.
+ * The command denylist (SECURITY.md §EXEC EXEC-17, EXEC-42..48, §SCRIPT
+ * SCRIPT-3). It matches meaning, not spelling:
+ *
+ * - every simple command anywhere in the text (inside compound commands and
+ *   substitutions too) is checked, and so is everything it runs through a
+ *   wrapper (`sudo -i`, `sh -c '...'`, `xargs`, `env`, `timeout`, ...,
+ *   `command_wrappers.ts`);
+ * - entries match word by word (`command_match.ts` {@link denyMatch}):
+ *   options in any cluster, order or long spelling (`rm -rf /` also denies
+ *   `rm -r -f //`, `rm --recursive --force /.`, `rm -Rf /`), paths also in
+ *   lexically normalised form;
+ * - entries with shell operator characters are structural and match the
+ *   whole text (and any shell code a wrapper runs);
+ * - a few entries have their own meaning (`dd of=*`: any output file but
+ *   `/dev/null`, `/dev/stdout`, `/dev/stderr`).
+ *
+ * A script is checked as a whole and line by line.
  *
  * @module
  */
 
 import { posix } from "node:path";
 import { parseCommand, type ParsedCommand } from "./command_parse.ts";
-import { globToRegExp } from "./command_rules.ts";
+import { denyMatch, globToRegExp, normalisePath } from "./command_match.ts";
+import { type Invocation, reachedInvocations } from "./command_wrappers.ts";
+
+export { stripWrappers } from "./command_wrappers.ts";
 
 const OPERATOR_CHARS = /[;|&(){}<>]/;
 
-/** Options that take an argument, per wrapper, for EXEC-17 wrapper stripping. */
-const WRAPPERS: Record<
-  string,
-  { argOpts: Set<string>; positional?: number; assignments?: boolean }
-> = {
-  sudo: { argOpts: new Set(["-u", "-g", "-h", "-p", "-C", "-D", "-R", "-T", "-U", "-r", "-t"]) },
-  doas: { argOpts: new Set(["-u", "-C"]) },
-  env: { argOpts: new Set(["-u", "-C", "-S", "--unset", "--chdir"]), assignments: true },
-  nice: { argOpts: new Set(["-n", "--adjustment"]) },
-  nohup: { argOpts: new Set() },
-  timeout: { argOpts: new Set(["-s", "-k", "--signal", "--kill-after"]), positional: 1 },
-  stdbuf: { argOpts: new Set(["-i", "-o", "-e"]) },
-  ionice: { argOpts: new Set(["-c", "-n", "-p", "-P", "-u"]) },
-  setsid: { argOpts: new Set() },
-  command: { argOpts: new Set() },
-  exec: { argOpts: new Set(["-a"]) },
-  busybox: { argOpts: new Set() },
+const HARMLESS_DD_OUTPUTS = new Set(["/dev/null", "/dev/stdout", "/dev/stderr"]);
+
+/** Entries with a meaning of their own (keyed by the exact entry text). */
+const SPECIAL: Readonly<Record<string, (inv: Invocation) => boolean>> = {
+  "dd of=*": (inv) =>
+    base(inv.program) === "dd" &&
+    inv.args.some((a) =>
+      a.startsWith("of=") && !HARMLESS_DD_OUTPUTS.has(normalisePath(a.slice(3)))
+    ),
 };
 
-/** Strips known wrapper prefixes from a normalised simple command (EXEC-17). */
-export function stripWrappers(normalized: string): string {
-  let words = normalized.split(" ").filter(Boolean);
-  for (let guard = 0; guard < 16 && words.length; guard++) {
-    const prog = posix.basename(words[0]!);
-    const w = WRAPPERS[prog];
-    if (!w) break;
-    let i = 1;
-    while (i < words.length) {
-      const t = words[i]!;
-      if (t === "--") {
-        i++;
-        break;
-      }
-      if (w.assignments && /^[A-Za-z_][A-Za-z0-9_]*=/.test(t)) {
-        i++;
-        continue;
-      }
-      if (t.startsWith("-") && t !== "-") {
-        i += w.argOpts.has(t) ? 2 : 1;
-        continue;
-      }
-      break;
-    }
-    i += w.positional ?? 0;
-    words = words.slice(i);
-    if (words.length) words[0] = posix.basename(words[0]!) || words[0]!;
-  }
-  return words.join(" ");
+function base(program: string): string {
+  return posix.basename(program) || program;
 }
 
-/** Normalises a whole command for structural denylist entries. */
 function structuralText(command: string): string {
   return command.replace(/\s+/g, " ").trim();
 }
 
-/** EXEC-17: the first denylist entry hit, or null. */
+function isStructural(entry: string): boolean {
+  return OPERATOR_CHARS.test(entry.replace(/\\./g, ""));
+}
+
+/** Does `entry` deny the invocation `inv`? */
+function entryHits(entry: string, inv: Invocation): boolean {
+  const special = SPECIAL[entry];
+  if (special) return special(inv);
+  return denyMatch(entry, inv.program, inv.args);
+}
+
+/** EXEC-17 / EXEC-42..48: the first denylist entry hit, or null. */
 export function denylistHit(
   command: string,
   parsed: ParsedCommand | null,
   entries: readonly string[],
 ): string | null {
-  const whole = structuralText(command);
-  for (const entry of entries) {
-    const structural = OPERATOR_CHARS.test(entry.replace(/\\./g, ""));
-    if (structural || !parsed || !parsed.ok) {
-      if (globToRegExp(entry, "contains").test(whole)) return entry;
-      continue;
-    }
-    const re = globToRegExp(entry, "prefix");
+  const texts = [structuralText(command)];
+  const invocations: Invocation[] = [];
+  if (parsed && parsed.ok) {
     for (const sc of parsed.simple) {
       if (sc.program === null) continue;
-      if (re.test(sc.normalized) || re.test(stripWrappers(sc.normalized))) return entry;
+      const r = reachedInvocations({ program: sc.program, args: sc.args });
+      invocations.push(...r.invocations);
+      texts.push(...r.texts.map(structuralText));
     }
+  }
+  for (const entry of entries) {
+    if (isStructural(entry) || !parsed || !parsed.ok) {
+      const re = globToRegExp(entry, "contains");
+      if (texts.some((t) => re.test(t))) return entry;
+      continue;
+    }
+    if (invocations.some((inv) => entryHits(entry, inv))) return entry;
   }
   return null;
 }

@@ -2,21 +2,32 @@
  * The command policy of the exec family (SECURITY.md §EXEC, §SCRIPT).
  *
  * The whole command is parsed with a POSIX/bash grammar (npm `unbash`), not
- * just its first word (EXEC-11): every simple command must be admitted, and
- * command substitution, subshells, control structures, output redirection to
- * files and dangerous environment prefixes are refused (EXEC-12..15). Glob
- * `command_rules` and the `command_denylist` are evaluated per normalised
- * simple command (EXEC-16/17), so `systemctl status *` never admits
- * `systemctl status x; reboot`.
+ * just its first word (EXEC-11): every simple command must be admitted.
+ *
+ * "Allow any" hosts run the caller's text as given (the denylist still
+ * applies). On every other host (an allowlist or allow rules) what runs is
+ * what was checked (EXEC-22..): the server re-emits the command from its
+ * parsed words, each one single-quoted, every program run through
+ * `/usr/bin/env` with a fixed `PATH` of the standard system directories, so
+ * no login shell (bash, dash, zsh, busybox ash) expands anything or picks a
+ * different program; constructs whose meaning depends on run-time expansion
+ * are refused with an error naming them and how to write the command
+ * literally; environment prefixes must be on a safe list.
  *
  * Evaluation order (EXEC-18): limits -> empty -> parse -> denylist -> allow-any
- * -> constructs -> per simple command (deny rules -> allow rules -> allowlist).
+ * -> constructs, redirects, environment, program and argument words ->
+ * per simple command (deny rules -> allow rules -> allowlist) -> shell-only
+ * builtins -> re-emission.
  *
  * Files: this module (the checker contract, limits and the evaluation order),
- * `command_parse.ts` (parse and simple-command extraction),
- * `command_denylist.ts` (denylist and wrapper stripping), `command_rules.ts`
- * (globs, command rules, allowlist) and `command_refusal.ts` (deny reasons
- * and the CommandNotAllowed error).
+ * `command_parse.ts` (parse, statements and simple commands),
+ * `shell_words.ts` (one word: its value or its run-time construct),
+ * `command_restrict.ts` (what a restrictive policy refuses),
+ * `command_env.ts` (environment prefixes), `command_match.ts` (word-by-word
+ * patterns), `command_rules.ts` (rules and allowlist),
+ * `command_wrappers.ts` (what wrappers run), `command_denylist.ts` (the
+ * denylist), `shell_emit.ts` (re-emission) and `command_refusal.ts` (deny
+ * reasons and the CommandNotAllowed error).
  *
  * @module
  */
@@ -30,7 +41,9 @@ import { matchCheatsheet, optOutWarning, refusalMessage } from "./cheatsheet.ts"
 import { denylistHit, scriptDenylistHit } from "./command_denylist.ts";
 import { parseCommand } from "./command_parse.ts";
 import { commandNotAllowed } from "./command_refusal.ts";
+import { checkAdmitted, checkRestricted } from "./command_restrict.ts";
 import { simpleCommandsDecision } from "./command_rules.ts";
+import { emitRestricted } from "./shell_emit.ts";
 import { effectivePolicy } from "./effective.ts";
 import { matchGlobs } from "./globs.ts";
 
@@ -39,6 +52,7 @@ export { parseCommand } from "./command_parse.ts";
 export type { ParsedCommand, SimpleCommand } from "./command_parse.ts";
 export type { DenyReason } from "./command_refusal.ts";
 export { allowlistMatch, globToRegExp } from "./command_rules.ts";
+export { emitRestricted, ENV_PROGRAM, SAFE_PATH } from "./shell_emit.ts";
 
 /** One command check (SECURITY.md §EXEC, §CHEAT, §SCRIPT). */
 export interface CommandCheckRequest {
@@ -46,6 +60,18 @@ export interface CommandCheckRequest {
   policy: HostPolicy;
   command: string;
   kind: "command" | "script";
+  /**
+   * The host argument as the caller gave it (or the target alias of a
+   * fan-out). When set, cheatsheet hits name the exact call (CHEAT-9,
+   * docs/security/cheatsheet.md); only the cheatsheet reads it.
+   */
+  host?: string;
+  /**
+   * The tools visible in this configuration (tier and groups). When set, a
+   * cheatsheet hit whose suggested tool is not in it is no hit (CHEAT-18:
+   * hidden means hidden); only the cheatsheet reads it.
+   */
+  visibleTools?: ReadonlySet<string>;
 }
 
 /** Why a command was admitted or refused (for `policy_decision` audit lines). */
@@ -59,6 +85,10 @@ export interface CheatsheetMatch {
   patternId: string;
   /** a tool name, or a family text such as "ssh_docker_* family" */
   suggestedTool: string;
+  /** CHEAT-9: the exact call, e.g. `ssh_docker_ps(host="web1", all_=true)` (needs `host`) */
+  suggestedCall?: string;
+  /** remarks on the call (options not carried over, decisions left to a human) */
+  notes?: string[];
 }
 
 /** The command policy (implemented in `src/policy/commands.ts`). */
@@ -67,13 +97,16 @@ export interface CommandChecker {
   cheatsheetMatch(req: CommandCheckRequest): CheatsheetMatch | null;
   /**
    * CHEAT-1/2: throws CommandIsCheatsheetMatch (attributes pattern_id,
-   * suggested_tool) unless the opt-out is set; with the opt-out returns the
+   * suggested_tool, command, and suggested_call when known) unless the opt-out is set; with the opt-out returns the
    * warning text and pattern id for a match. No match: both null.
    */
   cheatsheet(req: CommandCheckRequest): { warning: string | null; patternId: string | null };
   /**
-   * EXEC-10..21 / SCRIPT-1..4: throws CommandNotAllowed (attributes reason,
-   * rule) or ValueError; returns the admitted command and why.
+   * EXEC-10..48 / SCRIPT-1..4: throws CommandNotAllowed (attributes reason,
+   * rule) or ValueError; returns the command to run and why. Under a
+   * restrictive policy the command is the server's re-emission of the parsed
+   * words (EXEC-22), not the caller's text; under "allow any", and for
+   * scripts, it is the caller's text.
    */
   admit(req: CommandCheckRequest): { command: CheckedCommand; decision: CommandDecision };
 }
@@ -105,6 +138,8 @@ class Checker implements CommandChecker {
         matchGlobs(p.startsWith("/") ? p : `/${p}`, eff.redact_paths_globs, {
             caseInsensitive: ci,
           }) !== null,
+      ...(req.host !== undefined ? { host: req.host } : {}),
+      ...(req.visibleTools !== undefined ? { visibleTools: req.visibleTools } : {}),
     });
   }
 
@@ -116,14 +151,18 @@ class Checker implements CommandChecker {
         pattern_id: hit.patternId,
         suggested_tool: hit.suggestedTool,
         command: req.command,
+        ...(hit.suggestedCall !== undefined ? { suggested_call: hit.suggestedCall } : {}),
       });
     }
     return { warning: optOutWarning(req.tool, hit), patternId: hit.patternId };
   }
 
   admit(req: CommandCheckRequest): { command: CheckedCommand; decision: CommandDecision } {
-    const decision = req.kind === "script" ? this.#script(req) : this.#command(req);
-    return { command: admitCommand(req.command), decision };
+    if (req.kind === "script") {
+      return { command: admitCommand(req.command), decision: this.#script(req) };
+    }
+    const r = this.#command(req);
+    return { command: admitCommand(r.text), decision: r.decision };
   }
 
   #script(req: CommandCheckRequest): CommandDecision {
@@ -165,7 +204,8 @@ class Checker implements CommandChecker {
     return eff.command_allowlist.includes("*") ? "*" : "ALLOW_ANY_COMMAND";
   }
 
-  #command(req: CommandCheckRequest): CommandDecision {
+  /** EXEC-10..59: the decision and the text to run (the caller's, or the re-emitted one). */
+  #command(req: CommandCheckRequest): { decision: CommandDecision; text: string } {
     const cmd = req.command;
     if (cmd.length > MAX_COMMAND_CHARS) {
       throw new ToolError(
@@ -201,49 +241,19 @@ class Checker implements CommandChecker {
         "denylist",
         `The command matches the deny list entry ${
           JSON.stringify(hit)
-        } and is refused on every host.`,
+        } and is refused on every host (the deny list matches options in any spelling and order, ` +
+          "also through wrappers such as sudo, env, timeout, xargs and sh -c).",
         hit,
       );
     }
-    if (eff.allow_any_command) return { reason: "allow-any", rule: this.#allowAnyRule(req.policy) };
-    if (parsed.construct) {
-      throw commandNotAllowed(
-        "unsupported-construct",
-        `The command uses a ${parsed.construct}, which the command policy does not allow. Run separate, simple ` +
-          "commands (joined with ;, && or |) or ask the operator for an allow-any host.",
-        null,
-        parsed.construct,
-      );
+    if (eff.allow_any_command) {
+      return { decision: { reason: "allow-any", rule: this.#allowAnyRule(req.policy) }, text: cmd };
     }
-    if (parsed.fileRedirect) {
-      throw commandNotAllowed(
-        "redirect-to-file",
-        `Output redirection to a file (${parsed.fileRedirect}) is not allowed; write files with ssh_upload. ` +
-          "Redirecting to /dev/null and between descriptors (2>&1) is fine.",
-        null,
-        parsed.fileRedirect,
-      );
-    }
-    if (parsed.dangerousEnv) {
-      throw commandNotAllowed(
-        "dangerous-env",
-        `Setting ${parsed.dangerousEnv} before a command is not allowed (it changes what program or code runs).`,
-        null,
-        parsed.dangerousEnv,
-      );
-    }
-    if (parsed.nonLiteral) {
-      throw commandNotAllowed(
-        "non-literal-program",
-        `The program name ${
-          JSON.stringify(parsed.nonLiteral)
-        } is not a literal word (variables, globs and ~ ` +
-          "are not allowed in the program position).",
-        null,
-        parsed.nonLiteral,
-      );
-    }
-    return simpleCommandsDecision(parsed, req.policy, eff.command_allowlist);
+    const restrict = { alias: req.policy.alias, envAllowlist: this.#s.SSH_COMMAND_ENV_ALLOWLIST };
+    checkRestricted(parsed, restrict);
+    const decision = simpleCommandsDecision(parsed, req.policy, eff.command_allowlist);
+    checkAdmitted(parsed, restrict);
+    return { decision, text: emitRestricted(parsed) };
   }
 }
 

@@ -12,14 +12,22 @@ function union(a: readonly string[], b: readonly string[]): string[] {
   return [...new Set([...a, ...b])];
 }
 
-/** Built-in `command_denylist` entries (SECURITY.md EXEC-17); host entries are added, never replace. */
+/**
+ * Built-in `command_denylist` entries (SECURITY.md EXEC-17, EXEC-42..48); host
+ * entries are added, never replace them. Each entry matches meaning, not
+ * spelling (`src/policy/command_denylist.ts`): word by word, options in any
+ * cluster, order or long form, paths also lexically normalised, through
+ * wrappers (`sudo -i`, `sh -c`, `xargs`, `env`, `timeout`, ...).
+ */
 export const BUILTIN_COMMAND_DENYLIST: readonly string[] = [
-  "rm -rf /",
-  "rm -fr /",
-  "rm -rf /\\*",
-  "rm -rf --no-preserve-root*",
+  // recursive delete of / or of every top-level directory (-r, -R, --recursive; force or not)
+  "rm -r /",
+  "rm -r /\\*",
+  "rm --no-preserve-root",
   "mkfs*",
-  "dd * of=/dev/*",
+  "mke2fs*",
+  // dd writing to anything but /dev/null, /dev/stdout, /dev/stderr
+  "dd of=*",
   "shred /dev/*",
   "wipefs *",
   ":(){ :|:& };:",
@@ -27,14 +35,17 @@ export const BUILTIN_COMMAND_DENYLIST: readonly string[] = [
   "poweroff*",
   "halt*",
   "reboot*",
+  "telinit*",
   "init 0",
   "init 6",
   "systemctl poweroff*",
   "systemctl reboot*",
   "systemctl halt*",
-  "chmod -R 777 /",
-  "chmod 777 /",
-  "chown -R * /",
+  "systemctl kexec*",
+  // mode or owner changes of / (recursive or not)
+  "chmod * /",
+  "chown * /",
+  "chgrp * /",
 ];
 
 /** Everything a policy check needs for one host, computed once per call. */

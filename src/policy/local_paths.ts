@@ -15,6 +15,12 @@
  *   resolve and open is refused.
  * - Downloads go to an exclusive temp file `<final>.ssh-mcp-tmp.<16 hex>`
  *   created with mode 0600 beside the target, then renamed (LOCAL-8/10).
+ * - The server's own files (hosts file, `.env`, known_hosts, audit log, keys,
+ *   secrets, notes, programs it runs, its code: `server_files.ts`, checked by
+ *   `server_file_guard.ts`) are refused whatever the roots say
+ *   (LOCAL-12..LOCAL-17): by canonical path before anything is opened, by
+ *   identity (device + inode, every ancestor directory too) after, so a
+ *   symlink, a hard link or a bind mount cannot reach them.
  *
  * Local paths are never logged or audited in clear.
  *
@@ -26,6 +32,7 @@ import { expandPath } from "../config/env.ts";
 import type { Settings } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import { randomHex } from "../util/random.ts";
+import { serverFileError, ServerFileGuard, serverFilesOf } from "./server_file_guard.ts";
 
 /** A local file opened for reading (uploads). */
 export interface LocalRead {
@@ -105,17 +112,28 @@ function assertRaw(raw: string): void {
   }
 }
 
-/**
- * LOCAL-1/2/3/4/5/6 validation without opening anything ("validate before
- * I/O"). Read mode: the resolved existing regular file. Write mode:
- * `<resolved parent>/<name>`. Throws `LocalPathPolicyError`.
- */
-export async function resolveLocalPath(
+/** The server files as they are on disk now, refusing `st` / `p` when they are one. */
+async function assertNotServerFile(
+  raw: string,
+  guard: ServerFileGuard,
+  p: string,
+  st: Deno.FileInfo | null,
+): Promise<void> {
+  const hit = guard.byPath(p) ?? (st ? guard.byIdentity(st) : null) ?? await guard.byAncestors(p);
+  if (hit) throw serverFileError(raw, hit);
+  if (st && st.isFile && (st.nlink ?? 1) > 1) {
+    const linked = await guard.byLinkWalk(st);
+    if (linked) throw serverFileError(raw, linked);
+  }
+}
+
+/** {@link resolveLocalPath} plus the server-file guard it checked against. */
+async function resolveChecked(
   raw: string,
   mode: "read" | "write",
   settings: Settings,
   env: Record<string, string | undefined>,
-): Promise<string> {
+): Promise<{ path: string; guard: ServerFileGuard }> {
   if (settings.SSH_LOCAL_TRANSFER_ROOTS.filter((r) => r.trim() !== "").length === 0) {
     throw policyError(
       "local_path is disabled: SSH_LOCAL_TRANSFER_ROOTS is empty. Ask the operator to set it to the " +
@@ -130,6 +148,7 @@ export async function resolveLocalPath(
         "ask the operator to create or mount one.",
     );
   }
+  const guard = await ServerFileGuard.resolve(await serverFilesOf(settings, env));
   const abs = path.resolve(raw);
   const outside = (p: string) =>
     policyError(
@@ -152,6 +171,7 @@ export async function resolveLocalPath(
       // swapped or removed between realPath and stat
       throw policyError(`local_path ${raw} ${errName(e)}; uploads need an existing regular file.`);
     }
+    await assertNotServerFile(raw, guard, real, st);
     if (!st.isFile) {
       throw policyError(
         `local_path ${raw} is ${
@@ -159,7 +179,7 @@ export async function resolveLocalPath(
         }; uploads need a regular file.`,
       );
     }
-    return real;
+    return { path: real, guard };
   }
   // write
   const name = path.basename(abs);
@@ -180,15 +200,32 @@ export async function resolveLocalPath(
   }
   const final = path.join(parent, name);
   if (!roots.some((r) => isInsideLocal(final, r)) || roots.includes(final)) throw outside(final);
+  let existing: Deno.FileInfo | null = null;
   try {
-    const st = await Deno.lstat(final);
-    if (st.isDirectory) {
-      throw policyError(`local_path ${raw} is a directory; give a file name inside it.`);
-    }
+    existing = await Deno.lstat(final);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  return final;
+  await assertNotServerFile(raw, guard, final, existing);
+  if (existing?.isDirectory) {
+    throw policyError(`local_path ${raw} is a directory; give a file name inside it.`);
+  }
+  return { path: final, guard };
+}
+
+/**
+ * LOCAL-1/2/3/4/5/6 validation without opening anything ("validate before
+ * I/O"), plus the server-file guard (LOCAL-12..). Read mode: the resolved
+ * existing regular file. Write mode: `<resolved parent>/<name>`. Throws
+ * `LocalPathPolicyError`.
+ */
+export async function resolveLocalPath(
+  raw: string,
+  mode: "read" | "write",
+  settings: Settings,
+  env: Record<string, string | undefined>,
+): Promise<string> {
+  return (await resolveChecked(raw, mode, settings, env)).path;
 }
 
 /**
@@ -225,7 +262,7 @@ export async function openLocalRead(
   env: Record<string, string | undefined>,
   hooks: LocalHooks = {},
 ): Promise<LocalRead> {
-  const resolved = await resolveLocalPath(raw, "read", settings, env);
+  const { path: resolved, guard } = await resolveChecked(raw, "read", settings, env);
   let before: Deno.FileInfo;
   try {
     before = await Deno.lstat(resolved);
@@ -249,6 +286,9 @@ export async function openLocalRead(
       throw swapped(raw);
     }
     if (!opened.isFile || !sameFile(opened, before) || !sameFile(opened, now)) throw swapped(raw);
+    // the opened file itself, by identity (LOCAL-13)
+    const own = guard.byIdentity(opened);
+    if (own) throw serverFileError(raw, own);
     return { path: resolved, size: opened.size, file };
   } catch (e) {
     file.close();

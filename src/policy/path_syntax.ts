@@ -189,3 +189,23 @@ export function matchRestricted(
   }
   return null;
 }
+
+/**
+ * The first restricted root equal to `p` or below it (deny side, PATH-33):
+ * a zone that lies inside a subtree an operation acts on as a whole.
+ */
+export function matchRestrictedBelow(
+  p: string,
+  roots: readonly string[],
+  platform: Platform,
+  caseInsensitive: boolean,
+): string | null {
+  const ts = denyTransforms(platform, caseInsensitive);
+  for (const root of roots) {
+    if (root === "") continue;
+    for (const t of ts) {
+      if (isInside(t(root), t(p), platform)) return root;
+    }
+  }
+  return null;
+}

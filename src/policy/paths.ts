@@ -3,13 +3,14 @@
  * PATH-24): the resolution chain every path-bearing tool goes through.
  *
  * Order (PATH-11): characters -> canonicalize on the host -> allowlist ->
- * restricted prefixes -> restricted globs -> redact-bypass gate. The first
- * failure wins. Every decision is taken on the canonical path (INV-5), and the
+ * restricted prefixes -> built-in protected paths (PATH-45) -> restricted
+ * globs -> redact-bypass gate. The first failure wins. Every decision is taken on the canonical path (INV-5), and the
  * deny side is matched on normalised forms (NFC, case-folded when the host is
  * case-insensitive, Windows hardening) while the allow side is never widened.
  *
  * Canonicalization on the host lives in `canonicalize.ts`, the lexical rules
- * in `path_syntax.ts`.
+ * in `path_syntax.ts`, the built-in protected paths in `protected_paths.ts`,
+ * whole-subtree checks and listing filters in `subtree.ts`.
  *
  * No remote I/O happens for a path rejected by the character check, and no
  * path ever reaches a shell unquoted.
@@ -23,6 +24,8 @@ import type { Logger } from "../log.ts";
 import type { CheckedPath } from "../checked.ts";
 import { Canonicalizer, type PathIo } from "./canonicalize.ts";
 import { mintPath } from "./mint.ts";
+import { ProtectedPaths, type ProtectedZone } from "./protected_paths.ts";
+import { checkSubtree, hiddenBy, type SubtreeCheck, type SubtreeResult } from "./subtree.ts";
 import { effectivePolicy } from "./effective.ts";
 import { matchGlobs } from "./globs.ts";
 import {
@@ -35,7 +38,24 @@ import {
   notAllowed,
 } from "./path_syntax.ts";
 
-export type { PathIo, PathIoResult, PathSftp } from "./canonicalize.ts";
+export type { PathIo, PathIoResult, PathSftp, PathStats } from "./canonicalize.ts";
+export {
+  PROTECTED_HOME_ENTRIES,
+  PROTECTED_SYSTEM_PATHS,
+  PROTECTED_WINDOWS_HOME_ENTRIES,
+  type ProtectedZone,
+} from "./protected_paths.ts";
+export {
+  assertNotRoot,
+  hiddenWarning,
+  joinRel,
+  linkTextProblem,
+  type SubtreeEntry,
+  type SubtreeEntryKind,
+  type SubtreeListing,
+  type SubtreeNeeds,
+  type SubtreeResult,
+} from "./subtree.ts";
 export {
   assertPathChars,
   assertWindowsSafe,
@@ -70,10 +90,28 @@ export interface PathCheckResult {
   redactBypass: boolean;
 }
 
+/** One whole-subtree check (PATH-33..PATH-36, PATH-42); see `subtree.ts`. */
+export interface SubtreeCheckRequest extends SubtreeCheck {
+  /** I/O on the root's host (built-in protected paths, relative link targets) */
+  io: PathIo;
+}
+
 /** The remote path policy (implemented in `src/policy/paths.ts`). */
 export interface PathChecker {
   /** Throws PathNotAllowed / PathRestricted / RedactBypassBlocked; never widens access. */
   check(req: PathCheckRequest): Promise<PathCheckResult>;
+  /**
+   * PATH-33..PATH-36, PATH-42: an admitted root whose whole subtree the
+   * operation acts on (or where a listed tree lands). Throws like `check`.
+   */
+  checkSubtree(req: SubtreeCheckRequest): Promise<SubtreeResult>;
+  /**
+   * PATH-37: a predicate that is true for the paths a listing must hide
+   * (restricted zones, built-in protected paths, restricted globs).
+   */
+  listingFilter(policy: HostPolicy, io: PathIo): Promise<(p: string) => boolean>;
+  /** PATH-45: the built-in protected zones of a host (learned once per host). */
+  protectedZones(policy: HostPolicy, io: PathIo, lexical: boolean): Promise<ProtectedZone[]>;
 }
 
 /** The warning added by the `warn` redact-bypass policy (RED-3, byte-exact). */
@@ -98,10 +136,40 @@ export function allowlistRoots(policy: HostPolicy, settings: Settings): string[]
 class RemotePathChecker implements PathChecker {
   readonly #settings: Settings;
   readonly #canon: Canonicalizer;
+  readonly #protected: ProtectedPaths;
 
   constructor(settings: Settings, logger: Logger) {
     this.#settings = settings;
     this.#canon = new Canonicalizer(logger);
+    this.#protected = new ProtectedPaths(settings, logger);
+  }
+
+  protectedZones(policy: HostPolicy, io: PathIo, lexical: boolean): Promise<ProtectedZone[]> {
+    return this.#protected.zones(policy, io, { lexical });
+  }
+
+  async checkSubtree(req: SubtreeCheckRequest): Promise<SubtreeResult> {
+    const zones = await this.protectedZones(req.policy, req.io, false);
+    return await checkSubtree(req, {
+      settings: this.#settings,
+      zones,
+      lexical: (p) =>
+        this.check({
+          tool: req.tool,
+          policy: req.policy,
+          raw: p,
+          mustExist: false,
+          redactGate: req.redactGate,
+          follow: true,
+          lexical: true,
+          io: req.io,
+        }),
+    });
+  }
+
+  async listingFilter(policy: HostPolicy, io: PathIo): Promise<(p: string) => boolean> {
+    const zones = await this.protectedZones(policy, io, false);
+    return (p) => hiddenBy(policy, this.#settings, zones, p) !== null;
   }
 
   async check(req: PathCheckRequest): Promise<PathCheckResult> {
@@ -157,6 +225,18 @@ class RemotePathChecker implements PathChecker {
         `Path ${shown} is in the restricted zone ${zone} of ${alias} (restricted_paths / SSH_RESTRICTED_PATHS). ` +
           `File tools never touch restricted zones; only the exec tier can, if the operator allows the command.`,
         { stage: "restricted", rule: zone },
+      );
+    }
+    // 4b. built-in protected paths (PATH-45)
+    const prot = await this.#protected.zones(policy, req.io, { lexical: req.lexical });
+    const pz = prot.find((z) => matchRestricted(canonical, [z.path], platform, ci) !== null);
+    if (pz) {
+      throw new ToolError(
+        "PathRestricted",
+        `Path ${shown} is inside the built-in protected path ${pz.path} of ${alias} (${pz.why}): ` +
+          `a write there would run code on the host, so file tools never touch it. ` +
+          `Use another path; the operator can switch these protections off with SSH_BUILTIN_PROTECTED_PATHS=false.`,
+        { stage: "protected", rule: pz.path },
       );
     }
     // 5. restricted globs

@@ -1,14 +1,21 @@
 /**
  * The redaction engine for one text (SECURITY.md §RED): the line table, the
- * sorted list of non-overlapping edits the layers add (earlier layers win),
- * the marker (RED-14) and rendering of the redacted text with one record per
- * marker. The layers themselves live in `redact_structured.ts`,
- * `redact_inline.ts` and `redact_entropy.ts`; `redact.ts` runs them in order.
+ * candidate replacements every layer proposes, their resolution into
+ * non-overlapping edits (RED-22), the marker (RED-14) and rendering of the
+ * redacted text with one record per marker.
+ *
+ * Layers only propose; nothing a layer proposes is ever dropped so that a
+ * secret survives. Resolution works on groups of overlapping candidates: a
+ * candidate that covers its whole group replaces everything in it (the
+ * earliest layer wins among equal spans, so JSON-aware markers keep JSON
+ * valid); a group of partial overlaps becomes one marker over the union.
  *
  * @module
  */
 
-import { createHash, createHmac } from "node:crypto";
+import { MarkerHash } from "./redact_hash.ts";
+import { KeyClassifier, type KeyStrength } from "./redact_patterns.ts";
+import { isHarmless, type ValueContext } from "./redact_values.ts";
 
 /** Resolved redaction policy of one host. */
 export interface RedactOptions {
@@ -24,7 +31,7 @@ export interface RedactOptions {
 
 /** One marker in the output. */
 export interface Redaction {
-  /** the key whose value was replaced; null for entropy and PEM hits */
+  /** the key whose value was replaced (or the token shape); null for entropy and PEM hits */
   key: string | null;
   /** the 12 hex characters of the marker */
   hash: string;
@@ -33,118 +40,81 @@ export interface Redaction {
   kind: "key_match" | "entropy_base64" | "entropy_hex" | "pem_block";
 }
 
+/** One hasher per salt (a deployment has one salt). */
+const hashers = new Map<string, MarkerHash>();
+
 /** The marker text and its hash (RED-14). */
 export function marker(value: string, opts: RedactOptions): { text: string; hash: string } {
-  const hash =
-    (opts.salt
-      ? createHmac("sha256", opts.salt).update(value, "utf8")
-      : createHash("sha256").update(value, "utf8")).digest("hex").slice(0, 12);
+  let h = hashers.get(opts.salt);
+  if (!h) {
+    if (hashers.size > 4) hashers.clear();
+    h = new MarkerHash(opts.salt);
+    hashers.set(opts.salt, h);
+  }
+  const hash = h.hex(value).slice(0, 12);
   const cps = [...value];
   const k = Math.max(0, Math.min(4, Math.trunc(opts.hintChars)));
   let hint = "";
   if (k > 0 && cps.length >= 2 * k) {
     // deno-lint-ignore no-control-regex
-    const safe = (xs: string[]) => xs.join("").replace(/[\u0000-\u001f\u007f]/g, "?");
+    const safe = (xs: string[]) => xs.join("").replace(/[\u0000-\u001f\u007f<>]/g, "?");
     hint = ` hint:${safe(cps.slice(0, k))}...${safe(cps.slice(-k))}`;
   }
   return { text: `<sha:${hash} len:${cps.length}${hint}>`, hash };
 }
 
-/** One replacement on the input text. */
-export interface Edit {
-  /** offset of the first replaced character */
-  start: number;
-  /** offset after the last replaced character */
-  end: number;
-  /** literal replacement (no record) */
-  literal?: string;
-  /** secret replacement */
-  secret?: {
-    value: string;
-    kind: Redaction["kind"];
-    key: string | null;
-    line: number | null;
-    /** JSON string context: escape the marker; `quote`: wrap it in quotes */
-    json?: "inside" | "quote";
-  };
+/** What a secret candidate replaces its span with. */
+export interface SecretInfo {
+  kind: Redaction["kind"];
+  key: string | null;
+  /** the value hashed (default: the span's text) */
+  value?: string;
+  /** JSON string context: escape the marker; `quote`: wrap it in quotes */
+  json?: "inside" | "quote";
+  /** text around the marker (PEM bodies keep their line layout) */
+  wrap?: [string, string];
 }
 
-/**
- * Sorted, non-overlapping edits; a new edit overlapping an accepted one is
- * dropped (earlier layers win). Edits of the current layer are kept apart and
- * merged by {@link Edits.commit}, so large inputs stay linear: within a layer
- * edits arrive almost in text order.
- */
-export class Edits {
-  /** the accepted edits, sorted by start */
-  list: Edit[] = [];
-  #pending: Edit[] = [];
-
-  static #overlapsSorted(xs: readonly Edit[], start: number, end: number): boolean {
-    let lo = 0;
-    let hi = xs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (xs[mid]!.start < start) lo = mid + 1;
-      else hi = mid;
-    }
-    const prev = xs[lo - 1];
-    const next = xs[lo];
-    return (prev !== undefined && prev.end > start) || (next !== undefined && next.start < end);
-  }
-
-  /** Adds an edit to the current layer; false when it overlaps one already taken. */
-  add(e: Edit): boolean {
-    if (e.end < e.start || Edits.#overlapsSorted(this.list, e.start, e.end)) return false;
-    const p = this.#pending;
-    let i = p.length;
-    while (i > 0 && p[i - 1]!.start > e.start) i--;
-    if ((i > 0 && p[i - 1]!.end > e.start) || (i < p.length && p[i]!.start < e.end)) return false;
-    p.splice(i, 0, e);
-    return true;
-  }
-
-  /** Merges the current layer into the accepted edits. */
-  commit(): void {
-    const a = this.list;
-    const b = this.#pending;
-    if (b.length === 0) return;
-    const out: Edit[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      if (j >= b.length || (i < a.length && a[i]!.start <= b[j]!.start)) out.push(a[i++]!);
-      else out.push(b[j++]!);
-    }
-    this.list = out;
-    this.#pending = [];
-  }
+/** One proposed replacement of [start, end). */
+interface Candidate {
+  start: number;
+  end: number;
+  /** layer order: lower wins among equal spans */
+  prio: number;
+  seq: number;
+  /** literal replacement (no record) */
+  literal?: string;
+  secret?: SecretInfo;
 }
 
 /** Line table of a text. */
 export class Lines {
   /** offset of the first character of each line */
   readonly starts: number[] = [0];
+  readonly #texts: string[];
   /** Indexes the lines of `text`. */
   constructor(readonly text: string) {
     for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
       this.starts.push(i + 1);
     }
+    this.#texts = text.split("\n");
   }
   /** number of lines */
   get count(): number {
     return this.starts.length;
   }
-  /** [start, end) of line i (0-based), end excluding the newline */
+  /** [start, end) of line i (0-based), end excluding the newline and a CR before it */
   span(i: number): [number, number] {
     const s = this.starts[i]!;
     const next = this.starts[i + 1];
-    return [s, next === undefined ? this.text.length : next - 1];
+    let e = next === undefined ? this.text.length : next - 1;
+    if (e > s && this.text.charCodeAt(e - 1) === 13) e--;
+    return [s, e];
   }
-  /** text of line i (0-based), without the newline */
+  /** text of line i (0-based), without the line break */
   get(i: number): string {
-    const [s, e] = this.span(i);
-    return this.text.slice(s, e);
+    const t = this.#texts[i]!;
+    return t.endsWith("\r") ? t.slice(0, -1) : t;
   }
   /** 0-based line of an offset */
   lineOf(pos: number): number {
@@ -159,75 +129,99 @@ export class Lines {
   }
 }
 
-/** The redaction state of one text: the layers add edits, {@link Redactor.render} applies them. */
+/** The redaction state of one text: the layers propose, {@link Redactor.render} resolves. */
 export class Redactor {
   /** line table of {@link Redactor.text} */
   readonly lines: Lines;
-  /** the edits taken so far */
-  readonly edits: Edits = new Edits();
+  /** the layer now proposing (set by `redact()`; lower wins among equal spans) */
+  layer = 0;
+  readonly #cands: Candidate[] = [];
+  readonly #keys: KeyClassifier;
   /** Starts redacting `text` with `opts`. */
   constructor(readonly text: string, readonly opts: RedactOptions) {
     this.lines = new Lines(text);
+    this.#keys = new KeyClassifier(opts.keys);
+  }
+
+  /** RED-11/18/19/20: how strongly `key` names a secret. */
+  keyStrength(key: string): KeyStrength {
+    return this.#keys.strength(key);
+  }
+
+  /** True when `key` names a secret. */
+  isSecretKey(key: string): boolean {
+    return this.#keys.matches(key);
+  }
+
+  /** Proposes replacing [start, end) by a marker; false when the span is empty. */
+  secret(start: number, end: number, info: SecretInfo): boolean {
+    if (end <= start) return false;
+    this.#cands.push({ start, end, prio: this.layer, seq: this.#cands.length, secret: info });
+    return true;
+  }
+
+  /** Proposes replacing [start, end) by fixed text (no record). */
+  literal(start: number, end: number, text: string): void {
+    this.#cands.push({ start, end, prio: this.layer, seq: this.#cands.length, literal: text });
   }
 
   /**
-   * Replaces [start, end) by a marker of kind `kind` for `key` (`json`:
-   * inside a JSON string, or a JSON non-string to quote); false when empty or
-   * overlapping an earlier edit.
+   * The value [start, end) of `key`: proposed as a `key_match` when the key
+   * names a secret and the value is not harmless (RED-21). Surrounding
+   * whitespace is left out. True when proposed.
    */
-  secret(
+  keyed(
+    key: string,
     start: number,
     end: number,
-    kind: Redaction["kind"],
-    key: string | null,
-    json?: "inside" | "quote",
+    o: {
+      ctx?: ValueContext;
+      json?: "inside" | "quote";
+      value?: string;
+      recordKey?: string;
+      /** treat the key as a strong match (Kubernetes Secret data, anchors) */
+      force?: boolean;
+    } = {},
   ): boolean {
+    const strength = o.force ? "strong" : this.keyStrength(key);
+    if (strength === "none") return false;
+    while (start < end && /\s/.test(this.text[start]!)) start++;
+    while (end > start && /\s/.test(this.text[end - 1]!)) end--;
     if (end <= start) return false;
-    const value = this.text.slice(start, end);
-    if (json === "inside") {
-      // hash the decoded string so the same secret gives the same marker in every format
-      let decoded = value;
-      try {
-        decoded = JSON.parse(`"${value}"`);
-      } catch {
-        // keep the raw text
-      }
-      return this.edits.add({
-        start,
-        end,
-        secret: { value: decoded, kind, key, line: this.#line(start, kind), json },
-      });
+    if (isHarmless(o.value ?? this.text.slice(start, end), strength, o.ctx ?? "assign", key)) {
+      return false;
     }
-    return this.edits.add({
-      start,
-      end,
-      secret: { value, kind, key, line: this.#line(start, kind), ...(json ? { json } : {}) },
+    return this.secret(start, end, {
+      kind: "key_match",
+      key: o.recordKey ?? key,
+      ...(o.json ? { json: o.json } : {}),
+      ...(o.value !== undefined ? { value: o.value } : {}),
     });
   }
 
-  #line(pos: number, kind: Redaction["kind"]): number | null {
-    return kind === "pem_block" ? null : this.lines.lineOf(pos) + 1;
-  }
-
-  /** Builds the output text and the records (in text order). */
+  /** Resolves the candidates (RED-22), then builds the output text and the records. */
   render(): { content: string; redactions: Redaction[] } {
+    const edits = resolve(this.#cands);
     let out = "";
     let pos = 0;
     const redactions: Redaction[] = [];
-    for (const e of this.edits.list) {
+    for (const e of edits) {
       out += this.text.slice(pos, e.start);
       if (e.secret) {
-        const m = marker(e.secret.value, this.opts);
+        const s = e.secret;
+        const m = marker(s.value ?? this.text.slice(e.start, e.end), this.opts);
         redactions.push({
-          key: e.secret.key,
+          key: s.key,
           hash: m.hash,
-          line: e.secret.line,
-          kind: e.secret.kind,
+          line: s.kind === "pem_block" ? null : this.lines.lineOf(e.start) + 1,
+          kind: s.kind,
         });
-        if (e.literal !== undefined) out += e.literal;
-        else if (e.secret.json === "inside") out += JSON.stringify(m.text).slice(1, -1);
-        else if (e.secret.json === "quote") out += JSON.stringify(m.text);
-        else out += m.text;
+        const t = s.json === "inside"
+          ? JSON.stringify(m.text).slice(1, -1)
+          : s.json === "quote"
+          ? JSON.stringify(m.text)
+          : m.text;
+        out += s.wrap ? s.wrap[0] + t + s.wrap[1] : t;
       } else {
         out += e.literal ?? "";
       }
@@ -236,4 +230,59 @@ export class Redactor {
     out += this.text.slice(pos);
     return { content: out, redactions };
   }
+}
+
+/** Orders candidates by start, longest first, then layer, then arrival. */
+function byStart(a: Candidate, b: Candidate): number {
+  return a.start - b.start || b.end - a.end || a.prio - b.prio || a.seq - b.seq;
+}
+
+/** RED-22: non-overlapping edits covering every proposed secret span. */
+function resolve(cands: Candidate[]): Candidate[] {
+  cands.sort(byStart);
+  const out: Candidate[] = [];
+  let i = 0;
+  while (i < cands.length) {
+    const first = cands[i]!;
+    let end = first.end;
+    let j = i + 1;
+    while (j < cands.length && cands[j]!.start < end) {
+      end = Math.max(end, cands[j]!.end);
+      j++;
+    }
+    if (j === i + 1) out.push(first);
+    else resolveGroup(cands.slice(i, j), first.start, end, out);
+    i = j;
+  }
+  return out;
+}
+
+/**
+ * One group of overlapping candidates spanning [start, end): a candidate
+ * covering the whole group replaces it (earliest layer among equals);
+ * otherwise (partial overlaps) the whole group becomes one marker, named
+ * after the earliest layer's secret. Linear in the group's size.
+ */
+function resolveGroup(
+  group: Candidate[],
+  start: number,
+  end: number,
+  out: Candidate[],
+): void {
+  let cover: Candidate | null = null;
+  let named: Candidate | null = null;
+  for (const c of group) {
+    if (c.start === start && c.end === end && (cover === null || c.prio < cover.prio)) cover = c;
+    if (c.secret && (named === null || c.prio < named.prio)) named = c;
+  }
+  if (cover !== null) {
+    out.push(cover);
+    return;
+  }
+  if (named === null) {
+    out.push(group[0]!); // literals only (never overlapping in practice): keep the first
+    return;
+  }
+  const { kind, key } = named.secret!;
+  out.push({ start, end, prio: named.prio, seq: named.seq, secret: { kind, key } });
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { AuditLog } from "../audit/audit.ts";
+import { auditHash, type AuditLog } from "../audit/audit.ts";
 import type { HostPolicy } from "../config/types.ts";
 import type { HookEvent, HookSink } from "../hooks/hooks.ts";
 import type { Logger } from "../log.ts";
@@ -39,8 +39,14 @@ export class CallRecord {
   readonly fields: AuditExtra = {};
   /** path-policy / cheatsheet warnings, prepended to output_warnings */
   readonly warnings: string[] = [];
-  /** the raw `host` argument (or the derived host), as the audit line shows it */
+  /**
+   * the raw `host` argument (or the derived host), as the audit line shows
+   * it; `"?"` when absent, not a string or not valid for the tool (then
+   * {@link hostProblem} holds its length and hash, AUDIT-13)
+   */
   hostArg: string;
+  /** length and hash of a `host` argument that failed validation (never its content) */
+  readonly hostProblem: { host_len: number; host_hash: string } | null;
   /** the host of the call (alias / hostname in the audit line) */
   primary: Host | undefined;
   /** a cheatsheet refusal writes a policy_decision line instead (CHEAT-3) */
@@ -48,12 +54,38 @@ export class CallRecord {
   readonly #sinks: AuditSinks;
   readonly #started = performance.now();
 
-  constructor(sinks: AuditSinks, tool: Tool, rawArgs: unknown) {
+  /** names of the tools visible in this configuration (what a message may name) */
+  readonly visibleTools: ReadonlySet<string>;
+
+  constructor(
+    sinks: AuditSinks,
+    tool: Tool,
+    rawArgs: unknown,
+    visibleTools: ReadonlySet<string> = new Set(),
+  ) {
     this.#sinks = sinks;
     this.tool = tool;
+    this.visibleTools = visibleTools;
     this.logger = sinks.logger.child({ correlation_id: this.correlationId, tool: tool.name });
-    const args = (rawArgs ?? {}) as Record<string, unknown>;
-    this.hostArg = typeof args.host === "string" ? args.host : "?";
+    const args = (rawArgs !== null && typeof rawArgs === "object" ? rawArgs : {}) as Record<
+      string,
+      unknown
+    >;
+    const host = args.host;
+    const schema = tool.input.shape.host;
+    if (typeof host !== "string") {
+      this.hostArg = "?";
+      this.hostProblem = null;
+    } else if (schema && schema.safeParse(host).success) {
+      this.hostArg = host;
+      this.hostProblem = null;
+    } else {
+      // AUDIT-13: input that failed validation is recorded by length and hash
+      this.hostArg = "?";
+      this.hostProblem = { host_len: host.length, host_hash: auditHash(host) };
+    }
+    // AUDIT-14: read tools go on while the sink fails, with one WARNING per failure period
+    if (tool.tier === "read" && !sinks.audit.healthy) sinks.audit.warnUnaudited(tool.name);
   }
 
   /** Adds a warning once (first added comes first). */
@@ -74,7 +106,7 @@ export class CallRecord {
       host: this.hostArg,
       tier: this.tool.tier,
       correlation_id: this.correlationId,
-      payload: {},
+      payload: this.hostProblem ? { ...this.hostProblem } : {},
       ...extra,
     });
   }
@@ -124,6 +156,7 @@ export class CallRecord {
         result: r.isError ? "error" : "ok",
         duration_ms: durationMs,
         ...(r.errorClass ? { error: r.errorClass } : {}),
+        ...(this.hostProblem ?? {}),
         ...this.fields,
       });
     }

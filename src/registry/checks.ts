@@ -12,7 +12,7 @@ import { auditHash, commandHash } from "../audit/audit.ts";
 import type { HostPolicy } from "../config/types.ts";
 import { isToolError } from "../errors.ts";
 import type { CommandChecker, CommandCheckRequest } from "../policy/commands.ts";
-import type { PathChecker, PathIo } from "../policy/paths.ts";
+import type { PathChecker, PathIo, SubtreeListing, SubtreeNeeds } from "../policy/paths.ts";
 import type { CheckCommandOptions, CheckPathOptions } from "../tools/context.ts";
 import type { CallRecord } from "./audit.ts";
 
@@ -22,7 +22,10 @@ function request(
   raw: string,
   kind: "command" | "script",
 ): CommandCheckRequest {
-  return { tool: rec.tool.name, policy, command: raw, kind };
+  // the cheatsheet names the exact call (with the host as the caller wrote it) and never a
+  // tool this configuration hides (CHEAT-9, CHEAT-18)
+  const host = policy === rec.primary?.policy ? rec.hostArg : policy.alias;
+  return { tool: rec.tool.name, policy, command: raw, kind, host, visibleTools: rec.visibleTools };
 }
 
 /** Records the command's hash (or the script's length and hash) in the audit line. */
@@ -146,6 +149,53 @@ export async function pathGate(
         reason: e.code,
         rule: typeof e.attributes.rule === "string" ? e.attributes.rule : null,
         path_hash: auditHash(raw),
+      });
+    }
+    throw e;
+  }
+}
+
+/** What a subtree gate needs besides the path: where the tree is and how to list it. */
+export interface SubtreeGate {
+  /** true: the listed tree lands at the checked path (a move, copy or transfer destination) */
+  lands: boolean;
+  /** lists the subtree on its host (capped walk) */
+  list(needs: SubtreeNeeds): Promise<SubtreeListing>;
+}
+
+/**
+ * PATH-33..PATH-36, PATH-42: the whole-subtree check of an admitted path,
+ * with a `policy_decision` line on refusal and its warnings and redact flag
+ * on the call.
+ */
+export async function subtreeGate(
+  rec: CallRecord,
+  paths: PathChecker,
+  policy: HostPolicy,
+  root: CheckedPath,
+  redactGate: boolean,
+  gate: SubtreeGate,
+  io: PathIo,
+): Promise<void> {
+  try {
+    const r = await paths.checkSubtree({
+      tool: rec.tool.name,
+      policy,
+      root,
+      redactGate,
+      lands: gate.lands,
+      list: gate.list,
+      io,
+    });
+    for (const w of r.warnings) rec.warn(w);
+    if (r.redactBypass) rec.fields.redact_bypass = true;
+  } catch (e) {
+    if (isToolError(e)) {
+      await rec.policyDecision(policy, {
+        decision: "deny",
+        reason: e.code,
+        rule: typeof e.attributes.rule === "string" ? e.attributes.rule : null,
+        path_hash: auditHash(root),
       });
     }
     throw e;

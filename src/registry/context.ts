@@ -11,7 +11,16 @@
 import type { CheckedPath } from "../checked.ts";
 import type { HostPolicy } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
-import type { PathIo } from "../policy/paths.ts";
+import { effectivePolicy } from "../policy/effective.ts";
+import {
+  allowlistRoots,
+  assertNotRoot,
+  hiddenWarning,
+  normalizeRemote,
+  type PathIo,
+  type SubtreeListing,
+  type SubtreeNeeds,
+} from "../policy/paths.ts";
 import type { AppServices } from "../services.ts";
 import type { Connection } from "../ssh/connection.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
@@ -20,7 +29,7 @@ import { assertStarted, createElevation, type Elevation } from "../sudo/elevatio
 import type { Tool } from "../tools/define.ts";
 import type { CheckPathOptions, CtxExecOptions, Host, ToolContext } from "../tools/context.ts";
 import type { CallRecord } from "./audit.ts";
-import { checkCommandOn, pathGate } from "./checks.ts";
+import { checkCommandOn, pathGate, subtreeGate } from "./checks.ts";
 import { admitted, platformGate, timeoutCeiling } from "./gates.ts";
 import { policyView } from "./preview.ts";
 
@@ -65,11 +74,16 @@ export class CallDoor {
   readonly #rec: CallRecord;
   readonly #extra: CallExtra;
   readonly #conns = new Map<string, Promise<Connection>>();
+  readonly #walks = new Map<string, Promise<SubtreeListing>>();
+  /** `<alias>\u0000<path>` of every path whose subtree passed the policy in this call */
+  readonly #subtreeOk = new Set<string>();
   #elevation: Promise<Elevation> | null = null;
   /** the declared host fields, admitted by the pipeline */
   readonly hosts = new Map<string, Host>();
   /** the caller's text of each declared path field */
   readonly rawPaths = new Map<string, string>();
+  /** the caller's text of the declared command field (before any re-emission) */
+  rawCommand: string | null = null;
 
   constructor(app: AppServices, rec: CallRecord, extra: CallExtra) {
     this.#app = app;
@@ -153,9 +167,113 @@ export class CallDoor {
     };
   }
 
-  /** The §PATH chain for one path on `host`, through `io` (default: as the SSH user). */
-  checkPath(host: Host, raw: string, opts: CheckPathOptions, io?: PathIo): Promise<CheckedPath> {
-    return pathGate(this.#rec, this.#app.paths, host.policy, raw, opts, io ?? this.pathIo(host));
+  /** The remote file system of `host` over this call's connection, with the call's exec limits. */
+  async fs(host: Host): Promise<RemoteFs> {
+    const alias = host.policy.alias;
+    return await RemoteFs.open(await this.connection(host), {
+      exec: (cmd, o) => this.exec(host, cmd, o),
+      subtreeChecked: (p) => this.#subtreeOk.has(`${alias}\u0000${p}`),
+    });
+  }
+
+  /**
+   * The §PATH chain for one path on `host`, through `io` (default: as the
+   * SSH user), then the whole-subtree check when `opts.subtree` asks for it.
+   */
+  async checkPath(
+    host: Host,
+    raw: string,
+    opts: CheckPathOptions,
+    io?: PathIo,
+  ): Promise<CheckedPath> {
+    const pio = io ?? this.pathIo(host);
+    const path = await pathGate(this.#rec, this.#app.paths, host.policy, raw, opts, pio);
+    if (opts.notRoot) {
+      assertNotRoot(
+        path,
+        host.policy,
+        allowlistRoots(host.policy, this.#app.settings),
+        opts.notRoot,
+      );
+    }
+    const st = opts.subtree;
+    if (st) {
+      const from = st === true
+        ? { root: path, host }
+        : { root: st.receives, host: st.host ?? host };
+      const fresh = st !== true && st.fresh === true;
+      await subtreeGate(
+        this.#rec,
+        this.#app.paths,
+        host.policy,
+        path,
+        opts.redactGate !== false,
+        { lands: st !== true, list: (needs) => this.#walk(from.host, from.root, needs, fresh) },
+        // a lexical check has no canonicalization I/O of its own; the gate needs the host's
+        io && !opts.lexical ? io : this.pathIo(host),
+      );
+      this.#subtreeOk.add(`${host.policy.alias}\u0000${path}`);
+    }
+    return path;
+  }
+
+  /** A capped walk of `root` on `host` for a subtree check, once per call unless `fresh`. */
+  #walk(
+    host: Host,
+    root: CheckedPath,
+    needs: SubtreeNeeds,
+    fresh: boolean,
+  ): Promise<SubtreeListing> {
+    const key = `${host.policy.alias}\u0000${root}\u0000${needs}`;
+    const hit = this.#walks.get(key);
+    if (hit && !fresh) return hit;
+    const cap = this.#app.settings.SSH_DELETE_FOLDER_MAX_ENTRIES;
+    const p = (async () => {
+      const fs = await this.fs(host);
+      // a path that does not exist yet holds no tree: only the prefix zones apply (checked
+      // lexically by the gate); what lands there later is checked where it lands
+      if (!(await fs.lstatOrNull(root, this.#extra.signal))) {
+        return { entries: [], complete: true, unreadable: [], cap };
+      }
+      const w = await fs.walk(root, {
+        cap,
+        linksOnly: needs === "links",
+        readLinks: true,
+        signal: this.#extra.signal,
+      });
+      return {
+        entries: w.entries.map((e) => ({ rel: e.rel, kind: e.kind, link: e.link })),
+        complete: w.complete,
+        unreadable: w.unreadable,
+        cap,
+      };
+    })();
+    this.#walks.set(key, p);
+    p.catch(() => this.#walks.delete(key));
+    return p;
+  }
+
+  /** The restricted prefix zones of `host`: restricted_paths and the built-in protected paths. */
+  async restrictedZones(host: Host): Promise<string[]> {
+    const p = host.policy;
+    const own = effectivePolicy(p, this.#app.settings).restricted_paths.map((r) =>
+      normalizeRemote(r, p.platform)
+    );
+    const prot = await this.#app.paths.protectedZones(p, this.pathIo(host), false);
+    return [...new Set([...own, ...prot.map((z) => z.path)])];
+  }
+
+  /** PATH-37: the listing filter of `host` (see ToolContext.filterListing). */
+  async filterListing<T>(
+    host: Host,
+    items: readonly T[],
+    pathOf: (item: T) => string,
+  ): Promise<T[]> {
+    const hide = await this.#app.paths.listingFilter(host.policy, this.pathIo(host));
+    const kept = items.filter((i) => !hide(pathOf(i)));
+    const n = items.length - kept.length;
+    if (n > 0) this.#rec.warn(hiddenWarning(n));
+    return kept;
   }
 }
 
@@ -183,7 +301,7 @@ export function buildContext(
       return requireHost();
     },
     hosts: door.hosts,
-    fs: async (host) => await RemoteFs.open(await door.connection(host ?? requireHost())),
+    fs: (host) => door.fs(host ?? requireHost()),
     freshFs: async (host) =>
       await RemoteFs.open(await raceAbort(app.pool.acquire(host.policy), extra.signal)),
     exec: (cmd, opts) => door.exec(requireHost(), cmd, opts),
@@ -198,7 +316,13 @@ export function buildContext(
     },
     proveHostKey: (host) => app.pool.checkHostKey(host.policy),
     elevation: () => {
-      if (tool.tier !== "sudo") throw new Error(`${tool.name} is not a sudo-tier tool`);
+      const s = app.settings;
+      const optedIn = tool.elevation === "host-opt-in" &&
+        (requireHost().policy.sudo_tool_groups ?? []).includes(tool.group) &&
+        s.ALLOW_DANGEROUS_TOOLS && s.ALLOW_SUDO;
+      if (tool.tier !== "sudo" && !optedIn) {
+        throw new Error(`${tool.name} may not elevate on ${requireHost().policy.alias}`);
+      }
       return door.elevation();
     },
     admitTarget(policy: HostPolicy, timeout) {
@@ -209,11 +333,17 @@ export function buildContext(
       return admitted(policy.alias, policy);
     },
     checkPath: (host, raw, opts) => door.checkPath(host, raw, opts),
+    filterListing: (host, items, pathOf) => door.filterListing(host, items, pathOf),
+    restrictedZones: (host) => door.restrictedZones(host),
     checkCommand: (host, raw, opts) => checkCommandOn(rec, app.commands, host.policy, raw, opts),
     rawPath(field: string) {
       const raw = door.rawPaths.get(field);
       if (raw === undefined) throw new Error(`${tool.name}: ${field} is not a declared path`);
       return raw;
+    },
+    rawCommand() {
+      if (door.rawCommand === null) throw new Error(`${tool.name} has no declared command`);
+      return door.rawCommand;
     },
     warn: (message) => rec.warn(message),
     audit(fields) {

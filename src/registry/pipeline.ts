@@ -19,6 +19,8 @@ import { auditHash, commandHash } from "../audit/audit.ts";
 import { isToolError, ToolError } from "../errors.ts";
 import { mergeWarnings } from "../policy/sanitize.ts";
 import type { AppServices } from "../services.ts";
+import type { CheckedPath } from "../checked.ts";
+import type { CheckPathOptions, Host } from "../tools/context.ts";
 import type { Tool } from "../tools/define.ts";
 import { CallRecord } from "./audit.ts";
 import { cheatsheetGate, commandGate } from "./checks.ts";
@@ -89,7 +91,7 @@ function auditGate(c: Call): void {
   if (c.tool.tier === "read" || c.app.audit.healthy) return;
   throw new ToolError(
     "AuditUnavailable",
-    `The audit log ${c.app.audit.target} cannot be written, so ${c.tool.name} (${c.tool.tier} tier) is refused until it works again; read tools still run. Ask the operator to fix SSH_AUDIT_LOG (disk space, permissions) -- ssh-mcp doctor checks it.`,
+    `The audit log cannot be written, so ${c.tool.name} (${c.tool.tier} tier) is refused until it works again; read tools still run. Ask the operator to fix SSH_AUDIT_LOG (disk space, permissions) -- ssh-mcp doctor checks it.`,
   );
 }
 
@@ -137,6 +139,7 @@ async function command(c: Call): Promise<void> {
   const raw = commandText(c);
   if (raw === null) return;
   const decl = c.tool.command!;
+  c.door.rawCommand = raw;
   c.input[decl.field] = await commandGate(
     c.rec,
     c.app.commands,
@@ -169,23 +172,56 @@ async function prepare(c: Call): Promise<unknown> {
  */
 async function paths(c: Call): Promise<void> {
   const { tool, door, input } = c;
-  for (const decl of tool.paths ?? []) {
+  const decls = tool.paths ?? [];
+  const hostOf = (d: (typeof decls)[number]): Host => {
+    const host = d.hostField ? door.hosts.get(d.hostField) : door.primary;
+    if (!host) throw new Error(`${tool.name}: path ${d.field} has no resolved host`);
+    return host;
+  };
+  const checked = new Map<string, { path: CheckedPath; host: Host }>();
+  for (const decl of decls) {
     const raw = input[decl.field];
     if (raw === null || raw === undefined) continue;
     if (typeof raw !== "string") {
       throw new ToolError("ValueError", `${decl.field} must be a string.`);
     }
-    const host = decl.hostField ? door.hosts.get(decl.hostField) : door.primary;
-    if (!host) throw new Error(`${tool.name}: path ${decl.field} has no resolved host`);
+    const host = hostOf(decl);
     door.rawPaths.set(decl.field, raw);
     const io = decl.canonicalize === "elevated" ? await door.elevatedPathIo(host) : undefined;
-    input[decl.field] = await door.checkPath(host, raw, {
+    const path = await door.checkPath(host, raw, {
       mustExist: typeof decl.mustExist === "function" ? decl.mustExist(input) : decl.mustExist,
       redactGate: decl.redactGate !== false,
       follow: decl.followField ? input[decl.followField] !== false : true,
       audit: decl.audit ?? "path_hash",
+      ...(decl.notRoot ? { notRoot: decl.notRoot } : {}),
+      ...subtreeOf(tool, decl, checked),
     }, io);
+    checked.set(decl.field, { path, host });
+    input[decl.field] = path;
   }
+}
+
+/**
+ * The subtree option of a declared path (PATH-33..PATH-36): the subtree as
+ * it is, or the subtree of an earlier declared field landing here.
+ */
+function subtreeOf(
+  tool: Tool,
+  decl: NonNullable<Tool["paths"]>[number],
+  checked: ReadonlyMap<string, { path: CheckedPath; host: Host }>,
+): Pick<CheckPathOptions, "subtree"> {
+  const st = decl.subtree;
+  if (!st) return {};
+  if (st === true) return { subtree: true };
+  const from = checked.get(st.receives);
+  if (!from) {
+    if (!(tool.paths ?? []).some((d) => d.field === st.receives)) {
+      throw new Error(`${tool.name}: ${decl.field} receives the undeclared path ${st.receives}`);
+    }
+    // the source field was omitted (optional) or is declared later: nothing lands here yet
+    return { subtree: true };
+  }
+  return { subtree: { receives: from.path, host: from.host } };
 }
 
 /** Stage output: pipeline warnings merged, the result validated against the output schema. */
@@ -260,11 +296,13 @@ function dispose(v: unknown): void {
 export class ToolRegistry {
   readonly #app: AppServices;
   readonly #byName: Map<string, Tool>;
+  readonly #visibleNames: ReadonlySet<string>;
   #listed: ListedTool[] | null = null;
 
   constructor(app: AppServices) {
     this.#app = app;
     this.#byName = new Map(app.catalog.visible.map((t) => [t.name, t]));
+    this.#visibleNames = new Set(this.#byName.keys());
   }
 
   /** Visible tools. */
@@ -296,7 +334,7 @@ export class ToolRegistry {
     const tool = this.#byName.get(name);
     if (!tool) return null;
     const app = this.#app;
-    const rec = new CallRecord(app, tool, rawArgs);
+    const rec = new CallRecord(app, tool, rawArgs, this.#visibleNames);
     const door = new CallDoor(app, rec, extra);
     rec.hook("pre_tool_call");
     let outcome: CallOutcome;

@@ -2,7 +2,8 @@
  * Read-only previews of the policy (`ctx.view`) for tools that explain
  * decisions without acting: ssh_plan (dry run) and ssh_describe_host. They
  * consult the same checkers the pipeline uses, but nothing they return is a
- * checked value, and no audit line is written.
+ * checked value, and no audit line is written. Tool facts come from the
+ * visible catalog only: a hidden tool does not exist here (TIER-13).
  *
  * @module
  */
@@ -26,6 +27,10 @@ function limit(p: HostPolicy, app: AppServices) {
   };
 }
 
+function visibleNames(app: AppServices): ReadonlySet<string> {
+  return new Set(app.catalog.visible.map((t) => t.name));
+}
+
 /** The {@link PolicyView} of a running server for one call (`signal`: the call's cancellation). */
 export function policyView(app: AppServices, signal: AbortSignal): PolicyView {
   const connectName = (p: HostPolicy) => app.pool.sshConfigFor(p)?.hostName ?? p.hostname;
@@ -37,8 +42,10 @@ export function policyView(app: AppServices, signal: AbortSignal): PolicyView {
       return { allowed: d.allowed, addresses: d.addresses, reason: d.reason };
     },
     knownHostsPin: (p) => app.knownHostsPin(p),
+    // TIER-13: a hidden tool is looked up like a name that does not exist
+    // (only the visible catalog is consulted), so ssh_plan cannot reveal it
     tool(name): ToolFacts | null {
-      const t = app.catalog.registered.find((x) => x.name === name);
+      const t = app.catalog.visible.find((x) => x.name === name);
       if (!t) return null;
       return {
         name: t.name,
@@ -46,11 +53,12 @@ export function policyView(app: AppServices, signal: AbortSignal): PolicyView {
         posixOnly: t.posixOnly === true,
         commandKind: t.command?.kind ?? null,
         pathRedactGates: (t.paths ?? []).map((d) => d.redactGate !== false),
-        visible: app.catalog.visible.some((v) => v.name === name),
+        visible: true,
       };
     },
-    cheatsheet: (req) => app.commands.cheatsheet(req),
-    cheatsheetMatch: (req) => app.commands.cheatsheetMatch(req),
+    cheatsheet: (req) => app.commands.cheatsheet({ ...req, visibleTools: visibleNames(app) }),
+    cheatsheetMatch: (req) =>
+      app.commands.cheatsheetMatch({ ...req, visibleTools: visibleNames(app) }),
     command(req) {
       const r = app.commands.admit(req);
       return { reason: r.decision.reason, rule: r.decision.rule };

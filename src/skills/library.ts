@@ -4,7 +4,11 @@
  * Documents are embedded in the binary (`embedded_gen.ts`); on-disk override
  * directories (`SSH_SKILLS_DIR`, `SSH_RUNBOOKS_DIR`) are mounted before them
  * (SK-3). Reads are confined to the document's directory; symlinks leading out
- * of it are neither listed nor served (SK-5). URIs:
+ * of it are neither listed nor served (SK-5). The skill of a tool hidden by
+ * the tier or group flags is never served, by any URI or by `ssh_skill_read`
+ * (TIER-12; issue 9 wins over SK-6's "serve every skill" default).
+ * `SSH_SKILLS_VISIBLE_ONLY=true` narrows further: skills that belong to no
+ * visible tool (an operator's own skill directories) are dropped too. URIs:
  *
  * - `skill://<name>/SKILL.md` (text/markdown)
  * - `skill://<name>/_manifest` (application/json)
@@ -110,11 +114,18 @@ export class SkillLibrary {
     enableRunbooks: boolean;
     /** when set, only skills of these tools are served (SK-6) */
     visibleTools: ReadonlySet<string> | null;
+    /**
+     * tools hidden in this configuration: a document named like one of their
+     * skills (`ssh-sudo-exec` for `ssh_sudo_exec`) is never served, whatever
+     * `visibleTools` says (TIER-12: hidden means absent on every surface)
+     */
+    hiddenTools?: ReadonlySet<string>;
     logger: Logger;
   }): Promise<SkillLibrary> {
     const lib = new SkillLibrary();
     const accept = (kind: "skill" | "runbook", name: string) => {
       if (kind === "runbook" && !opts.enableRunbooks) return false;
+      if (opts.hiddenTools?.has(name.replaceAll("-", "_"))) return false;
       if (
         kind === "skill" && opts.visibleTools && !opts.visibleTools.has(name.replaceAll("-", "_"))
       ) return false;

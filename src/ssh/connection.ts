@@ -28,7 +28,9 @@ export {
   type ConnectDeps,
   type ConnectTarget,
   DEFAULT_CIPHERS,
+  defaultSocketFactory,
   type JumpHost,
+  type SocketFactory,
   verifyHostKeyOnly,
 } from "./handshake.ts";
 

@@ -7,7 +7,8 @@
  * - Timeouts and cancellation kill the remote process group, never by command
  *   text (TIMEOUT-3): commands are prefixed with a marker that reports `$$`
  *   (OpenSSH puts each no-PTY session in its own process group), the marker is
- *   removed from stderr, and on deadline/cancel we send `TERM` over the channel,
+ *   found wherever it appears in stderr (after a login banner too) and only it
+ *   is removed (TIMEOUT-8), and on deadline/cancel we send `TERM` over the channel,
  *   then `kill -s TERM -- -<pgid>` (the form dash accepts; dash rejects
  *   `kill -TERM -- -<pgid>`) over a second channel, `KILL` after 2 s, then
  *   close the channel. Readers are always torn down (TIMEOUT-5).
@@ -174,7 +175,24 @@ export interface ExecHost {
   readonly posixShell: boolean;
 }
 
-const MARKER_MAX = 96;
+/** Longest pid text accepted after the marker prefix. */
+const MARKER_DIGITS_MAX = 24;
+
+/** First index of `needle` in `hay`, or -1. */
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  if (needle.length === 0) return 0;
+  const first = needle[0]!;
+  for (
+    let i = hay.indexOf(first);
+    i >= 0 && i <= hay.length - needle.length;
+    i = hay.indexOf(first, i + 1)
+  ) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
 
 /** Runs `command` and collects its result (see module docs). */
 export async function execCommand(
@@ -214,23 +232,48 @@ export async function execCommand(
     const kept = err.push(d);
     if (kept.length && opts.onOutput) opts.onOutput("stderr", kept);
   };
+  // TIMEOUT-8: the marker is found wherever it appears in stderr (a login
+  // shell may print a banner first, with or without a newline) and only the
+  // marker itself is removed; while it is pending, at most the bytes that
+  // could start it are held back
+  const prefixBytes = new TextEncoder().encode(markerPrefix);
   const onStderr = (d: Uint8Array) => {
     if (!markerPending) return pushStderr(d);
     markerBuf = concat([markerBuf, d]);
-    const nl = markerBuf.indexOf(10);
-    if (nl < 0 && markerBuf.length < MARKER_MAX) return;
-    markerPending = false;
-    const line = decodeUtf8(markerBuf.subarray(0, nl < 0 ? 0 : nl));
-    if (
-      nl >= 0 && line.startsWith(markerPrefix) && /^[0-9]+$/.test(line.slice(markerPrefix.length))
-    ) {
-      pgid = line.slice(markerPrefix.length);
-      pushStderr(markerBuf.subarray(nl + 1));
-    } else {
-      pushStderr(markerBuf);
+    for (;;) {
+      const at = indexOfBytes(markerBuf, prefixBytes);
+      if (at < 0) {
+        const keep = Math.min(markerBuf.length, prefixBytes.length - 1);
+        pushStderr(markerBuf.subarray(0, markerBuf.length - keep));
+        markerBuf = markerBuf.slice(markerBuf.length - keep);
+        return;
+      }
+      const digitsFrom = at + prefixBytes.length;
+      const nl = markerBuf.indexOf(10, digitsFrom);
+      if (nl < 0) {
+        if (markerBuf.length - digitsFrom <= MARKER_DIGITS_MAX) {
+          // the rest of the marker line has not arrived yet
+          pushStderr(markerBuf.subarray(0, at));
+          markerBuf = markerBuf.slice(at);
+          return;
+        }
+      } else {
+        const digits = decodeUtf8(markerBuf.subarray(digitsFrom, nl));
+        if (/^[0-9]{1,18}$/.test(digits) && Number(digits) > 1) {
+          pgid = digits;
+          markerPending = false;
+          pushStderr(markerBuf.subarray(0, at));
+          pushStderr(markerBuf.subarray(nl + 1));
+          markerBuf = new Uint8Array(0);
+          markerSeen();
+          return;
+        }
+      }
+      // the nonce followed by something that is not a pid line: plain text
+      const upto = nl < 0 ? digitsFrom : nl + 1;
+      pushStderr(markerBuf.subarray(0, upto));
+      markerBuf = markerBuf.slice(upto);
     }
-    markerBuf = new Uint8Array(0);
-    markerSeen();
   };
 
   channel.on("data", onStdout);
@@ -333,7 +376,7 @@ async function killRemote(
   } catch {
     // channel may already be closing
   }
-  if (pgid && /^[0-9]+$/.test(pgid)) {
+  if (pgid && /^[0-9]+$/.test(pgid) && Number(pgid) > 1) {
     await host.fireAndForget(`kill -s TERM -- -${pgid} 2>/dev/null`, 5000);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const gone = await Promise.race([

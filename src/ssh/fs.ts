@@ -17,29 +17,36 @@
  *   original file is untouched (PATH-28, AC-039).
  * - {@link RemoteFs.recheck}: the PATH-30 re-check before destructive
  *   operations.
+ * - Race defence (PATH-50..PATH-56): on hosts with GNU coreutils every
+ *   change (mkdir, remove, rename, link, copy, rm -rf) runs from the checked
+ *   parent directory pinned by `pinned.ts`, never re-resolving an ancestor;
+ *   reads compare the opened handle with the pinned `lstat` of the checked
+ *   path before reading a byte; a new temp file must appear in the pinned
+ *   directory before any byte is written. Other hosts fall back to
+ *   path-based SFTP with the PATH-30 re-checks.
  *
  * @module
  */
 
+import { createHash } from "node:crypto";
+import { sh } from "../checked.ts";
 import type { CheckedPath, EntryPath } from "../checked.ts";
 import { ToolError } from "../errors.ts";
 import type { Connection } from "./connection.ts";
+import type { RawExecResult } from "./exec.ts";
+import { childPath, type Readable, RemoteFsCore, type RemoteFsOptions } from "./fs_core.ts";
+import { sftpWalk } from "./fs_walk.ts";
+import { readMoved, writeMoved } from "./fs_verify.ts";
+import { PathMovedError, type PinExec, splitPath } from "./pinned.ts";
 import {
+  type EntryKind,
   type RemoteStat,
   SftpChannel,
   SftpError,
   type TempPath,
   tempPathFor,
 } from "./sftp_channel.ts";
-import {
-  downloadTo,
-  localChunks,
-  readFile,
-  recheckOn,
-  remoteChunks,
-  sha256Of,
-  writeTemp,
-} from "./transfer.ts";
+import { downloadTo, localChunks, readFile, remoteChunks, writeTemp } from "./transfer.ts";
 
 export {
   type EntryKind,
@@ -52,6 +59,45 @@ export {
   type TempPath,
 } from "./sftp_channel.ts";
 export { localChunks };
+export { PathMovedError, type PinExec } from "./pinned.ts";
+export { childPath, type RemoteFsOptions } from "./fs_core.ts";
+
+/** One entry of {@link RemoteFs.walk}. */
+export interface WalkEntry {
+  /** path relative to the root ("" for the root) */
+  rel: string;
+  /** the entry's path on the host */
+  path: EntryPath;
+  kind: EntryKind;
+  /** a symbolic link's text (when links were read) */
+  link: string | null;
+}
+
+/** What {@link RemoteFs.walk} found. */
+export interface Walk {
+  entries: WalkEntry[];
+  /** false: more than `cap` entries */
+  complete: boolean;
+  /** directories that could not be read */
+  unreadable: string[];
+}
+
+/** A copy made beside its destination by {@link RemoteFs.stageCopy}, not yet in place. */
+export interface StagedCopy {
+  /** the staged copy on the host (inside a fresh 0700 directory next to the destination) */
+  readonly path: string;
+  /** renames the copy onto the destination (`replace`: over an existing file) */
+  commit(replace: boolean, signal?: AbortSignal): Promise<void>;
+  /** removes the stage; returns an error text when it could not */
+  discard(): Promise<string | null>;
+}
+
+/** A directory listing of {@link RemoteFs.list}. */
+export interface DirListing {
+  entries: RemoteDirEntry[];
+  /** the entries with the attributes of `lstat` and their link texts */
+  details(some: RemoteDirEntry[]): Promise<(RemoteDirEntry & { link: string | null })[]>;
+}
 
 /** One `readdir` entry: its name, attributes as the server sent them, and its path. */
 export interface RemoteDirEntry {
@@ -91,81 +137,86 @@ export interface AtomicWriteResult {
   warnings: string[];
 }
 
-type Readable = CheckedPath | EntryPath;
-
-/** `<dir>/<name>` without a double slash at `/` (POSIX) or a trailing separator. */
-export function childPath(dir: string, name: string): string {
-  return dir.endsWith("/") || dir.endsWith("\\") ? dir + name : `${dir}/${name}`;
-}
-
 function describeFailure(e: unknown): string {
   if (e instanceof ToolError) return `${e.code}: ${e.message}`;
   if (e instanceof Error) return e.message;
   return String(e);
 }
 
-const VIEWS = new WeakMap<SftpChannel, RemoteFs>();
-
 /** The files of one host, reached only through checked paths (see module docs). */
-export class RemoteFs {
-  readonly #ch: SftpChannel;
-
-  private constructor(ch: SftpChannel) {
-    this.#ch = ch;
+export class RemoteFs extends RemoteFsCore {
+  private constructor(ch: SftpChannel, exec: PinExec, opts: RemoteFsOptions) {
+    super(ch, exec, opts);
   }
 
   /**
-   * The view of a connection's shared SFTP channel (one per channel). Only
-   * the registry calls this, for a host it admitted.
+   * A view of a connection's shared SFTP channel. Only the registry calls
+   * this, for a host it admitted (and tests).
    */
-  static async open(conn: Connection): Promise<RemoteFs> {
+  static async open(conn: Connection, opts: RemoteFsOptions = {}): Promise<RemoteFs> {
     const ch = await SftpChannel.open(conn);
-    let fs = VIEWS.get(ch);
-    if (!fs) {
-      fs = new RemoteFs(ch);
-      VIEWS.set(ch, fs);
+    const exec: PinExec = opts.exec ??
+      ((cmd, o) =>
+        conn.exec(cmd, { timeoutMs: 60_000, stdoutCap: 1 << 20, stderrCap: 64 << 10, ...o }));
+    return new RemoteFs(ch, exec, opts);
+  }
+
+  /**
+   * The entries of a checked directory (`ssh_sftp_list`): read from inside
+   * the pinned directory on hardened hosts, with attributes and link texts
+   * (PATH-51: a swapped directory is never listed); else `readdir`, and
+   * `details` reads an `lstat` and `readlink` for the entries asked for (a
+   * page).
+   */
+  async list(dir: CheckedPath, signal?: AbortSignal): Promise<DirListing> {
+    const pin = await this.pinned();
+    if (pin) {
+      let raw;
+      try {
+        raw = await pin.list(dir, signal);
+      } catch (e) {
+        if (e instanceof PathMovedError) throw readMoved(dir, e.detail);
+        throw e;
+      }
+      const links = new Map<string, string | null>();
+      const entries: RemoteDirEntry[] = [];
+      for (const e of raw) {
+        if (e.name === "" || e.name === "." || e.name === ".." || e.name.includes("/")) continue;
+        links.set(e.name, e.link);
+        entries.push({
+          name: e.name,
+          path: childPath(dir, e.name) as EntryPath,
+          stat: { ...e.stat },
+        });
+      }
+      return {
+        entries,
+        details: (some) =>
+          Promise.resolve(some.map((e) => ({ ...e, link: links.get(e.name) ?? null }))),
+      };
     }
-    return fs;
-  }
-
-  /** `posix` or `windows`, from the host's policy. */
-  get platform(): "posix" | "windows" {
-    return this.#ch.platform;
-  }
-
-  /** True when the host's login shell is POSIX (sha256sum and friends can run). */
-  get posixShell(): boolean {
-    return this.#ch.conn.posixShell;
-  }
-
-  /** False once the channel or the connection is gone. */
-  get alive(): boolean {
-    return this.#ch.alive;
-  }
-
-  /** SFTP `stat` (follows symlinks). */
-  stat(path: CheckedPath, signal?: AbortSignal): Promise<RemoteStat> {
-    return this.#ch.stat(path, signal);
-  }
-
-  /** `stat`, or null when the path does not exist. */
-  statOrNull(path: CheckedPath, signal?: AbortSignal): Promise<RemoteStat | null> {
-    return this.#ch.statOrNull(path, signal);
-  }
-
-  /** SFTP `lstat` (does not follow a final symlink). */
-  lstat(path: Readable, signal?: AbortSignal): Promise<RemoteStat> {
-    return this.#ch.lstat(path, signal);
-  }
-
-  /** `lstat`, or null when the path does not exist. */
-  lstatOrNull(path: Readable, signal?: AbortSignal): Promise<RemoteStat | null> {
-    return this.#ch.lstatOrNull(path, signal);
+    const entries = await this.readdir(dir, signal);
+    return {
+      entries,
+      details: (some) =>
+        Promise.all(some.map(async (e) => {
+          let st: RemoteStat = e.stat;
+          try {
+            st = await this.ch.lstat(e.path, signal);
+          } catch {
+            // vanished or unreadable since readdir: keep the readdir attributes
+          }
+          const link = st.kind === "symlink"
+            ? await this.ch.readlink(e.path, signal).catch(() => null)
+            : null;
+          return { ...e, stat: st, link };
+        })),
+    };
   }
 
   /** Directory listing without `.` and `..`; each entry carries its {@link EntryPath}. */
   async readdir(dir: Readable, signal?: AbortSignal): Promise<RemoteDirEntry[]> {
-    const list = await this.#ch.readdir(dir, signal);
+    const list = await this.ch.readdir(dir, signal);
     const out: RemoteDirEntry[] = [];
     for (const e of list) {
       // a server that sends a name with a separator or a dot entry gets it skipped, never joined
@@ -176,72 +227,144 @@ export class RemoteFs {
     return out;
   }
 
-  /** Target text of a symlink. */
-  readlink(path: Readable, signal?: AbortSignal): Promise<string> {
-    return this.#ch.readlink(path, signal);
-  }
-
-  /** SFTP `mkdir` with a mode (the server's umask applies). */
-  mkdir(path: CheckedPath, mode: number, signal?: AbortSignal): Promise<void> {
-    return this.#ch.mkdir(path, mode, signal);
-  }
-
-  /** SFTP `rmdir` (directory must be empty). */
-  rmdir(path: CheckedPath, signal?: AbortSignal): Promise<void> {
-    return this.#ch.rmdir(path, signal);
-  }
-
-  /** SFTP `remove`. */
-  unlink(path: CheckedPath, signal?: AbortSignal): Promise<void> {
-    return this.#ch.unlink(path, signal);
-  }
-
   /**
-   * `posix-rename@openssh.com` (replaces an existing target atomically); plain
-   * SFTP `rename` when the server lacks the extension.
+   * Copies `src` (`cp -a`) into a fresh 0700 directory next to `target`
+   * (PATH-40): nothing planted can be in it, so the copy never writes through
+   * an existing link. {@link StagedCopy.commit} renames it onto `target`.
    */
-  rename(from: CheckedPath | TempPath, to: CheckedPath, signal?: AbortSignal): Promise<void> {
-    return this.#ch.rename(from, to, signal);
-  }
-
-  /**
-   * Plain SFTP `rename`: fails when `to` exists (OpenSSH implements it with
-   * link + unlink for regular files, so it never clobbers).
-   */
-  renameNoReplace(
-    from: CheckedPath | TempPath,
-    to: CheckedPath,
+  async stageCopy(
+    src: CheckedPath,
+    target: CheckedPath,
     signal?: AbortSignal,
-  ): Promise<void> {
-    return this.#ch.renameNoReplace(from, to, signal);
-  }
-
-  /** `hardlink@openssh.com`. */
-  hardlink(from: CheckedPath, to: CheckedPath, signal?: AbortSignal): Promise<void> {
-    return this.#ch.hardlink(from, to, signal);
+  ): Promise<StagedCopy> {
+    this.assertSubtree("cp -a", src, target);
+    const tmp = tempPathFor(target);
+    const { dir, leaf } = splitPath(tmp);
+    const { leaf: name } = splitPath(target);
+    const pin = await this.pinnedFor(src, target);
+    if (pin) {
+      await this.change(target, () => pin.stageCopy(src, dir, leaf, signal));
+      return {
+        path: `${tmp}/x`,
+        commit: (replace, sig) =>
+          this.change(target, () => pin.commitCopy(dir, leaf, name, replace, sig)),
+        discard: () => pin.discard(dir, leaf).then(() => null, (e) => (e as Error).message),
+      };
+    }
+    await this.ch.mkdir(tmp, 0o700, signal);
+    const r = await this.execOn(sh`cp -a -- ${src} ${`${tmp}/x`}`, { signal });
+    const discard = async () => {
+      const d = await this.execOn(sh`rm -rf -- ${tmp}`, { signal: new AbortController().signal });
+      return d.exitCode === 0 ? null : d.stderr.trim().slice(0, 300) || `exit ${d.exitCode}`;
+    };
+    if (r.exitCode !== 0) {
+      await discard();
+      throw new ToolError(
+        "WriteError",
+        `cp -a ${src} ${target} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 1000)}`,
+      );
+    }
+    const staged = `${tmp}/x`;
+    return {
+      path: staged,
+      commit: async (replace, sig) => {
+        if (replace) await this.ch.rename(staged, target, sig);
+        else await this.ch.renameNoReplace(staged, target, sig);
+        await this.ch.rmdir(tmp).catch(() => {});
+      },
+      discard,
+    };
   }
 
   /**
-   * SFTP `symlink` at `link`; `target` is stored verbatim as the link's text
-   * (the caller checks where it points, ssh_link).
+   * `find` below the checked directory `root` (POSIX); `args` gets the
+   * prefix found paths will carry (for `-path` patterns): `.` when pinned
+   * (run from inside `root`, PATH-51), else `root` itself. Found paths are
+   * returned as the host printed them, with that prefix.
    */
-  symlink(target: string, link: CheckedPath, signal?: AbortSignal): Promise<void> {
-    return this.#ch.symlink(target, link, signal);
+  async find(
+    root: CheckedPath,
+    args: (base: string) => string[],
+    opts: { stdoutCap?: number; signal?: AbortSignal } = {},
+  ): Promise<{ result: RawExecResult; base: string }> {
+    const pin = await this.pinned();
+    if (!pin) {
+      const r = await this.execOn(sh`find ${root} ${args(root)} 2>/dev/null`, opts);
+      return { result: r, base: root };
+    }
+    try {
+      return { result: await pin.find(root, args("."), { ...opts, stderrCap: 4096 }), base: "." };
+    } catch (e) {
+      if (e instanceof PathMovedError) throw readMoved(root, e.detail);
+      throw e;
+    }
   }
 
-  /** Reads a whole file of at most `cap` bytes (caller checked the size). */
-  readFile(path: CheckedPath, cap: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return readFile(this.#ch, path, cap, signal);
+  /**
+   * The tree at `root` (root first), never following links, capped at `cap`
+   * entries (`linksOnly`: only symbolic links count and are listed when the
+   * walk is pinned). Link texts are read when `readLinks`.
+   */
+  async walk(
+    root: CheckedPath,
+    opts: { cap: number; linksOnly?: boolean; readLinks?: boolean; signal?: AbortSignal },
+  ): Promise<Walk> {
+    const pin = await this.pinned();
+    const raw = pin
+      ? await (async () => {
+        try {
+          return await pin.walk(root, opts.cap, { linksOnly: opts.linksOnly, signal: opts.signal });
+        } catch (e) {
+          if (e instanceof PathMovedError) throw readMoved(root, e.detail);
+          throw e;
+        }
+      })()
+      : await sftpWalk(this.ch, root, opts.cap, {
+        readLinks: opts.readLinks === true || opts.linksOnly === true,
+        signal: opts.signal,
+      });
+    return {
+      complete: raw.complete,
+      unreadable: raw.unreadable,
+      entries: raw.entries.map((e) => ({
+        rel: e.rel,
+        path: (e.rel === "" ? root : childPath(root, e.rel)) as EntryPath,
+        kind: e.kind,
+        link: e.link,
+      })),
+    };
   }
 
-  /** sha256 (lowercase hex) of a remote file, streamed over SFTP. */
-  sha256(path: CheckedPath, signal?: AbortSignal): Promise<string> {
-    return sha256Of(this.#ch, path, signal);
+  /** Reads a whole file of at most `cap` bytes (caller checked the size); verified (PATH-51). */
+  async readFile(path: CheckedPath, cap: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const g = await this.guard(path, signal);
+    const bytes = await readFile(this.ch, path, cap, signal, g?.opened);
+    if (g) {
+      g.take(bytes);
+      await g.settle();
+    }
+    return bytes;
   }
 
-  /** Streams a remote file's bytes (pipelined, bounded memory). */
-  chunks(path: CheckedPath, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    return remoteChunks(this.#ch, path, signal);
+  /** sha256 (lowercase hex) of a remote file, streamed over SFTP; verified (PATH-51). */
+  async sha256(path: CheckedPath, signal?: AbortSignal): Promise<string> {
+    const h = createHash("sha256");
+    for await (const c of this.chunks(path, signal)) h.update(c);
+    return h.digest("hex");
+  }
+
+  /**
+   * Streams a remote file's bytes (pipelined, bounded memory). Verified
+   * (PATH-51): a generator whose file was swapped throws at its end, so the
+   * consumer must not commit before it finished.
+   */
+  async *chunks(path: CheckedPath, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const g = await this.guard(path, signal);
+    for await (const c of remoteChunks(this.ch, path, signal, g?.opened)) {
+      g?.take(c);
+      yield c;
+    }
+    await g?.settle();
   }
 
   /**
@@ -249,19 +372,20 @@ export class RemoteFs {
    * that grew past `maxBytes` since it was checked is refused before any byte
    * is written (`SftpDownloadError`).
    */
-  downloadTo(
+  async downloadTo(
     path: CheckedPath,
     file: Deno.FsFile,
     signal?: AbortSignal,
     maxBytes?: number,
     onChunk?: (chunk: Uint8Array) => void,
   ): Promise<number> {
-    return downloadTo(this.#ch, path, file, signal, maxBytes, onChunk);
-  }
-
-  /** The PATH-30 re-check before a destructive operation (see `transfer.ts`). */
-  recheck(path: CheckedPath, mode: "resolved" | "leaf", signal?: AbortSignal): Promise<void> {
-    return recheckOn(this.#ch, path, mode, signal);
+    const g = await this.guard(path, signal);
+    const n = await downloadTo(this.ch, path, file, signal, maxBytes, (c) => {
+      g?.take(c);
+      onChunk?.(c);
+    }, g?.opened);
+    await g?.settle();
+    return n;
   }
 
   /**
@@ -277,8 +401,33 @@ export class RemoteFs {
     if (signal?.aborted) throw new ToolError("Cancelled", "The request was cancelled.");
     const tmp = tempPathFor(final);
     let created = false;
+    const pin = await this.pinned();
+    // PATH-52: the temp file is created exclusively in the pinned directory, then opened
+    // without O_CREAT (a swapped directory makes the open fail, nothing is created
+    // elsewhere) and must be the file just created before a byte is written
+    const placed = pin
+      ? async (st: RemoteStat) => {
+        const here = await this.change(final, () => pin.lstat(tmp, signal));
+        if (!here || here.kind !== "file" || here.uid !== st.uid || st.size !== 0) {
+          throw writeMoved(
+            final,
+            "the opened temporary file is not the one created in its directory",
+          );
+        }
+      }
+      : undefined;
     try {
-      const r = await writeTemp(this.#ch, tmp, source, { ...opts, final }, () => created = true);
+      if (pin) {
+        created = true; // the create may be carried out even if the call is cancelled
+        await this.change(final, () => pin.createExclusive(tmp));
+      }
+      const r = await writeTemp(
+        this.ch,
+        tmp,
+        source,
+        { ...opts, final, ...(placed ? { placed, precreated: true } : {}) },
+        () => created = true,
+      );
       if (signal?.aborted) throw new ToolError("Cancelled", "The request was cancelled.");
       // no signal on the rename: one the server carried out must be reported as success
       await opts.beforeRename?.(this);
@@ -321,7 +470,17 @@ export class RemoteFs {
       }
       if (target) {
         try {
-          await target.#ch.unlinkTemp(tmp);
+          // never with the call's signal: cleanup must survive the call's cancellation;
+          // from the pinned directory when hardened (a swapped directory is not searched)
+          // (after a cancel the call's exec is gone: then over SFTP)
+          const pin = target.alive ? await target.pinned().catch(() => null) : null;
+          const pinned = pin
+            ? await pin.unlink(tmp, new AbortController().signal).then(() => true, (e) => {
+              if (e instanceof SftpError && e.is("NO_SUCH_FILE")) return true;
+              return false;
+            })
+            : false;
+          if (!pinned) await target.ch.unlinkTemp(tmp);
           return null;
         } catch (e) {
           if (e instanceof SftpError && e.is("NO_SUCH_FILE")) return null;

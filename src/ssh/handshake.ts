@@ -43,6 +43,16 @@ export interface ConnectTarget {
   algorithms?: { cipher?: string[]; hmac?: string[]; kex?: string[]; serverHostKey?: string[] };
 }
 
+/**
+ * Makes the TCP socket of a direct connection (unconnected; `tcpConnect`
+ * connects it to the verified address and sets TCP_NODELAY). Tests pass one
+ * to observe the address connected to and the socket options.
+ */
+export type SocketFactory = () => net.Socket;
+
+/** The default {@link SocketFactory}: a plain `net.Socket`. */
+export const defaultSocketFactory: SocketFactory = (): net.Socket => new net.Socket();
+
 /** Shared dependencies of every connect. */
 export interface ConnectDeps {
   knownHosts: KnownHosts;
@@ -51,6 +61,8 @@ export interface ConnectDeps {
   keepaliveMs: number;
   /** max concurrent session channels (exec) per connection */
   maxChannels: number;
+  /** the socket of a direct connection; default {@link defaultSocketFactory} */
+  socketFactory?: SocketFactory;
 }
 
 /**
@@ -112,9 +124,15 @@ function proxyCommandStream(command: string, logger: Logger): Duplex {
   return stream;
 }
 
-function tcpConnect(address: string, port: number, timeoutMs: number, signal?: AbortSignal) {
+function tcpConnect(
+  address: string,
+  port: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  socketFactory: SocketFactory = defaultSocketFactory,
+) {
   return new Promise<net.Socket>((resolve, reject) => {
-    const sock = new net.Socket();
+    const sock = socketFactory();
     const fail = (msg: string) => {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
@@ -174,7 +192,13 @@ export async function handshake(
     ? await via.forwardOut(target.connectAddress, target.port)
     : target.proxyCommand
     ? proxyCommandStream(target.proxyCommand, deps.logger)
-    : await tcpConnect(target.connectAddress, target.port, deps.connectTimeoutMs, signal);
+    : await tcpConnect(
+      target.connectAddress,
+      target.port,
+      deps.connectTimeoutMs,
+      signal,
+      deps.socketFactory,
+    );
 
   knownHosts.refresh();
   let verdict: HostKeyVerdict | null = null;

@@ -28,6 +28,7 @@ import {
   connectionKey,
   type ConnectTarget,
   openConnection,
+  type SocketFactory,
   verifyHostKeyOnly,
 } from "./connection.ts";
 import type { KnownHosts } from "./known_hosts.ts";
@@ -46,6 +47,8 @@ export interface PoolDeps {
   sshConfig(): SshConfig | null;
   /** reaper period (default 60 s; tests shorten it) */
   reaperIntervalMs?: number;
+  /** the TCP socket of direct connections (default `new net.Socket()`; tests observe it) */
+  socketFactory?: SocketFactory;
 }
 
 interface Entry {
@@ -353,6 +356,7 @@ export class ConnectionPool {
       connectTimeoutMs: (cfg?.connectTimeout ?? s.SSH_CONNECT_TIMEOUT) * 1000,
       keepaliveMs: (cfg?.serverAliveInterval ?? s.SSH_KEEPALIVE_INTERVAL) * 1000,
       maxChannels: s.SSH_MAX_CONNECTIONS_PER_HOST,
+      ...(this.#deps.socketFactory ? { socketFactory: this.#deps.socketFactory } : {}),
     };
   }
 

@@ -418,10 +418,10 @@ export class SftpChannel {
     return this.call<void>("setstat", path, (cb) => this.sftp.setstat(path, attrs, cb), signal);
   }
 
-  /** Opens a file; `flags` as ssh2 (`r`, `wx`, ...). */
+  /** Opens a file; `flags` as ssh2 (`r`, `wx`, `r+`: read-write, never created). */
   openHandle(
     path: string,
-    flags: "r" | "wx",
+    flags: "r" | "wx" | "r+",
     mode?: number,
     signal?: AbortSignal,
   ): Promise<Buffer> {

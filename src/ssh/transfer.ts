@@ -9,6 +9,10 @@
  *   (created exclusively, mode 0600), then owner and mode are set. The
  *   atomic replace and the cleanup around it live in `fs.ts`.
  * - {@link recheckOn}: the PATH-30 re-check before destructive operations.
+ * - Reads take a `verify` hook that sees the opened handle's attributes
+ *   before any byte is read (PATH-51: the handle must be the checked file),
+ *   and {@link writeTemp} a `placed` hook that sees the new temp file's
+ *   attributes before any byte is written (PATH-52).
  *
  * @module
  */
@@ -21,6 +25,7 @@ import {
   cancelled,
   LOCAL_CHUNK_BYTES,
   PIPELINE_DEPTH,
+  type RemoteStat,
   type SftpChannel,
   SftpError,
   type TempPath,
@@ -128,15 +133,20 @@ export async function writeFrom(
   return pos;
 }
 
+/** Checks an opened handle's attributes before anything is read (PATH-51). */
+export type VerifyOpened = (st: RemoteStat) => Promise<void>;
+
 /** Streams a remote file's bytes (pipelined, bounded memory). */
 export async function* remoteChunks(
   ch: SftpChannel,
   path: string,
   signal?: AbortSignal,
+  verify?: VerifyOpened,
 ): AsyncGenerator<Uint8Array> {
   const handle = await ch.openHandle(path, "r", undefined, signal);
   try {
     const st = await ch.fstat(handle, path);
+    await verify?.(st);
     yield* readRange(ch, handle, path, st.size, signal);
   } finally {
     if (ch.alive) await ch.closeHandle(handle, path).catch(() => {});
@@ -149,10 +159,12 @@ export async function readFile(
   path: string,
   cap: number,
   signal?: AbortSignal,
+  verify?: VerifyOpened,
 ): Promise<Uint8Array> {
   const handle = await ch.openHandle(path, "r", undefined, signal);
   try {
     const st = await ch.fstat(handle, path);
+    await verify?.(st);
     const size = Math.min(st.size, cap);
     const parts: Uint8Array[] = [];
     for await (const c of readRange(ch, handle, path, size, signal)) parts.push(c);
@@ -167,9 +179,10 @@ export async function sha256Of(
   ch: SftpChannel,
   path: string,
   signal?: AbortSignal,
+  verify?: VerifyOpened,
 ): Promise<string> {
   const h = createHash("sha256");
-  for await (const c of remoteChunks(ch, path, signal)) h.update(c);
+  for await (const c of remoteChunks(ch, path, signal, verify)) h.update(c);
   return h.digest("hex");
 }
 
@@ -185,11 +198,13 @@ export async function downloadTo(
   signal?: AbortSignal,
   maxBytes = Number.MAX_SAFE_INTEGER,
   onChunk?: (chunk: Uint8Array) => void,
+  verify?: VerifyOpened,
 ): Promise<number> {
   const handle = await ch.openHandle(path, "r", undefined, signal);
   let total = 0;
   try {
     const st = await ch.fstat(handle, path);
+    await verify?.(st);
     if (st.size > maxBytes) {
       throw new ToolError(
         "SftpDownloadError",
@@ -261,6 +276,14 @@ export interface WriteTempOptions {
   onChunk?: (chunk: Uint8Array) => void;
   /** names the final path in the owner warning */
   final: string;
+  /** sees the new temp file's attributes before any byte is written (PATH-52) */
+  placed?: (st: RemoteStat) => Promise<void>;
+  /**
+   * the temp file was already created (exclusively, 0600, in its pinned
+   * directory); it is opened without O_CREAT, so a swapped directory makes
+   * the open fail instead of creating a file elsewhere (PATH-52)
+   */
+  precreated?: boolean;
 }
 
 /**
@@ -279,9 +302,12 @@ export async function writeTemp(
   const { signal } = opts;
   const warnings: string[] = [];
   // no signal on open: a temp file the server may still create must be known
-  let handle: Buffer | null = await ch.openHandle(tmp, "wx", 0o600);
+  let handle: Buffer | null = opts.precreated
+    ? await ch.openHandle(tmp, "r+")
+    : await ch.openHandle(tmp, "wx", 0o600);
   created();
   try {
+    if (opts.placed) await opts.placed(await ch.fstat(handle, tmp));
     if (signal?.aborted) throw cancelled();
     const bytes = await writeFrom(ch, handle, tmp, source, signal, opts.onChunk);
     if (opts.owner && opts.owner.uid >= 0 && opts.owner.gid >= 0) {

@@ -13,6 +13,9 @@ import { TOOLS as FILE_OPS } from "./file-ops/mod.ts";
 import { TOOLS as EXEC } from "./exec/mod.ts";
 import { TOOLS as SUDO } from "./sudo/mod.ts";
 import { TOOLS as SHELL } from "./shell/mod.ts";
+import { TOOLS as DOCKER } from "./docker/mod.ts";
+import { TOOLS as SYSTEMCTL } from "./systemctl/mod.ts";
+import { TOOLS as PKG } from "./pkg/mod.ts";
 
 /** Every registered tool. */
 export const ALL_TOOLS: readonly Tool[] = [
@@ -23,4 +26,7 @@ export const ALL_TOOLS: readonly Tool[] = [
   ...EXEC,
   ...SUDO,
   ...SHELL,
+  ...DOCKER,
+  ...SYSTEMCTL,
+  ...PKG,
 ];

@@ -87,6 +87,20 @@ export interface CheckPathOptions {
    * the host (symbolic-link targets, entries found by listing; PATH-22)
    */
   lexical?: boolean;
+  /**
+   * PATH-33..PATH-36, PATH-42: the operation acts on the whole subtree below
+   * this path. `true`: the subtree as it is here. `{ receives }`: the
+   * subtree of `receives` (a checked path on `host`, default this path's
+   * host) lands here; its names and relative links are checked at their new
+   * place. `fresh`: walk again instead of reusing this call's earlier walk
+   * (checks after the fact).
+   */
+  subtree?: true | { receives: CheckedPath; host?: Host; fresh?: boolean };
+  /**
+   * PATH-26: refuse `/`, a drive root, an allowlist root or an ancestor of
+   * one before the subtree check; the verb names the operation ("delete").
+   */
+  notRoot?: string;
 }
 
 /** Options of {@link ToolContext.checkCommand}. */
@@ -250,6 +264,24 @@ export interface ToolContext {
   checkCommand(host: Host, raw: string, opts: CheckCommandOptions): Promise<CheckedCommand>;
   /** the caller's text of a declared path field, before canonicalization (SUDO-8 re-checks) */
   rawPath(field: string): string;
+  /**
+   * The caller's text of the declared command field: what `command_hash`
+   * covers (the admitted `CheckedCommand` may be the server's re-emission).
+   */
+  rawCommand(): string;
+  /**
+   * PATH-37: drops the items whose path (`pathOf`) lies in a restricted
+   * zone, a built-in protected path or a restricted glob of `host`, and adds
+   * one `output_warnings` line with the count. Listing tools call it on
+   * every name they return.
+   */
+  filterListing<T>(host: Host, items: readonly T[], pathOf: (item: T) => string): Promise<T[]>;
+  /**
+   * The restricted prefix zones of `host` (restricted_paths plus the
+   * built-in protected paths), normalised: walks and searches prune them
+   * (PATH-37).
+   */
+  restrictedZones(host: Host): Promise<string[]>;
 
   /** adds a warning to the result's `output_warnings` (first added comes first) */
   warn(message: string): void;

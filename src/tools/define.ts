@@ -55,6 +55,24 @@ export interface PathDecl<F extends string = string> {
    * (sudo tools, SUDO-8); default: as the SSH user
    */
   canonicalize?: "elevated";
+  /**
+   * The operation acts on the whole subtree below this path (SECURITY.md
+   * PATH-33..PATH-36, PATH-42): `true` for the subtree as it is (a recursive
+   * delete, the source of a move or copy); `{ receives: "<field>" }` when
+   * the subtree of another declared path field lands here (the destination
+   * of a move, copy or transfer: every name and relative link is checked at
+   * its new place). The registry refuses the call when the subtree contains
+   * a restricted zone, a built-in protected path, a restricted-glob match or
+   * (with the redact gate in block mode) a redact-listed path. Every tool
+   * that acts on a directory declares it.
+   */
+  subtree?: true | { receives: F };
+  /**
+   * PATH-26: the operation may never act on `/`, a drive root, an allowlist
+   * root or an ancestor of one (refused before the subtree check); the verb
+   * names it in the error ("delete", "move").
+   */
+  notRoot?: string;
 }
 
 /**
@@ -143,6 +161,13 @@ export interface ToolSpec<
    */
   fanOut?: true;
   /**
+   * `host-opt-in`: a dangerous-tier tool that may run through the host's sudo
+   * path (`ctx.elevation()`) when the host lists the tool's group in
+   * `sudo_tool_groups` and the sudo tier is on (ALLOW_DANGEROUS_TOOLS and
+   * ALLOW_SUDO). Sudo-tier tools always may.
+   */
+  elevation?: "host-opt-in";
+  /**
    * Input fields whose values are hashed into the audit line
    * (`unit` -> `unit_hash`, etc.); never logged in clear.
    */
@@ -224,6 +249,15 @@ export function defineTool<
   if (spec.command && hostFieldNames.length === 0 && !spec.hostFrom) {
     throw new Error(`${spec.name} declares a command field but no host to check it against`);
   }
+  const pathFields = (spec.paths ?? []).map((d) => d.field as string);
+  (spec.paths ?? []).forEach((d, i) => {
+    const st = d.subtree;
+    if (st && st !== true && !pathFields.slice(0, i).includes(st.receives)) {
+      throw new Error(
+        `${spec.name}: path ${d.field} receives ${st.receives}, which must be a path field declared before it`,
+      );
+    }
+  });
   return {
     ...(spec as unknown as ToolSpec<z.ZodObject, z.ZodObject, string, string, unknown>),
     annotations: annotationsFor(spec.name, spec.tier, spec.destructive),

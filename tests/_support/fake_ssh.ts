@@ -82,6 +82,85 @@ export interface FakeSshOptions {
   env?: Record<string, string>;
   /** fault: authenticate, then never answer a session channel request */
   hangAfterAuth?: boolean;
+  /**
+   * hook: awaited with each exec command (as received) before it runs, so a
+   * test can change the host's disk at an exact point of a call
+   */
+  onExec?: (command: string) => void | Promise<void>;
+  /**
+   * hook: awaited with each SFTP request, in order, before OpenSSH's
+   * sftp-server sees it (the request waits for the hook; errors it throws
+   * are ignored, so a hook keeps its own)
+   */
+  onSftp?: (req: SftpRequest) => void | Promise<void>;
+}
+
+/** One SFTP request as {@link FakeSshOptions.onSftp} sees it. */
+export interface SftpRequest {
+  /** SSH_FXP_* packet type */
+  type: number;
+  /** `OPEN`, `LSTAT`, `REALPATH`, `RENAME`, ..., or the extension name (`posix-rename@openssh.com`) */
+  name: string;
+  /** the path arguments of the request (none for handle-based requests) */
+  paths: string[];
+}
+
+const SFTP_NAMES: Record<number, string> = {
+  1: "INIT",
+  3: "OPEN",
+  4: "CLOSE",
+  5: "READ",
+  6: "WRITE",
+  7: "LSTAT",
+  8: "FSTAT",
+  9: "SETSTAT",
+  10: "FSETSTAT",
+  11: "OPENDIR",
+  12: "READDIR",
+  13: "REMOVE",
+  14: "MKDIR",
+  15: "RMDIR",
+  16: "REALPATH",
+  17: "STAT",
+  18: "RENAME",
+  19: "READLINK",
+  20: "SYMLINK",
+  200: "EXTENDED",
+};
+
+/** Request types whose first argument is a path (handle-based ones carry none). */
+const SFTP_ONE_PATH = new Set([3, 7, 9, 11, 13, 14, 15, 16, 17, 19]);
+/** Extensions with two path arguments. */
+const SFTP_EXT_TWO = new Set(["posix-rename@openssh.com", "hardlink@openssh.com"]);
+
+/** Decodes the type and path arguments of one SFTP packet (length prefix included). */
+export function decodeSftpRequest(p: Buffer): SftpRequest {
+  const type = p[4] ?? 0;
+  const strings: string[] = [];
+  let off = 9; // length, type, request id
+  const str = (): string | null => {
+    if (off + 4 > p.length) return null;
+    const n = p.readUInt32BE(off);
+    if (off + 4 + n > p.length) return null;
+    const v = p.subarray(off + 4, off + 4 + n).toString("utf8");
+    off += 4 + n;
+    return v;
+  };
+  if (type === 200) {
+    const ext = str() ?? "";
+    const n = SFTP_EXT_TWO.has(ext) ? 2 : 1;
+    for (let i = 0; i < n; i++) {
+      const v = str();
+      if (v !== null) strings.push(v);
+    }
+    return { type, name: ext, paths: strings };
+  }
+  const n = type === 18 || type === 20 ? 2 : SFTP_ONE_PATH.has(type) ? 1 : 0;
+  for (let i = 0; i < n; i++) {
+    const v = str();
+    if (v !== null) strings.push(v);
+  }
+  return { type, name: SFTP_NAMES[type] ?? `TYPE${type}`, paths: strings };
 }
 
 /** A running fake host. */
@@ -265,6 +344,48 @@ function feedStdin(channel: ssh2.ServerChannel, child: ChildProcess): void {
   });
 }
 
+/**
+ * {@link feedStdin} for the sftp subsystem with {@link FakeSshOptions.onSftp}:
+ * the client's bytes are cut into SFTP packets and each one goes to
+ * sftp-server only after the hook has seen it (in order).
+ */
+function feedSftpTapped(
+  channel: ssh2.ServerChannel,
+  child: ChildProcess,
+  hook: (req: SftpRequest) => void | Promise<void>,
+): void {
+  const stdin = child.stdin!;
+  let buf = Buffer.alloc(0);
+  let chain: Promise<void> = Promise.resolve();
+  let stdinClosed = false;
+  stdin.once("close", () => {
+    stdinClosed = true;
+    channel.resume();
+  });
+  channel.on("data", (d: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : Buffer.from(d);
+    while (buf.length >= 4) {
+      const len = buf.readUInt32BE(0);
+      if (buf.length < 4 + len) break;
+      const packet = buf.subarray(0, 4 + len);
+      buf = buf.subarray(4 + len);
+      chain = chain.then(async () => {
+        try {
+          await hook(decodeSftpRequest(packet));
+        } catch {
+          // the hook keeps its own errors
+        }
+        if (!stdinClosed) stdin.write(packet);
+      });
+    }
+  });
+  channel.once("end", () => {
+    chain = chain.then(() => {
+      if (!stdinClosed) stdin.end();
+    });
+  });
+}
+
 /** Children whose process and pipes are all gone (their group id may be reused). */
 const settled = new WeakSet<ChildProcess>();
 
@@ -401,7 +522,8 @@ export async function startFakeSsh(opts: FakeSshOptions = {}): Promise<FakeSsh> 
       channelOpen = false;
       killGroup(child, "SIGKILL");
     });
-    feedStdin(channel, child);
+    if (opts.onSftp) feedSftpTapped(channel, child, opts.onSftp);
+    else feedStdin(channel, child);
     const pump = new OutputPump(channel);
     pump.add(child.stdout!, false);
     child.stderr!.on("data", () => {});
@@ -451,9 +573,22 @@ export async function startFakeSsh(opts: FakeSshOptions = {}): Promise<FakeSsh> 
         session.on("exec", (acceptExec, _rejectExec, info) => {
           records.push({ kind: "exec", command: info.command, ts: Date.now(), conn: connNo });
           const channel = acceptExec();
-          child = run(shell, ["-c", info.command]);
-          mine.add(child);
-          onExec(channel, child);
+          const start = () => {
+            child = run(shell, ["-c", info.command]);
+            mine.add(child);
+            onExec(channel, child);
+          };
+          if (!opts.onExec) {
+            start();
+            return;
+          }
+          channel.pause(); // stdin waits for the command
+          Promise.resolve()
+            .then(() => opts.onExec!(info.command))
+            .catch(() => {}) // the hook keeps its own errors
+            .then(() => {
+              if (!closed) start();
+            });
         });
         session.on("subsystem", (acceptSub, rejectSub, info) => {
           records.push({ kind: "subsystem", command: info.name, ts: Date.now(), conn: connNo });
@@ -552,6 +687,11 @@ export async function startFakeSsh(opts: FakeSshOptions = {}): Promise<FakeSsh> 
 export interface FakeHostSpec {
   alias: string;
   fake: FakeSsh;
+  /**
+   * `hostname` in hosts.toml instead of the fake's address (a name the test's
+   * resolver maps to it); known_hosts then pins the key for `[name]:port` too
+   */
+  hostname?: string;
   /** extra TOML lines inside `[hosts.<alias>]` (e.g. `path_allowlist = [...]`) */
   toml?: string;
 }
@@ -594,10 +734,10 @@ export async function writeFakeHostsConfig(
   const hostsTomlPath = `${dir}/hosts.toml`;
   const knownHostsPath = `${dir}/known_hosts`;
   const auditPath = `${dir}/audit.log`;
-  const blocks = hosts.map(({ alias, fake, toml: extra }) =>
+  const blocks = hosts.map(({ alias, fake, toml: extra, hostname }) =>
     [
       `[hosts.${alias}]`,
-      `hostname = ${toml(fake.host)}`,
+      `hostname = ${toml(hostname ?? fake.host)}`,
       `port = ${fake.port}`,
       `user = ${toml(fake.user)}`,
       extra ?? "",
@@ -610,7 +750,15 @@ export async function writeFakeHostsConfig(
   await Deno.writeTextFile(hostsTomlPath, blocks.join("\n") + "\n" + (opts.extraToml ?? "") + "\n");
   await Deno.writeTextFile(
     knownHostsPath,
-    [...new Set(hosts.map((h) => h.fake.knownHostsLine))].join("\n") + "\n",
+    [
+      ...new Set(
+        hosts.flatMap((h) =>
+          h.hostname === undefined
+            ? [h.fake.knownHostsLine]
+            : [h.fake.knownHostsLine, `[${h.hostname}]:${h.fake.port} ${h.fake.hostPublicKey}`]
+        ),
+      ),
+    ].join("\n") + "\n",
   );
   const tier: Record<string, string> = opts.tier === "dangerous"
     ? { ALLOW_DANGEROUS_TOOLS: "true" }

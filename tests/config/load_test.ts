@@ -291,7 +291,15 @@ const NON_SETTINGS = new Set([
  * configuration (ssh_config `%u` token, Windows shell). Extend only with such
  * variables; anything configurable belongs in SETTINGS.
  */
-const OS_STANDARD = new Set(["USER", "USERNAME", "COMSPEC"]);
+// DENO_DIR, XDG_CACHE_HOME, LOCALAPPDATA: where the runtime keeps its module cache (LOCAL-12 protects it)
+const OS_STANDARD = new Set([
+  "USER",
+  "USERNAME",
+  "COMSPEC",
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "LOCALAPPDATA",
+]);
 const NON_SETTINGS_PREFIXES = ["SSH_MCP_SECRET_", "OTEL_"];
 
 const READ_PATTERNS = [

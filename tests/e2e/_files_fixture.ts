@@ -11,9 +11,21 @@ import { createHash } from "node:crypto";
 import { Logger } from "../../src/log.ts";
 import { type Fleet, startFleet } from "../_support/fleet.ts";
 import { auditLines, type InProcess, startInProcess } from "../_support/mcp.ts";
-import { type SshdOptions, type TestUser, testUser } from "../_support/sshd.ts";
+import { type LoginShell, type SshdOptions, type TestUser, testUser } from "../_support/sshd.ts";
 
 export { testUser };
+export type { LoginShell };
+
+/**
+ * The login shell of the hosts of the running `withFiles` (one test at a time
+ * per test file): the helpers below give files to its user.
+ */
+let currentShell: LoginShell = "sh";
+
+/** The login user of the hosts of the running `withFiles`. */
+export function currentUser(): Promise<TestUser> {
+  return testUser(currentShell);
+}
 
 /** Everything a file test needs. */
 export interface FilesCtx {
@@ -41,11 +53,13 @@ export interface FilesOptions {
   sshd?: SshdOptions;
   /** skip the local transfer root */
   noLocal?: boolean;
+  /** login shell of the hosts' test user: `sh` (dash, default) or `bash` */
+  shell?: LoginShell;
 }
 
 /** A fresh directory owned by the test user (mode 0755). */
 export async function userDir(prefix: string): Promise<string> {
-  const u = await testUser();
+  const u = await currentUser();
   const d = await Deno.makeTempDir({ prefix });
   await Deno.chmod(d, 0o755);
   await Deno.chown(d, u.uid, null);
@@ -57,11 +71,12 @@ export async function withFiles(
   fn: (c: FilesCtx) => Promise<void>,
   opts: FilesOptions = {},
 ): Promise<void> {
-  const user = await testUser();
+  currentShell = opts.shell ?? "sh";
+  const user = await testUser(currentShell);
   const root = await userDir("sshmcp-files-");
   const local = await Deno.makeTempDir({ prefix: "sshmcp-local-" });
   const fleet = await startFleet(opts.hosts ?? 1, {
-    sshd: opts.sshd,
+    sshd: { ...opts.sshd, loginShell: currentShell },
     perHost: (a) =>
       [
         opts.allowlist ? opts.allowlist(root) : `path_allowlist = ["${root}"]`,
@@ -101,6 +116,9 @@ export async function withFiles(
     await fleet.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});
     await Deno.remove(local, { recursive: true }).catch(() => {});
+    await Deno.remove(fleet.dir, { recursive: true }).catch(() => {});
+    for (const h of fleet.hosts) await Deno.remove(h.sshd.dir, { recursive: true }).catch(() => {});
+    currentShell = "sh";
   }
 }
 
@@ -110,7 +128,7 @@ export async function put(
   content: string | Uint8Array,
   opts: { mode?: number; owner?: "user" | "root"; gid?: number } = {},
 ): Promise<void> {
-  const u = await testUser();
+  const u = await currentUser();
   if (typeof content === "string") await Deno.writeTextFile(path, content);
   else await Deno.writeFile(path, content);
   await Deno.chmod(path, opts.mode ?? 0o644);
@@ -120,7 +138,7 @@ export async function put(
 
 /** A directory (and its missing parents) on the host owned by the test user. */
 export async function mkdirUser(path: string): Promise<void> {
-  const u = await testUser();
+  const u = await currentUser();
   const parts = path.split("/").filter(Boolean);
   let cur = "";
   for (const part of parts) {
@@ -136,7 +154,7 @@ export async function mkdirUser(path: string): Promise<void> {
 
 /** A symlink on the host owned by the test user (`chown -h`). */
 export async function symlinkUser(target: string, path: string): Promise<void> {
-  const u = await testUser();
+  const u = await currentUser();
   await Deno.symlink(target, path);
   const o = await new Deno.Command("chown", { args: ["-h", String(u.uid), path] }).output();
   if (o.code !== 0) throw new Error(`chown -h ${path} failed`);
@@ -211,5 +229,37 @@ export async function withDownHost(
     await fn(s);
   } finally {
     await s.close();
+  }
+}
+
+/**
+ * Runs `fn`, then puts the given files of a test user's home back exactly as
+ * they were (content, mode, owner) and removes the ones that did not exist,
+ * so a failing run (or one against a server without protection) never leaves
+ * a poisoned start-up file for other tests. Directories are removed when
+ * they did not exist before.
+ */
+export async function guardHome(paths: string[], fn: () => Promise<void>): Promise<void> {
+  const saved = new Map<string, { data: Uint8Array; st: Deno.FileInfo } | "dir" | null>();
+  for (const f of paths) {
+    try {
+      const st = await Deno.lstat(f);
+      saved.set(f, st.isDirectory ? "dir" : { data: await Deno.readFile(f), st });
+    } catch {
+      saved.set(f, null);
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    for (const [f, v] of saved) {
+      if (v === "dir") continue;
+      await Deno.remove(f, { recursive: true }).catch(() => {});
+      if (v) {
+        await Deno.writeFile(f, v.data);
+        await Deno.chmod(f, v.st.mode! & 0o7777);
+        await Deno.chown(f, v.st.uid, v.st.gid);
+      }
+    }
   }
 }

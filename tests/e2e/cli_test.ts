@@ -217,3 +217,46 @@ Deno.test("CLI: doctor checks host key, auth material and connection per host, w
     await fleet.stop();
   }
 });
+
+Deno.test("AUDIT-17: doctor fails when SSH_HOSTS_FILE names a missing file or the audit sink is not writable, and says how to fix it", async () => {
+  const dir = await tempDir("sshmcp-doctor-");
+  const env = {
+    SSH_HOSTS_FILE: `${dir}/missing-hosts.toml`,
+    SSH_AUDIT_LOG: `${dir}/no-such-dir/audit.log`,
+    SSH_KNOWN_HOSTS: `${dir}/known_hosts`,
+  };
+  const r = await cli(["doctor", "--json"], env);
+  assert.equal(r.code, 1, r.stderr);
+  const rep = JSON.parse(r.stdout);
+  assert.equal(rep.ok, false);
+  const by = Object.fromEntries(
+    rep.server_checks.map((c: { check: string }) => [c.check, c]),
+  ) as Record<string, { status: string; detail: string; fix?: string }>;
+  assert.equal(by.hosts_file!.status, "fail");
+  assert.match(by.hosts_file!.detail, /missing-hosts\.toml, which does not exist/);
+  assert.match(by.hosts_file!.fix!, /hosts\.toml\.example/);
+  assert.equal(by.audit_log!.status, "fail");
+  assert.match(by.audit_log!.detail, /no-such-dir.*does not exist; the server refuses to start/);
+  assert.match(by.audit_log!.fix!, /SSH_AUDIT_LOG=stderr/);
+  assert.equal(by.transport!.status, "ok");
+  const text = await cli(["doctor"], env);
+  assert.equal(text.code, 1);
+  assert.match(text.stdout, /FAIL hosts_file/);
+  assert.match(text.stdout, /FAIL audit_log/);
+  assert.match(text.stdout, /fix: create the directory/);
+  assert.match(text.stdout, /2 server check\(s\) failing/);
+  // fixed: both checks pass, nothing was created by the check itself
+  await Deno.mkdir(`${dir}/no-such-dir`);
+  await Deno.writeTextFile(`${dir}/missing-hosts.toml`, "");
+  const ok = JSON.parse((await cli(["doctor", "--json"], env)).stdout);
+  assert.deepEqual(
+    ok.server_checks.map((c: { status: string }) => c.status),
+    ["ok", "ok", "ok"],
+  );
+  assert.deepEqual([...Deno.readDirSync(`${dir}/no-such-dir`)], []);
+  // unset SSH_HOSTS_FILE with no hosts.toml in the working directory: env-only mode is fine
+  const envOnly = await cli(["doctor", "--json"], { SSH_KNOWN_HOSTS: `${dir}/known_hosts` }, dir);
+  const eo = JSON.parse(envOnly.stdout);
+  assert.equal(eo.server_checks[0].status, "ok");
+  assert.match(eo.server_checks[0].detail, /env-only mode/);
+});

@@ -256,16 +256,19 @@ Deno.test("ssh_plan: tag and pattern targets, blocked host, tier visibility, lim
   await withHosts(3, async ({ s, fleet }) => {
     const p = await s.ok<{ targets: Record<string, unknown>[]; would_execute_on: string[] }>(
       "ssh_plan",
-      { tag: "web", command: "uptime" },
+      { tag: "web", tool: "ssh_host_info" },
     );
     assert.deepEqual(p.targets.map((t) => t.alias), ["h1", "h2"]);
     const h2 = p.targets[1]!;
     assert.equal(h2.host_blocked, true);
     assert.equal(h2.would_execute, false);
-    // the dangerous tier is off: ssh_exec_run is not visible, nothing would run
-    assert.equal(p.targets[0]!.tier_visible, false);
-    assert.equal(p.targets[0]!.command_decision, "allow");
-    assert.deepEqual(p.would_execute_on, []);
+    assert.deepEqual(p.would_execute_on, ["h1"]);
+    // TIER-12 (hidden means hidden): the dangerous tier is off, so ssh_plan answers for
+    // ssh_exec_run exactly as for a tool that does not exist
+    const hidden = await s.err("ssh_plan", { tag: "web", command: "uptime" });
+    const none = await s.err("ssh_plan", { tag: "web", tool: "ssh_nope_exec", command: "uptime" });
+    assert.equal(hidden.code, "ValueError");
+    assert.equal(hidden.message, none.message.replace("ssh_nope_exec", "ssh_exec_run"));
     assert.deepEqual(p.targets[0]!.limits, {
       timeout_s: 60,
       max_timeout_s: 3600,

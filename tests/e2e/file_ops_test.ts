@@ -445,7 +445,7 @@ Deno.test("ssh_cp and ssh_mv: copy file/tree, move, overwrite, check mode; AC-01
     await s.ok("ssh_cp", { host: "h1", src: `${root}/tree`, dst: `${root}/tree2` });
     assert.equal(await Deno.readTextFile(`${root}/tree2/x/f`), "f");
     const mv = await s.ok<R>("ssh_mv", { host: "h1", src: `${root}/b`, dst: `${root}/a` });
-    assert.equal(mv.message, `moved from ${root}/b (sftp-rename)`);
+    assert.equal(mv.message, `moved from ${root}/b (rename)`);
     assert.equal(await exists(`${root}/b`), false);
     // cross-device: posix-rename fails with SSH_FX_FAILURE -> mv fallback
     const x = await s.ok<R>("ssh_mv", { host: "h1", src: `${root}/a`, dst: `${shm}/a` });

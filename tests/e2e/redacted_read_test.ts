@@ -1,7 +1,10 @@
 /**
  * SECURITY.md §24.10 (AC-650..AC-679) through `ssh_read_redacted` on a real
- * host, plus the bypass policy of the raw readers (AC-664..AC-668) and the
- * startup rules (AC-660, AC-663).
+ * host, plus the bypass policy of the raw readers (AC-664..AC-668), the
+ * startup rules (AC-660, AC-663), and issue 9 §4 end to end: a sample of
+ * the redaction corpus (RED-32) read from a real sshd host through both
+ * redacted readers, with and without a weaker `format` (RED-35), UTF-16
+ * files included (RED-31).
  */
 
 import assert from "node:assert/strict";
@@ -10,6 +13,9 @@ import { createHash, createHmac } from "node:crypto";
 import { startFleet } from "../_support/fleet.ts";
 import { startInProcess } from "../_support/mcp.ts";
 import { type FilesCtx, mkdirUser, put, withFiles } from "./_files_fixture.ts";
+import { decodeForRedaction } from "../../src/policy/redact.ts";
+import { leaks, type SecretCase, secretCorpus } from "../fixtures/redact/corpus.ts";
+import { rootFile, startBedServer, startSudoBed } from "../_support/sudo.ts";
 
 type R = Record<string, unknown>;
 interface Red {
@@ -280,5 +286,91 @@ Deno.test("AC-664..AC-668: bypass policy of raw readers (host wins over env; blo
           hostPolicy ? `\nredact_bypass_policy = "${hostPolicy}"` : ""
         }`,
     });
+  }
+});
+
+/**
+ * The end-to-end sample: every family of the corpus (env, YAML, JSON, XML,
+ * INI/properties, directives, `.pgpass`, `.netrc`, PHP, HCL, shell, keys,
+ * bare tokens, UTF-16 with and without BOM, Latin-1).
+ */
+const SAMPLE = [
+  ".env",
+  "docker-compose.yml",
+  "deployment.yaml",
+  "values.yaml",
+  "task-definition.json",
+  "Web.config",
+  "application.properties",
+  "redis.conf",
+  ".pgpass",
+  ".netrc",
+  "wp-config.php",
+  "variables.tf",
+  "deploy.sh",
+  "id_rsa",
+  "tokens.txt",
+  "registry.reg",
+  "agent.ini",
+  "legacy.properties",
+];
+
+/** A format other than the file's own (the caller's choice cannot weaken it). */
+function weaker(name: string): string {
+  return name.endsWith(".json") ? "env" : "json";
+}
+
+function sample(): SecretCase[] {
+  const all = secretCorpus();
+  const picked = SAMPLE.map((n) => all.find((c) => c.name === n));
+  assert.ok(picked.every((c) => c !== undefined), "every sample file is in the corpus");
+  return picked as SecretCase[];
+}
+
+type Read = R & { content: string; redactions: Red[]; format_detected: string };
+
+Deno.test("RED-32/RED-35/RED-31: a corpus sample leaks nothing through ssh_read_redacted, in its own format or a weaker one", async () => {
+  const files = sample();
+  await withFiles(async (c) => {
+    for (const f of files) await put(`${c.root}/${f.name}`, f.bytes);
+    const failures: string[] = [];
+    for (const f of files) {
+      const text = decodeForRedaction(f.bytes).text;
+      for (const format of [null, weaker(f.name)]) {
+        const r = await c.s.ok<Read>("ssh_read_redacted", {
+          host: "h1",
+          path: `${c.root}/${f.name}`,
+          ...(format ? { format } : {}),
+        });
+        if (format) assert.equal(r.format_detected, format);
+        assert.ok(!r.content.includes("\0"), `${f.name}: NUL characters in the output`);
+        const bad = leaks(text, r.content, f.secrets);
+        if (bad.length) failures.push(`${f.name} (${format ?? "detected"}): ${bad.join(", ")}`);
+        assert.ok(r.redactions.length > 0, f.name);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+});
+
+Deno.test("RED-32/RED-31: corpus files read as root through ssh_sudo_read_redacted leak nothing", async () => {
+  const files = sample().filter((f) =>
+    ["values.yaml", "Web.config", ".pgpass", "registry.reg", "deploy.sh"].includes(f.name)
+  );
+  const bed = await startSudoBed();
+  const s = await startBedServer(bed);
+  try {
+    for (const f of files) {
+      await rootFile(`${bed.root}/private/${f.name}`, f.bytes);
+      const r = await s.ok<Read>("ssh_sudo_read_redacted", {
+        host: "pw",
+        path: `${bed.root}/private/${f.name}`,
+        format: "json",
+      });
+      assert.deepEqual(leaks(decodeForRedaction(f.bytes).text, r.content, f.secrets), [], f.name);
+    }
+  } finally {
+    await s.close();
+    await bed.stop();
   }
 });

@@ -15,7 +15,9 @@ import {
   writeFakeHostsConfig,
 } from "../_support/fake_ssh.ts";
 import { auditLines, type InProcess, startInProcess } from "../_support/mcp.ts";
+import type { AppOptions } from "../../src/app.ts";
 import { Logger } from "../../src/log.ts";
+import type { Tool } from "../../src/tools/define.ts";
 
 export { PID_MARKER_PREFIX, POSIX_PROBE } from "../_support/fake_ssh.ts";
 
@@ -25,6 +27,8 @@ export interface HostDef {
   fake?: FakeSshOptions;
   /** extra `[hosts.<alias>]` TOML lines; a function sees the started fake (its home, ...) */
   toml?: string | ((f: FakeSsh) => string);
+  /** hosts.toml `hostname` instead of the fake's address (see `FakeHostSpec.hostname`) */
+  hostname?: string;
 }
 
 /** What a pipeline test gets. */
@@ -47,6 +51,10 @@ export interface PipeCtx {
 export interface PipeOptions extends Omit<FakeConfigOptions, "env"> {
   /** server env; a function sees the started fakes */
   env?: Record<string, string> | ((fakes: Record<string, FakeSsh>) => Record<string, string>);
+  /** the catalog to serve instead of ALL_TOOLS (test-only tools) */
+  tools?: readonly Tool[];
+  /** more App options (a test resolver, an observable socket factory, ...) */
+  app?: AppOptions;
 }
 
 /** Starts the fakes and the server, runs `fn`, tears everything down. */
@@ -64,13 +72,15 @@ export async function withFakeHosts(
         alias: h.alias,
         fake: fakes[h.alias]!,
         toml: typeof h.toml === "function" ? h.toml(fakes[h.alias]!) : h.toml,
+        ...(h.hostname === undefined ? {} : { hostname: h.hostname }),
       })),
       { ...opts, env },
     );
-    const s = await startInProcess(
-      cfg.env,
-      Deno.env.get("SSHMCP_TEST_LOG") ? { logger: new Logger({ level: "ERROR" }) } : {},
-    );
+    const s = await startInProcess(cfg.env, {
+      ...(Deno.env.get("SSHMCP_TEST_LOG") ? { logger: new Logger({ level: "ERROR" }) } : {}),
+      ...(opts.tools ? { tools: opts.tools } : {}),
+      ...opts.app,
+    });
     const audit = async () => auditLines(await Deno.readTextFile(cfg.auditPath).catch(() => ""));
     let seen = 0;
     try {

@@ -8,9 +8,13 @@
 
 import assert from "node:assert/strict";
 import { PID_MARKER_PREFIX, POSIX_PROBE, SHELLS, withFakeHosts } from "./_fixture.ts";
+import { ENV_PROGRAM, SAFE_PATH } from "../../src/policy/commands.ts";
+
+/** What the server sends for an admitted `ls` under an allowlist (EXEC-22). */
+const EMITTED_LS = `'${ENV_PROGRAM}' 'PATH=${SAFE_PATH}' 'ls'`;
 
 for (const shell of SHELLS) {
-  Deno.test(`pipeline command (${shell}): allowlist refuses 'id' with no I/O; 'ls' runs and is the exact text recorded`, async () => {
+  Deno.test(`pipeline command (${shell}): allowlist refuses 'id' with no I/O; 'ls' runs as the re-emitted text (EXEC-22)`, async () => {
     await withFakeHosts(
       [{ alias: "h1", fake: { shell }, toml: 'command_allowlist = ["ls"]' }],
       async (c) => {
@@ -46,7 +50,7 @@ for (const shell of SHELLS) {
         assert.deepEqual(f.records.map((x) => x.kind), ["exec", "exec"]);
         assert.equal(f.records[0]!.command, POSIX_PROBE);
         assert.match(f.records[1]!.command, PID_MARKER_PREFIX);
-        assert.equal(f.records[1]!.command.replace(PID_MARKER_PREFIX, ""), "ls");
+        assert.equal(f.records[1]!.command.replace(PID_MARKER_PREFIX, ""), EMITTED_LS);
         assert.equal(new Set(f.records.map((x) => x.conn)).size, 1);
 
         // the pooled connection is reused: one more exec, no new probe, no new TCP connection
@@ -54,7 +58,7 @@ for (const shell of SHELLS) {
         assert.equal(again.stdout, "marker-file.txt\n");
         assert.equal(f.connections, 1);
         assert.equal(f.records.length, 3);
-        assert.deepEqual(f.commands(), ["ls", "ls"]);
+        assert.deepEqual(f.commands(), [EMITTED_LS, EMITTED_LS]);
         // an allowlisted program with a shell operator is another command: refused, nothing sent
         const chained = await s.err("ssh_exec_run", { host: "h1", command: "ls; id" });
         assert.equal(chained.code, "CommandNotAllowed");

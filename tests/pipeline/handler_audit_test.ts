@@ -8,6 +8,9 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { z } from "zod";
+import { sh } from "../../src/checked.ts";
+import { defineTool, HostArg } from "../../src/tools/define.ts";
 import { SHELLS, withFakeHosts } from "./_fixture.ts";
 
 for (const shell of SHELLS) {
@@ -58,48 +61,55 @@ for (const shell of SHELLS) {
   });
 }
 
-Deno.test("pipeline handler error: a non-ToolError becomes RuntimeError with a correlation id (host prints an nproc beyond 2^53)", async () => {
-  // No test-only tool: ssh_host_info on a host whose `nproc` prints a number
-  // larger than any safe integer. The handler passes it on, the output schema
-  // (cpu_count: int) rejects it, and the output stage throws a plain Error.
-  const bin = await Deno.makeTempDir({ prefix: "sshmcp-pipe-bin-" });
-  try {
-    await Deno.writeTextFile(`${bin}/nproc`, "#!/bin/sh\necho 99999999999999999999\n", {
-      mode: 0o755,
-    });
-    await Deno.chmod(`${bin}/nproc`, 0o755);
-    await withFakeHosts(
-      [{ alias: "h1", fake: { env: { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` } } }],
-      async (c) => {
-        const { s } = c;
-        const e = await s.err("ssh_host_info", { host: "h1" });
-        assert.equal(e.code, "RuntimeError");
-        const m =
-          /^internal error in ssh_host_info \(correlation id ([0-9a-f]+)\); the details are in the server log\.$/
-            .exec(e.message);
-        assert.ok(m, e.message);
-        const cid = m[1]!;
-        assert.deepEqual(e.meta, {
-          error: "RuntimeError",
-          message: "internal error",
-          correlation_id: cid,
-        });
-        assert.ok(!/schema|cpu_count|9999/.test(e.message), "internals leaked to the client");
-        const lines = await c.fresh();
-        assert.equal(lines.length, 1, JSON.stringify(lines));
-        assert.deepEqual(
-          [lines[0]!.type, lines[0]!.tool, lines[0]!.result, lines[0]!.error],
-          ["audit", "ssh_host_info", "error", "RuntimeError"],
-        );
-        assert.equal(lines[0]!.correlation_id, cid);
-        assert.equal(lines[0]!.target_ip, "127.0.0.1", "the handler did reach the host");
-        // the handler ran its one multi-probe command (with nproc in it)
-        const cmds = c.fakes.h1!.commands();
-        assert.equal(cmds.length, 1);
-        assert.match(cmds[0]!, /\{ nproc ; \} 2>\/dev\/null;/);
-      },
-    );
-  } finally {
-    await Deno.remove(bin, { recursive: true });
-  }
+/** A test-only tool whose handler reaches the host, then fails with a plain Error. */
+const BOOM = defineTool({
+  name: "ssh_test_boom",
+  group: "host",
+  tier: "read",
+  description: "test-only: runs `true` on the host, then throws a plain Error",
+  input: z.strictObject({ host: HostArg }),
+  output: z.strictObject({ ok: z.boolean() }),
+  async handler(_args, ctx) {
+    await ctx.exec(sh`true`);
+    throw new Error("boom: secret internals /etc/shadow");
+  },
+});
+
+Deno.test("pipeline handler error: a non-ToolError becomes RuntimeError with a correlation id, no internals leak", async () => {
+  await withFakeHosts(
+    [{ alias: "h1" }],
+    async (c) => {
+      const { s } = c;
+      const e = await s.err("ssh_test_boom", { host: "h1" });
+      assert.equal(e.code, "RuntimeError");
+      const m =
+        /^internal error in ssh_test_boom \(correlation id ([0-9a-f]+)\); the details are in the server log\.$/
+          .exec(e.message);
+      assert.ok(m, e.message);
+      const cid = m[1]!;
+      assert.deepEqual(e.meta, {
+        error: "RuntimeError",
+        message: "internal error",
+        correlation_id: cid,
+      });
+      assert.ok(
+        !/secret internals|shadow/.test(JSON.stringify(e)),
+        "internals leaked to the client",
+      );
+      const lines = await c.fresh();
+      assert.equal(lines.length, 1, JSON.stringify(lines));
+      assert.deepEqual(
+        [lines[0]!.type, lines[0]!.tool, lines[0]!.result, lines[0]!.error],
+        ["audit", "ssh_test_boom", "error", "RuntimeError"],
+      );
+      assert.equal(lines[0]!.correlation_id, cid);
+      assert.equal(lines[0]!.target_ip, "127.0.0.1", "the handler did reach the host");
+      assert.ok(
+        !/secret internals|shadow/.test(JSON.stringify(lines)),
+        "internals leaked to the audit log",
+      );
+      assert.equal(c.fakes.h1!.commands().length, 1);
+    },
+    { tools: [BOOM] },
+  );
 });

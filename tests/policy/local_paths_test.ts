@@ -16,6 +16,12 @@ import {
   openLocalRead,
   resolveLocalPath,
 } from "../../src/policy/local_paths.ts";
+import { type ServerFile, serverFilesFor } from "../../src/policy/server_files.ts";
+import {
+  bindServerFiles,
+  serverFileError,
+  ServerFileGuard,
+} from "../../src/policy/server_file_guard.ts";
 
 function settings(roots: string[], over: Partial<Settings> = {}): Settings {
   return { ...defaultSettings(), SSH_LOCAL_TRANSFER_ROOTS: roots, ...over };
@@ -262,5 +268,172 @@ Deno.test("LOCAL-6: inside is component-wise, never a string prefix; the root it
     await policyError(resolveLocalPath(root, "write", s, env));
     await policyError(resolveLocalPath(`${root}/adir`, "write", s, env), /directory/);
     await policyError(resolveLocalPath(`${root}/adir/`, "write", s, env));
+  });
+});
+
+Deno.test("LOCAL-12 / LOCAL-15: settings that no server bound still protect what they name (hosts file, audit log and rotated siblings, known_hosts, notes, secrets)", async () => {
+  await withTree(async (_d, root) => {
+    for (const f of ["hosts.toml", "audit.log", "audit.log.1", "kh", "kh.old"]) {
+      await Deno.writeTextFile(`${root}/${f}`, f);
+    }
+    await Deno.mkdir(`${root}/notes`);
+    await Deno.writeTextFile(`${root}/notes/a.md`, "n");
+    await Deno.mkdir(`${root}/secrets`);
+    const s = settings([root], {
+      SSH_HOSTS_FILE: `${root}/hosts.toml`,
+      SSH_AUDIT_LOG: `${root}/audit.log`,
+      SSH_KNOWN_HOSTS: `${root}/kh`,
+      SSH_HOST_NOTES_DIR: `${root}/notes`,
+      SSH_SECRETS_DIR: `${root}/secrets`,
+    });
+    const cases: [string, "read" | "write", RegExp][] = [
+      ["hosts.toml", "read", /hosts file/],
+      ["hosts.toml", "write", /hosts file/],
+      ["audit.log", "write", /audit log/],
+      ["audit.log.1", "read", /rotated/],
+      ["audit.log-20250101.gz", "write", /rotated/],
+      ["kh.old", "read", /known_hosts/],
+      ["notes/a.md", "read", /notes directory/],
+      ["notes/b.md", "write", /notes directory/],
+      ["secrets/new", "write", /secrets directory/],
+    ];
+    for (const [rel, mode, re] of cases) {
+      const m = await policyError(resolveLocalPath(`${root}/${rel}`, mode, s, env), re);
+      assert.match(m, /one of the server's own files/);
+    }
+    // not a rotation sibling: a different name in the same directory
+    assert.equal(await resolveLocalPath(`${root}/file.bin`, "read", s, env), `${root}/file.bin`);
+    assert.equal(
+      await resolveLocalPath(`${root}/my-audit.log`, "write", s, env),
+      `${root}/my-audit.log`,
+    );
+  });
+});
+
+Deno.test("LOCAL-13: identity, not names: a hard link to a protected file and a bind mount of a protected directory are refused; a swap to a hard link at open is caught", async () => {
+  await withTree(async (d, root) => {
+    await Deno.mkdir(`${d}/cfg`);
+    await Deno.writeTextFile(`${d}/cfg/hosts.toml`, "[hosts]\n");
+    await Deno.mkdir(`${d}/cfg/notes`);
+    await Deno.writeTextFile(`${d}/cfg/notes/h.md`, "note");
+    const s = settings([root], {
+      SSH_HOSTS_FILE: `${d}/cfg/hosts.toml`,
+      SSH_HOST_NOTES_DIR: `${d}/cfg/notes`,
+    });
+    await Deno.link(`${d}/cfg/hosts.toml`, `${root}/hl`);
+    await policyError(openLocalRead(`${root}/hl`, s, env), /hosts file/);
+    await Deno.link(`${d}/cfg/notes/h.md`, `${root}/hl-note`);
+    await policyError(openLocalRead(`${root}/hl-note`, s, env), /notes directory/);
+    await Deno.mkdir(`${root}/mnt`);
+    const mount = await new Deno.Command("mount", {
+      args: ["--bind", `${d}/cfg/notes`, `${root}/mnt`],
+    }).output();
+    assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
+    try {
+      await policyError(openLocalRead(`${root}/mnt/h.md`, s, env), /notes directory/);
+      await policyError(beginLocalWrite(`${root}/mnt/new.md`, s, env), /notes directory/);
+    } finally {
+      await new Deno.Command("umount", { args: [`${root}/mnt`] }).output();
+    }
+    // the checked file is replaced by a hard link to the hosts file between resolve and open
+    await policyError(
+      openLocalRead(`${root}/file.bin`, s, env, {
+        afterResolve: async (p) => {
+          await Deno.remove(p);
+          await Deno.link(`${d}/cfg/hosts.toml`, p);
+        },
+      }),
+    );
+  });
+});
+
+Deno.test("LOCAL-14: a server binds its set to its settings object; the provider is read per call (reload)", async () => {
+  await withTree(async (_d, root) => {
+    const s = Object.freeze(settings([root]));
+    assert.equal(await resolveLocalPath(`${root}/file.bin`, "read", s, env), `${root}/file.bin`);
+    let files: ServerFile[] = [{ path: `${root}/file.bin`, kind: "file", what: "a test key" }];
+    bindServerFiles(s, () => files);
+    await policyError(resolveLocalPath(`${root}/file.bin`, "read", s, env), /a test key/);
+    files = [];
+    assert.equal(await resolveLocalPath(`${root}/file.bin`, "read", s, env), `${root}/file.bin`);
+  });
+});
+
+Deno.test("LOCAL-16: serverFilesFor reads the ssh_config (Include, IdentityFile patterns, known_hosts, agent) and every *_cmd of the configuration", async () => {
+  await withTree(async (d) => {
+    const home = `${d}/home`;
+    await Deno.mkdir(`${home}/.ssh/inc`, { recursive: true });
+    await Deno.writeTextFile(
+      `${d}/ssh_config`,
+      [
+        "Include inc/*.conf",
+        "Host *",
+        "  IdentityFile ~/keys/id_%h",
+        "  CertificateFile /etc/certs/",
+        "  UserKnownHostsFile ~/kh1 ~/kh2",
+        "  IdentityAgent ~/agent.sock",
+        "  ProxyCommand /bin/sh -c true",
+      ].join("\n"),
+    );
+    await Deno.writeTextFile(`${home}/.ssh/inc/a.conf`, "IdentityFile /opt/keys/nested\n");
+    await Deno.writeTextFile(`${d}/pw.sh`, "#!/bin/sh\necho x\n");
+    await Deno.chmod(`${d}/pw.sh`, 0o755);
+    await Deno.writeTextFile(`${d}/pw.gpg`, "x");
+    const s = {
+      ...settings([]),
+      SSH_CONFIG_FILE: `${d}/ssh_config`,
+      SSH_SUDO_PASSWORD_CMD: `${d}/pw.sh --in ${d}/pw.gpg`,
+      SSH_AUDIT_LOG: "stderr",
+    };
+    const files = await serverFilesFor({
+      settings: s,
+      env: { HOME: home, PATH: "/usr/bin:/bin" },
+      cwd: d,
+      hosts: null,
+    });
+    const has = (p: string, kind: string) =>
+      assert.ok(
+        files.some((f) => f.path === p && f.kind === kind),
+        `${kind} ${p} missing: ${JSON.stringify(files.map((f) => [f.kind, f.path]))}`,
+      );
+    has(`${d}/ssh_config`, "file");
+    has(`${home}/.ssh/inc`, "dir");
+    has(`${home}/.ssh/inc/a.conf`, "file");
+    has(`/opt/keys/nested`, "prefix");
+    has(`${home}/keys/id_`, "prefix");
+    has(`/etc/certs`, "prefix");
+    has(`${home}/kh1`, "file");
+    has(`${home}/kh2`, "file");
+    has(`${home}/agent.sock`, "file");
+    has(`/bin/sh`, "file");
+    has(`${d}/pw.sh`, "file");
+    has(`${d}/pw.gpg`, "file");
+    has(`${home}/.ssh`, "dir");
+    has(`${d}/hosts.toml`, "file");
+    has(`${d}/.env`, "file");
+    assert.ok(!files.some((f) => f.what.includes("audit")), "stderr audit is no file");
+  });
+});
+
+Deno.test("LOCAL-17: a multiply-linked file is compared with every file of the protected directories; past the walk budget it is refused (fail closed)", async () => {
+  await withTree(async (d, root) => {
+    await Deno.mkdir(`${d}/notes/deep/er`, { recursive: true });
+    for (let i = 0; i < 20; i++) await Deno.writeTextFile(`${d}/notes/n${i}.md`, "n");
+    await Deno.writeTextFile(`${d}/notes/deep/er/target.md`, "t");
+    await Deno.link(`${d}/notes/deep/er/target.md`, `${root}/linked`);
+    await Deno.writeTextFile(`${root}/other`, "o");
+    await Deno.link(`${root}/other`, `${root}/other2`);
+    const guard = await ServerFileGuard.resolve([
+      { path: `${d}/notes`, kind: "dir", what: "the notes" },
+    ]);
+    const linked = await Deno.stat(`${root}/linked`);
+    assert.equal(((await guard.byLinkWalk(linked)) as ServerFile).what, "the notes");
+    assert.equal(await guard.byLinkWalk(linked, 5), "unverified");
+    // a multiply-linked file that is not theirs passes a complete walk
+    assert.equal(await guard.byLinkWalk(await Deno.stat(`${root}/other`)), null);
+    assert.match(serverFileError("x", "unverified").message, /could not verify/);
+    const s = settings([root], { SSH_HOST_NOTES_DIR: `${d}/notes` });
+    await policyError(resolveLocalPath(`${root}/linked`, "read", s, env), /notes directory/);
+    assert.equal(await resolveLocalPath(`${root}/other2`, "read", s, env), `${root}/other2`);
   });
 });

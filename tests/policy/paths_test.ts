@@ -42,8 +42,14 @@ import { generateKey, type SshdInstance, startSshd, tempDir } from "../_support/
 
 const enc = new TextEncoder();
 
+/**
+ * Settings for the chain's unit tests. The built-in protected paths are off
+ * here (they learn the login home with extra SFTP I/O that the recording fake
+ * does not model, and these tests assert exact I/O sequences); they are on in
+ * the live tests below and in tests/policy/protected_paths_test.ts.
+ */
 function settings(over: Partial<Settings> = {}): Settings {
-  return { ...defaultSettings(), ...over };
+  return { ...defaultSettings(), SSH_BUILTIN_PROTECTED_PATHS: false, ...over };
 }
 
 function policy(over: Partial<HostPolicy> = {}): HostPolicy {

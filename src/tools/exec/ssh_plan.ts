@@ -97,6 +97,7 @@ export default defineTool({
     if (given.length !== 1) {
       throw new ToolError("ValueError", "Give exactly one of host, tag or pattern.");
     }
+    // TIER-13: hidden tools are not in the view; the error is the one for a name that never existed
     const tool = ctx.view.tool(args.tool);
     if (!tool) {
       throw new ToolError("ValueError", `tool ${JSON.stringify(args.tool)} does not exist.`);

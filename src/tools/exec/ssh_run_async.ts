@@ -35,7 +35,8 @@ export default defineTool({
     const p = host.policy;
     const eff = effectivePolicy(p, ctx.settings);
     const timeoutS = timeout ?? eff.command_timeout_s;
-    const hash = commandHash(command);
+    // the hash of the caller's text, like the call's own audit line (not of the re-emission)
+    const hash = commandHash(ctx.rawCommand());
     const cid = ctx.correlationId;
     const t = ctx.tasks.submit({
       owner: ctx.sessionKey,

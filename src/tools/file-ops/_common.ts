@@ -12,7 +12,6 @@ import { createTwoFilesPatch } from "diff";
 import type { Settings } from "../../config/types.ts";
 import { ToolError } from "../../errors.ts";
 import { scan } from "../../policy/sanitize.ts";
-import { sh } from "../../checked.ts";
 import type { RemoteFs } from "../../ssh/fs.ts";
 import type { ToolContext } from "../context.ts";
 import type { CheckedPath } from "../../checked.ts";
@@ -107,7 +106,8 @@ export function strictUtf8(b: Uint8Array, path: string, tool: string): string {
 }
 
 /**
- * sha256 of a remote file: `sha256sum` on POSIX hosts (no transfer), else
+ * sha256 of a remote file: `sha256sum` on POSIX hosts (no transfer; read
+ * through a pinned, checked descriptor on hardened hosts, PATH-51), else
  * streamed over SFTP.
  */
 export async function remoteSha256(
@@ -116,7 +116,7 @@ export async function remoteSha256(
   path: CheckedPath,
 ): Promise<string> {
   if (fs.platform === "posix" && fs.posixShell) {
-    const r = await ctx.exec(sh`sha256sum -- ${path}`);
+    const r = await fs.digest(path, "sha256", { signal: ctx.signal });
     const d = (r.stdout.split("\n")[0] ?? "").trim().split(/\s+/)[0]?.replace(/^\\/, "") ?? "";
     if (r.exitCode === 0 && /^[0-9a-f]{64}$/.test(d)) return d;
   }
@@ -155,7 +155,7 @@ export async function readBounded(
   setting: string,
   signal: AbortSignal,
 ): Promise<Uint8Array> {
-  const st = await fs.stat(path, signal);
+  const st = await fs.lstatChecked(path, signal);
   if (st.kind !== "file") {
     throw new ToolError("WriteError", `${path} is not a regular file (${st.kind}).`);
   }

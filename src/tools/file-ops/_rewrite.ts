@@ -44,7 +44,7 @@ export async function rewriteText(
   const policy = ctx.host.policy;
   return await withSftpErrors("WriteError", async () => {
     const fs = await ctx.fs();
-    const st = await fs.stat(path, ctx.signal);
+    const st = await fs.lstatChecked(path, ctx.signal);
     const bytes = await readBounded(
       fs,
       path,

@@ -200,7 +200,7 @@ async function writeChecked(
 ): Promise<WriteOutcome> {
   const policy = ctx.host.policy;
   const fs = await ctx.fs();
-  const existing = await fs.lstatOrNull(path, ctx.signal);
+  const existing = await fs.lstatCheckedOrNull(path, ctx.signal);
   if (existing && existing.kind !== "file") {
     throw new ToolError(
       "WriteError",
@@ -337,7 +337,7 @@ async function backupPathFor(
   for (let i = 1; i < 100; i++) {
     const raw = `${path}.bak-${stamp}${i === 1 ? "" : `-${i}`}`;
     const checked = await ctx.checkPath(ctx.host, raw, { mustExist: false });
-    if (!(await fs.lstatOrNull(checked, ctx.signal))) return checked;
+    if (!(await fs.lstatCheckedOrNull(checked, ctx.signal))) return checked;
   }
   throw new ToolError("WriteError", `Could not find a free backup name next to ${path}.`);
 }

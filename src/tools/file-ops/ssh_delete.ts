@@ -35,7 +35,7 @@ export default defineTool({
   async handler({ path, follow_symlinks, expected_sha256, check }, ctx) {
     return await withSftpErrors("WriteError", async () => {
       const fs = await ctx.fs();
-      const st = await fs.lstat(path, ctx.signal);
+      const st = await fs.lstatChecked(path, ctx.signal);
       if (st.kind === "dir") {
         throw new ToolError(
           "WriteError",

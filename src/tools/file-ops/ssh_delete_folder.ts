@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { ToolError } from "../../errors.ts";
-import { sh } from "../../checked.ts";
 import type { RemoteFs } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
 import type { ToolContext } from "../context.ts";
@@ -14,7 +13,8 @@ import { assertNotRoot, walkTree } from "./_tree.ts";
  * The recursive removal after the walk (AC-004): re-canonicalize the path
  * through the full policy chain and refuse when the answer differs from the
  * walked path (a component was swapped for a symlink), then `rm -rf --` on
- * POSIX or children-first SFTP removal on Windows. `afterWalk` exists for the
+ * POSIX (from the pinned parent directory on hardened hosts, PATH-50) or
+ * children-first SFTP removal on Windows. `afterWalk` exists for the
  * regression test that swaps the directory between the two steps.
  */
 export async function removeTree(
@@ -28,12 +28,7 @@ export async function removeTree(
   const s = ctx.settings;
   const cap = s.SSH_DELETE_FOLDER_MAX_ENTRIES;
   const walked = await walkTree(fs, path, cap, ctx.signal);
-  if (!walked.complete) {
-    throw new ToolError(
-      "WriteError",
-      `${path} has at least ${cap} entries (SSH_DELETE_FOLDER_MAX_ENTRIES); nothing was deleted. Delete subdirectories first, or ask the operator to raise the cap.`,
-    );
-  }
+  assertWalked(path, walked, cap, "nothing was deleted");
   await hooks.afterWalk?.();
   const again = await ctx.checkPath(ctx.host, raw, { mustExist: true, follow });
   if (again !== path) {
@@ -62,14 +57,32 @@ export async function removeTree(
     }
     return walked.entries.length;
   }
-  const r = await ctx.exec(sh`rm -rf -- ${path}`);
-  if (r.exitCode !== 0) {
+  // pinned on hardened hosts: the parent is not resolved again (PATH-50)
+  await fs.removeTree(path, ctx.signal);
+  return walked.entries.length;
+}
+
+/** PATH-26: a walk at the cap, or with unreadable directories, deletes nothing. */
+function assertWalked(
+  path: string,
+  w: { complete: boolean; unreadable: string[] },
+  cap: number,
+  outcome: string,
+): void {
+  if (!w.complete) {
     throw new ToolError(
       "WriteError",
-      `rm -rf ${path} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 1000)}`,
+      `${path} has at least ${cap} entries (SSH_DELETE_FOLDER_MAX_ENTRIES); ${outcome}. Delete subdirectories first, or ask the operator to raise the cap.`,
     );
   }
-  return walked.entries.length;
+  if (w.unreadable.length) {
+    throw new ToolError(
+      "WriteError",
+      `${
+        w.unreadable[0]
+      } inside ${path} cannot be read by the SSH user; ${outcome}. Fix its permissions or delete the rest piece by piece.`,
+    );
+  }
 }
 
 /** Deletes a directory (empty, or recursively with a walk cap). */
@@ -106,7 +119,14 @@ export default defineTool({
     check: z.boolean(),
     output_warnings: OutputWarnings,
   }),
-  paths: [{ field: "path", mustExist: true, followField: "follow_symlinks" }],
+  // PATH-33: the whole tree goes
+  paths: [{
+    field: "path",
+    mustExist: true,
+    followField: "follow_symlinks",
+    notRoot: "delete",
+    subtree: true,
+  }],
   async handler(args, ctx) {
     const { path, recursive, follow_symlinks } = args;
     const preview = args.dry_run || args.check;
@@ -115,7 +135,7 @@ export default defineTool({
     assertNotRoot(path, policy, s);
     return await withSftpErrors("WriteError", async () => {
       const fs = await ctx.fs();
-      const st = await fs.lstat(path, ctx.signal);
+      const st = await fs.lstatChecked(path, ctx.signal);
       const base = { host: policy.hostname, path, output_warnings: [] as string[] };
       if (!recursive) {
         if (st.kind !== "dir") {
@@ -143,12 +163,7 @@ export default defineTool({
       if (preview) {
         const cap = s.SSH_DELETE_FOLDER_MAX_ENTRIES;
         const w = await walkTree(fs, path, cap, ctx.signal);
-        if (!w.complete) {
-          throw new ToolError(
-            "WriteError",
-            `${path} has at least ${cap} entries (SSH_DELETE_FOLDER_MAX_ENTRIES); a real call would be refused.`,
-          );
-        }
+        assertWalked(path, w, cap, "a real call would be refused");
         return {
           ...base,
           would_delete: w.entries.map((e) => e.path),

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { posix as pposix } from "node:path";
 import { ToolError } from "../../errors.ts";
-import { normalizeRemote } from "../../policy/paths.ts";
-import { sh } from "../../checked.ts";
+import { linkTextProblem, normalizeRemote } from "../../policy/paths.ts";
 import { defineTool, HostArg } from "../define.ts";
 import type { CheckedPath } from "../../checked.ts";
 import { remotePath, withSftpErrors } from "../sftp-read/_common.ts";
@@ -44,29 +43,47 @@ export default defineTool({
     const policy = ctx.host.policy;
     let target: CheckedPath;
     let message: string;
-    let shell: string | null = null;
+    let physical: string | null = null;
     if (symbolic) {
+      // PATH-41: ".." after a name means one thing lexically and another through links
+      const bad = linkTextProblem(src);
+      if (bad !== null) {
+        throw new ToolError(
+          "PathNotAllowed",
+          `The link target ${src} has "${bad}": where it leads depends on whether that name is (or becomes) a symbolic link, so it cannot be checked. ` +
+            `Write the target without ".." after a name (e.g. ${
+              normalizeRemote(
+                src.startsWith("/") ? src : pposix.join(pposix.dirname(dst), src),
+                "posix",
+              )
+            }).`,
+          { stage: "link_target" },
+        );
+      }
       // PATH-22: relative targets are joined to dst's canonical parent, then lexically normalized
-      const joined = src.startsWith("/") ? src : pposix.join(pposix.dirname(dst), src);
+      const joined = src.startsWith("/") ? src : `${pposix.dirname(dst)}/${src}`;
       target = await ctx.checkPath(ctx.host, normalizeRemote(joined, "posix"), {
         mustExist: false,
         lexical: true,
       });
+      // PATH-41: the same target as the host resolves it through the links that exist now,
+      // and PATH-33: a link to a directory exposes its whole subtree
+      await ctx.checkPath(ctx.host, joined, { mustExist: false, audit: null, subtree: true });
       message = `symbolic link -> ${src}`;
     } else if (follow_symlinks) {
       target = await ctx.checkPath(ctx.host, src, { mustExist: true });
       message = `hard link (followed symlinks) -> ${target}`;
     } else {
       target = await ctx.checkPath(ctx.host, src, { mustExist: false, follow: false });
-      shell = target;
+      physical = target;
       message = `hard link (physical, unfollowed symlinks) -> ${target}`;
     }
     return await withSftpErrors("WriteError", async () => {
       const fs = await ctx.fs();
-      if (shell !== null && !(await fs.lstatOrNull(target, ctx.signal))) {
+      if (physical !== null && !(await fs.lstatCheckedOrNull(target, ctx.signal))) {
         throw new ToolError("ValueError", `src does not exist: ${target}.`);
       }
-      const existing = await fs.lstatOrNull(dst, ctx.signal);
+      const existing = await fs.lstatCheckedOrNull(dst, ctx.signal);
       if (existing) {
         throw new ToolError(
           "WriteError",
@@ -84,19 +101,10 @@ export default defineTool({
         return { ...base, message: `would create ${message}`, changed: true, check: true };
       }
       await fs.recheck(dst, "resolved", ctx.signal);
-      if (symbolic) {
-        await fs.symlink(src, dst, ctx.signal);
-      } else if (shell === null) {
-        await fs.hardlink(target, dst, ctx.signal);
-      } else {
-        const r = await ctx.exec(sh`ln -P -- ${target} ${dst}`);
-        if (r.exitCode !== 0) {
-          throw new ToolError(
-            "WriteError",
-            `ln -P ${target} ${dst} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 1000)}`,
-          );
-        }
-      }
+      // both run from the pinned directories on hardened hosts (PATH-50); a hard link of a
+      // symbolic link links the link itself (link(2) and ln -P do not follow it)
+      if (symbolic) await fs.symlink(src, dst, ctx.signal);
+      else await fs.hardlink(target, dst, ctx.signal);
       return { ...base, message, changed: true, check: false };
     });
   },

@@ -73,16 +73,16 @@ export default defineTool({
       const create: CheckedPath[] = [];
       const warnings: string[] = [];
       if (!parents) {
-        const st = await fs.lstatOrNull(path, ctx.signal);
+        const st = await fs.lstatCheckedOrNull(path, ctx.signal);
         if (st) throw new ToolError("WriteError", `${path} already exists (${st.kind}).`);
         const parent = chain.at(-2);
-        const pst = parent ? await fs.statOrNull(await checked(parent), ctx.signal) : null;
+        const pst = parent ? await fs.lstatCheckedOrNull(await checked(parent), ctx.signal) : null;
         if (parent && pst?.kind !== "dir") throw parentMissing(parent, pst?.kind ?? null);
         create.push(path);
       } else {
         for (const p of chain) {
           const cp = await checked(p);
-          const st = await fs.statOrNull(cp, ctx.signal);
+          const st = await fs.lstatCheckedOrNull(cp, ctx.signal);
           if (st && st.kind !== "dir") {
             throw new ToolError("WriteError", `${p} exists and is not a directory (${st.kind}).`);
           }

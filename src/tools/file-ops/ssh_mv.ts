@@ -1,8 +1,6 @@
 import { z } from "zod";
 import { posix as pposix } from "node:path";
 import { ToolError } from "../../errors.ts";
-import { sh } from "../../checked.ts";
-import { SftpError } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { remotePath, withSftpErrors } from "../sftp-read/_common.ts";
 import { CheckArg, writeResultShape } from "./_common.ts";
@@ -26,9 +24,16 @@ export default defineTool({
     check: CheckArg,
   }),
   output: z.strictObject(writeResultShape),
+  // PATH-33/PATH-36/PATH-42: the whole tree moves, and lands at dst
   paths: [
-    { field: "src", mustExist: true, followField: "follow_symlinks" },
-    { field: "dst", mustExist: false, audit: "dst_path_hash" },
+    {
+      field: "src",
+      mustExist: true,
+      followField: "follow_symlinks",
+      notRoot: "move",
+      subtree: true,
+    },
+    { field: "dst", mustExist: false, audit: "dst_path_hash", subtree: { receives: "src" } },
   ],
   async handler({ src, dst, follow_symlinks, check }, ctx) {
     const s = ctx.settings;
@@ -37,8 +42,8 @@ export default defineTool({
     if (src === dst) throw new ToolError("ValueError", `src and dst are the same path (${src}).`);
     return await withSftpErrors("WriteError", async () => {
       const fs = await ctx.fs();
-      const sst = await fs.lstat(src, ctx.signal);
-      const dstSt = await fs.lstatOrNull(dst, ctx.signal);
+      const sst = await fs.lstatChecked(src, ctx.signal);
+      const dstSt = await fs.lstatCheckedOrNull(dst, ctx.signal);
       if (dstSt?.kind === "dir" && sst.kind !== "dir") {
         throw new ToolError(
           "WriteError",
@@ -60,26 +65,26 @@ export default defineTool({
       }
       await fs.recheck(src, follow_symlinks ? "resolved" : "leaf", ctx.signal);
       await fs.recheck(dst, "resolved", ctx.signal);
-      let how = "sftp-rename";
+      const how = await fs.move(src, dst, { toIsDir: dstSt?.kind === "dir", signal: ctx.signal });
+      // PATH-43: re-check what actually landed (the tree may have changed since the walk); undo
       try {
-        await fs.rename(src, dst, ctx.signal);
+        await ctx.checkPath(ctx.host, dst, {
+          mustExist: true,
+          follow: false,
+          audit: null,
+          subtree: { receives: dst, fresh: true },
+        });
       } catch (e) {
-        // AC-014: shell fallback only for failure / unsupported / link loop, only on POSIX,
-        // and never into an existing directory (mv would nest src inside it)
-        const fallback = e instanceof SftpError &&
-          e.is("FAILURE", "OP_UNSUPPORTED", "LINK_LOOP") &&
-          policy.platform === "posix" && dstSt?.kind !== "dir";
-        if (!fallback) throw e;
-        const r = await ctx.exec(sh`mv -- ${src} ${dst}`);
-        if (r.exitCode !== 0) {
-          throw new ToolError(
-            "WriteError",
-            `mv ${src} ${dst} failed (exit ${r.exitCode}) after SFTP rename failed (${e.statusName}): ${
-              r.stderr.trim().slice(0, 1000)
-            }`,
-          );
+        const undo = await fs.move(dst, src, { toIsDir: false }).then(
+          () => "it was moved back",
+          (u) => `moving it back failed too (${(u as Error).message}); move ${dst} back by hand`,
+        );
+        if (e instanceof ToolError) {
+          throw new ToolError(e.code, `${e.message} The tree changed during the move; ${undo}.`, {
+            ...e.attributes,
+          });
         }
-        how = "mv-fallback";
+        throw e;
       }
       return {
         ...base,

@@ -55,9 +55,16 @@ export default defineTool({
       );
     }
   },
+  // PATH-33/PATH-36: what is read on src_host lands at dst_path on dst_host
   paths: [
-    { field: "src_path", hostField: "src_host", mustExist: true },
-    { field: "dst_path", hostField: "dst_host", mustExist: false, audit: "dst_path_hash" },
+    { field: "src_path", hostField: "src_host", mustExist: true, subtree: true },
+    {
+      field: "dst_path",
+      hostField: "dst_host",
+      mustExist: false,
+      audit: "dst_path_hash",
+      subtree: { receives: "src_path" },
+    },
   ],
   async handler({ src_path: sp, dst_path: dp, overwrite, check }, ctx) {
     const s = ctx.settings;
@@ -68,7 +75,7 @@ export default defineTool({
     return await withSftpErrors("WriteError", async () => {
       const sfs = await ctx.fs(srcHost);
       const dfs = await ctx.fs(dstHost);
-      const st = await sfs.stat(sp, ctx.signal);
+      const st = await sfs.lstatChecked(sp, ctx.signal);
       if (st.kind !== "file") {
         throw new ToolError(
           "ValueError",
@@ -81,7 +88,7 @@ export default defineTool({
           `${sp} is ${st.size} bytes, over SSH_UPLOAD_MAX_FILE_BYTES (${s.SSH_UPLOAD_MAX_FILE_BYTES}); nothing was copied.`,
         );
       }
-      const existing = await dfs.lstatOrNull(dp, ctx.signal);
+      const existing = await dfs.lstatCheckedOrNull(dp, ctx.signal);
       if (existing && (existing.kind !== "file" || !overwrite)) {
         throw new ToolError(
           "ValueError",

@@ -1,21 +1,41 @@
 /**
  * Pure parsers for the host tools (TOOLS.md §4 behaviour details). They
- * consume raw command output and never throw on odd input.
+ * consume raw command output and never throw on odd input, and every value
+ * they return fits the tool's output schema (INPUT-10): an integer outside
+ * the safe range (a 20-digit `nproc`), a non-finite number or a malformed
+ * field becomes null or drops the row, never an internal error.
  *
  * @module
  */
 
+/** A decimal integer in the safe range (`^[0-9]+$`, at most 2^53 - 1), else null. */
+export function safeInt(text: string): number | null {
+  const t = text.trim();
+  if (!/^[0-9]{1,16}$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** A finite number parsed from `text` (decimal notation only), else null. */
+export function finiteNumber(text: string): number | null {
+  const t = text.trim();
+  if (!/^-?[0-9]+(\.[0-9]+)?$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : null;
+}
+
 /** `/etc/os-release`: `KEY=value` lines, not `#`, key trimmed, value trimmed and unquoted. */
 export function parseOsRelease(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // a Map, then own properties: a key such as `__proto__` stays a plain key
+  const out = new Map<string, string>();
   for (const line of text.split("\n")) {
     if (!line.includes("=") || line.trimStart().startsWith("#")) continue;
     const i = line.indexOf("=");
     const k = line.slice(0, i).trim();
     if (!k) continue;
-    out[k] = line.slice(i + 1).trim().replaceAll('"', "");
+    out.set(k, line.slice(i + 1).trim().replaceAll('"', ""));
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** First non-empty value of `model name`, else `Model`, else `Hardware`. */
@@ -68,7 +88,7 @@ export function parseIpAddr(text: string): Interface[] {
         const r = a as Record<string, unknown>;
         if (
           typeof r.family === "string" && typeof r.local === "string" &&
-          Number.isInteger(r.prefixlen)
+          Number.isSafeInteger(r.prefixlen)
         ) {
           addresses.push({
             family: r.family,
@@ -151,10 +171,10 @@ export function parsePs(text: string, top: number): ProcessEntry[] {
     if (!line.trim()) continue;
     const f = splitMax(line.trim(), 5);
     if (f.length < 5) continue;
-    const pid = Number(f[0]);
-    const pcpu = Number(f[2]);
-    const pmem = Number(f[3]);
-    if (!Number.isInteger(pid) || !Number.isFinite(pcpu) || !Number.isFinite(pmem)) continue;
+    const pid = safeInt(f[0]!);
+    const pcpu = finiteNumber(f[2]!);
+    const pmem = finiteNumber(f[3]!);
+    if (pid === null || pcpu === null || pmem === null) continue;
     out.push({ pid, user: f[1]!, pcpu, pmem, command: f[4]! });
   }
   return out;
@@ -165,7 +185,8 @@ export function parseMeminfo(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split("\n")) {
     const m = /^([A-Za-z0-9_()]+):\s+(\d+)/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]);
+    const v = m ? safeInt(m[2]!) : null;
+    if (m && v !== null && !Object.hasOwn(out, m[1]!)) out[m[1]!] = v;
   }
   return out;
 }
@@ -174,8 +195,7 @@ export function parseMeminfo(text: string): Record<string, number> {
 export function parseLoad1(text: string): number | null {
   const t = text.trim().split(/\s+/)[0];
   if (!t) return null;
-  const v = Number(t);
-  return Number.isFinite(v) ? v : null;
+  return finiteNumber(t);
 }
 
 /** A `getent passwd` line. */
@@ -192,8 +212,8 @@ export interface PasswdEntry {
 export function parsePasswd(line: string): PasswdEntry | null {
   const f = line.trim().split(":");
   if (f.length < 7) return null;
-  const uid = Number(f[2]);
-  const gid = Number(f[3]);
-  if (!/^\d+$/.test(f[2]!) || !/^\d+$/.test(f[3]!)) return null;
+  const uid = safeInt(f[2]!);
+  const gid = safeInt(f[3]!);
+  if (uid === null || gid === null) return null;
   return { username: f[0]!, uid, gid, gecos: f[4]!, home: f[5]!, shell: f.slice(6).join(":") };
 }

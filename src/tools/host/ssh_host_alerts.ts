@@ -89,7 +89,7 @@ export default defineTool({
       const m = parseMeminfo(meminfo);
       const total = m.MemTotal ?? 0;
       const avail = m.MemAvailable;
-      if (total > 0 && avail !== undefined) {
+      if (total > 0 && avail !== undefined && avail <= total) {
         const free = Math.round((avail / total) * 100 * 100) / 100;
         metrics.mem_free_percent = free;
         if (free < a.mem_free_percent_min) {

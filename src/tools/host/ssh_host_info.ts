@@ -3,7 +3,7 @@ import { mergeWarnings, scan } from "../../policy/sanitize.ts";
 import { sh } from "../../checked.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
-import { parseCpuModel, parseOsRelease } from "./_parse.ts";
+import { parseCpuModel, parseOsRelease, safeInt } from "./_parse.ts";
 import { multiProbe, nonEmpty, okText } from "./_probe.ts";
 
 /** Six independent read-only probes in one channel round trip; a failed probe leaves its field null. */
@@ -35,14 +35,14 @@ export default defineTool({
       sh`hostname -f`,
     ])).map(okText) as [string, string, string, string, string, string];
     const osRelease = parseOsRelease(osr);
-    const n = nproc.trim();
     return {
       host: ctx.host.policy.hostname,
       uname: nonEmpty(uname),
       os_release: osRelease,
       uptime: nonEmpty(uptime),
       cpu_model: parseCpuModel(cpuinfo),
-      cpu_count: /^\d+$/.test(n) ? Number(n) : null,
+      // INPUT-10: a count outside the safe integer range is not a count
+      cpu_count: safeInt(nproc),
       hostname_fqdn: nonEmpty(fqdn),
       output_warnings: mergeWarnings(
         scan(uname),

@@ -47,7 +47,17 @@ export default defineTool({
     if (who === null && !R_USERNAME.test(user)) {
       throw new ToolError("ValueError", "The remote `id -un` answer is not a valid user name.");
     }
-    const entry = parsePasswd(pw.stdout.split("\n")[0] ?? "");
+    const line = pw.stdout.split("\n")[0] ?? "";
+    const entry = parsePasswd(line);
+    if (pw.exitCode === 0 && line.trim() && !entry) {
+      // INPUT-10: odd host output is a clear error, never an internal one
+      throw new ToolError(
+        "ValueError",
+        `The passwd entry of ${
+          JSON.stringify(user)
+        } on ${ctx.host.policy.alias} is malformed (fewer than 7 fields, or a uid/gid that is not a number up to 2^53).`,
+      );
+    }
     if (pw.exitCode !== 0 || !entry) {
       throw new ToolError(
         "ValueError",

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { Buffer } from "node:buffer";
 import { ToolError } from "../../errors.ts";
-import { sh } from "../../checked.ts";
+import { type CheckedPath, sh } from "../../checked.ts";
+import type { RawExecResult } from "../../ssh/exec.ts";
+import type { ToolContext } from "../context.ts";
 import { defineTool, HostArg, TimeoutArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { remotePath } from "./_common.ts";
@@ -31,6 +33,24 @@ export function powershellHashCommand(path: string, alg: keyof typeof PS_NAME): 
 export function parseDigest(stdout: string): string {
   const first = (stdout.split("\n")[0] ?? "").trim().split(/\s+/)[0] ?? "";
   return first.replace(/^\\/, "").toLowerCase();
+}
+
+/**
+ * `<alg>sum` of a file on a POSIX host: read through a pinned, checked
+ * descriptor on hardened hosts (PATH-51); without SFTP (so without a
+ * `RemoteFs`) the plain `<alg>sum -- <path>`.
+ */
+async function posixDigest(
+  ctx: ToolContext,
+  path: CheckedPath,
+  alg: string,
+  timeoutMs: number | undefined,
+): Promise<RawExecResult> {
+  const fs = await ctx.fs().catch(() => null);
+  if (fs) {
+    return await fs.digest(path, alg, { ...(timeoutMs ? { timeoutMs } : {}), signal: ctx.signal });
+  }
+  return await ctx.exec(sh`${`${alg}sum`} -- ${path}`, timeoutMs ? { timeoutMs } : {});
 }
 
 /** Hashes a remote file with the host's own tools. */
@@ -68,7 +88,7 @@ export default defineTool({
         }`,
         opts,
       )
-      : await ctx.exec(sh`${`${algorithm}sum`} -- ${path}`, opts);
+      : await posixDigest(ctx, path, algorithm, timeoutMs);
     if (r.timedOut) {
       throw new ToolError(
         "HashError",
@@ -102,7 +122,7 @@ export default defineTool({
     }
     let size = -1;
     try {
-      size = (await (await ctx.fs()).stat(path, ctx.signal)).size;
+      size = (await (await ctx.fs()).lstatChecked(path, ctx.signal)).size;
     } catch {
       // TOOLS.md §6: size -1 when stat fails
     }

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { sh } from "../../checked.ts";
 import { decodeUtf8 } from "../../ssh/exec.ts";
 import type { CheckedPath, EntryPath } from "../../checked.ts";
-import type { EntryKind, RemoteFs } from "../../ssh/fs.ts";
+import { childPath, type EntryKind, type RemoteFs } from "../../ssh/fs.ts";
+import type { ToolContext } from "../context.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { remotePath, scanNames, withSftpErrors } from "./_common.ts";
@@ -68,6 +68,26 @@ async function walk(
   return { matches, truncated: false };
 }
 
+/** A found path as the host printed it (`base` = `.` when run from inside `root`) -> absolute. */
+function rebase(found: string, base: string, root: string): string {
+  if (base !== ".") return found;
+  if (found === ".") return root;
+  return childPath(root, found.startsWith("./") ? found.slice(2) : found);
+}
+
+/** A literal path as a `find -path` pattern (glob characters escaped). */
+function escapeFindPattern(p: string): string {
+  return p.replace(/[[\]*?\\]/g, "\\$&");
+}
+
+/** The restricted zones strictly below `root`, relative to it (not entered by find). */
+async function zonesBelow(ctx: ToolContext, root: CheckedPath): Promise<string[]> {
+  const prefix = root.endsWith("/") ? root : `${root}/`;
+  return (await ctx.restrictedZones(ctx.host)).filter((z) => z.startsWith(prefix)).map((z) =>
+    z.slice(prefix.length)
+  );
+}
+
 /** Finds files by name pattern under a directory. */
 export default defineTool({
   name: "ssh_find",
@@ -121,9 +141,36 @@ export default defineTool({
         ctx.signal,
       ));
     } else {
-      const r = await ctx.exec(
-        sh`find ${path} -maxdepth ${depth} -type ${kind} -name ${name_pattern} -print0 2>/dev/null`,
-        { stdoutCap: Math.min(64 * 1024 * 1024, (cap + 1) * 4097) },
+      // PATH-37: restricted zones below the root are not entered; PATH-51: run from the
+      // pinned root on hardened hosts, so a swapped root is never searched
+      const fs = await withSftpErrors("ValueError", () => ctx.fs());
+      const zones = await zonesBelow(ctx, path);
+      const { result: r, base } = await fs.find(
+        path,
+        (b) => {
+          const pat = (rel: string) =>
+            escapeFindPattern(b === "." ? `./${rel}` : childPath(b, rel));
+          const prune = zones.length
+            ? [
+              "(",
+              ...zones.flatMap((z, i) => [...(i ? ["-o"] : []), "-path", pat(z)]),
+              ")",
+              "-prune",
+              "-o",
+            ]
+            : [];
+          return [
+            "-maxdepth",
+            String(depth),
+            ...prune,
+            "-type",
+            kind,
+            "-name",
+            name_pattern,
+            "-print0",
+          ];
+        },
+        { stdoutCap: Math.min(64 * 1024 * 1024, (cap + 1) * 4097), signal: ctx.signal },
       );
       if (r.timedOut) {
         warnings.push(
@@ -141,10 +188,11 @@ export default defineTool({
       }
       const found = text.split("\0");
       if (cut || found[found.length - 1] !== "") found.pop(); // partial last entry
-      const all = found.filter((x) => x !== "");
+      const all = found.filter((x) => x !== "").map((x) => rebase(x, base, path));
       truncated = cut || all.length > cap || r.timedOut;
       matches = all.slice(0, cap);
     }
+    matches = await ctx.filterListing(ctx.host, matches, (m) => m);
     return {
       host: policy.hostname,
       root: path,

@@ -2,7 +2,6 @@ import { z } from "zod";
 import { RedactedReadResult } from "../_schemas.ts";
 import { detectFormat, redact, REDACT_FORMATS, redactionOptions } from "../../policy/redact.ts";
 import { mergeWarnings } from "../../policy/sanitize.ts";
-import { decodeUtf8 } from "../../ssh/exec.ts";
 import { defineTool, HostArg } from "../define.ts";
 
 import { remotePath, withSftpErrors } from "./_common.ts";
@@ -18,7 +17,7 @@ export default defineTool({
     host: HostArg,
     path: remotePath("File to read"),
     format: z.enum(REDACT_FORMATS).nullish().describe(
-      "Parser to use; default: detected from the file name (.env -> env, .yml -> yaml, ...)",
+      "Format reported as format_detected (default: from the file name); every parser runs on every file, so a format can only add (RED-35)",
     ),
   }),
   output: RedactedReadResult,
@@ -29,7 +28,7 @@ export default defineTool({
     const fmt = format ?? detectFormat(path);
     return await withSftpErrors("ValueError", async () => {
       const fs = await ctx.fs();
-      const st = await fs.stat(path, ctx.signal);
+      const st = await fs.lstatChecked(path, ctx.signal);
       const cap = s.SSH_UPLOAD_MAX_FILE_BYTES;
       if (st.size > cap) {
         return {
@@ -46,7 +45,9 @@ export default defineTool({
         };
       }
       const bytes = await fs.readFile(path, cap, ctx.signal);
-      const r = redact(decodeUtf8(bytes), fmt, redactionOptions(policy, s));
+      // bytes, not text: the redactor decodes UTF-16/UTF-32/Latin-1 itself (RED-30) and the
+      // file name selects the by-name rules (RED-39)
+      const r = redact(bytes, fmt, redactionOptions(policy, s), { path });
       return {
         host: policy.hostname,
         path,

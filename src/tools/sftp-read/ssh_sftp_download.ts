@@ -50,7 +50,7 @@ export default defineTool({
     const policy = ctx.host.policy;
     return await withSftpErrors("SftpDownloadError", async () => {
       const fs = await ctx.fs();
-      const st = await fs.stat(path, ctx.signal);
+      const st = await fs.lstatChecked(path, ctx.signal);
       if (st.kind === "dir") {
         throw new ToolError(
           "ValueError",

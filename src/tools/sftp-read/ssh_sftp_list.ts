@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isoTime, modeString, type RemoteStat } from "../../ssh/fs.ts";
+import { isoTime, modeString } from "../../ssh/fs.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { OutputWarnings } from "../_schemas.ts";
 import { compareCodePoints, remotePath, scanNames, SftpEntry, withSftpErrors } from "./_common.ts";
@@ -33,27 +33,19 @@ export default defineTool({
   async handler({ path, offset, limit }, ctx) {
     return await withSftpErrors("ValueError", async () => {
       const fs = await ctx.fs();
-      const all = await fs.readdir(path, ctx.signal);
+      // PATH-51: read from inside the pinned directory on hardened hosts
+      const listing = await fs.list(path, ctx.signal);
+      // PATH-37: names inside restricted zones are never shown (a count goes to output_warnings)
+      const all = await ctx.filterListing(ctx.host, listing.entries, (e) => e.path);
       all.sort((a, b) => compareCodePoints(a.name, b.name));
-      const page = all.slice(offset, offset + limit);
-      const entries = await Promise.all(page.map(async (e) => {
-        const child = e.path;
-        let st: RemoteStat = e.stat;
-        try {
-          st = await fs.lstat(child, ctx.signal);
-        } catch {
-          // vanished or unreadable since readdir: keep the readdir attributes
-        }
-        let target: string | null = null;
-        if (st.kind === "symlink") target = await fs.readlink(child, ctx.signal).catch(() => null);
-        return {
-          name: e.name,
-          kind: st.kind,
-          size: st.size,
-          mode: modeString(st.perm),
-          mtime: isoTime(st.mtime),
-          symlink_target: target,
-        };
+      const page = await listing.details(all.slice(offset, offset + limit));
+      const entries = page.map((e) => ({
+        name: e.name,
+        kind: e.stat.kind,
+        size: e.stat.size,
+        mode: modeString(e.stat.perm),
+        mtime: isoTime(e.stat.mtime),
+        symlink_target: e.link,
       }));
       const texts = [
         ...entries.map((e) => e.name),

@@ -33,7 +33,8 @@ export default defineTool({
   async handler({ path }, ctx) {
     return await withSftpErrors("ValueError", async () => {
       const fs = await ctx.fs();
-      const st = await fs.lstat(path, ctx.signal);
+      // pinned lstat where the host allows it (PATH-54): a swapped parent is refused
+      const st = await fs.lstatChecked(path, ctx.signal);
       const target = st.kind === "symlink"
         ? await fs.readlink(path, ctx.signal).catch(() => null)
         : null;

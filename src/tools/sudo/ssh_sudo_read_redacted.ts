@@ -16,7 +16,7 @@ export default defineTool({
     host: HostArg,
     path: SudoPathArg,
     format: z.enum(REDACT_FORMATS).nullish().describe(
-      "Parser: env, yaml, json, ini or generic (default: detected from the file name)",
+      "Format reported as format_detected (default: from the file name); every parser runs on every file, so a format can only add (RED-35)",
     ),
     timeout: PipelineTimeoutArg,
   }),
@@ -36,11 +36,9 @@ export default defineTool({
       "SSH_UPLOAD_MAX_FILE_BYTES",
     );
     const fmt = format ?? detectFormat(canonical);
-    const r = redact(
-      new TextDecoder().decode(bytes),
-      fmt,
-      redactionOptions(ctx.host.policy, ctx.settings),
-    );
+    const r = redact(bytes, fmt, redactionOptions(ctx.host.policy, ctx.settings), {
+      path: canonical,
+    });
     return {
       host: ctx.host.policy.hostname,
       path: canonical,

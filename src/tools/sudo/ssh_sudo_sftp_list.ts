@@ -5,6 +5,7 @@ import { OutputWarnings } from "../_schemas.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { assertRan } from "../../sudo/elevation.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, stepError, SudoPathArg } from "./_file.ts";
+import { childPath } from "../../ssh/fs.ts";
 
 /** Directory listing as root (TOOLS.md §9). */
 export default defineTool({
@@ -46,7 +47,12 @@ export default defineTool({
     });
     assertRan(r, canonical);
     if (r.exitCode !== 0) throw stepError(r, "ls", canonical);
-    const all = parseLsLa(r.stdout);
+    // names inside restricted zones are not revealed (PATH-38), as for ssh_sftp_list
+    const all = await ctx.filterListing(
+      ctx.host,
+      parseLsLa(r.stdout),
+      (e) => childPath(canonical, e.name),
+    );
     const entries = all.slice(offset, offset + limit);
     return {
       host: ctx.host.policy.hostname,

@@ -1,0 +1,134 @@
+/**
+ * The read side of the race defence (SECURITY.md PATH-51), internal to the
+ * ssh layer: an SFTP handle is opened by path, so a swapped directory could
+ * hand back a file outside the allowlist. A {@link ReadGuard} proves the
+ * handle is the checked file twice:
+ *
+ * 1. before any byte is read, the handle's attributes (kind, owner, group,
+ *    mode, size, mtime) must equal the pinned `lstat` of the checked path
+ *    taken before the open (a file that grew in between must lie between
+ *    that `lstat` and one taken after);
+ * 2. after the read, before anything is handed out (returned, committed to a
+ *    local file, renamed into place on another host), the sha256 of the
+ *    bytes read must equal the sha256 of the same prefix of the checked file
+ *    read through a pinned, `/proc`-checked descriptor. Appends do not change
+ *    the prefix, so live logs still download.
+ *
+ * A file with identical content is the only one that passes both, and
+ * reading it tells nothing new.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { ToolError } from "../errors.ts";
+import { PathMovedError, type PinnedShell, type PinnedStat } from "./pinned.ts";
+import type { RemoteStat } from "./sftp_channel.ts";
+
+/** The error of a read whose checked path moved (PATH-51). */
+export function readMoved(path: string, detail: string): ToolError {
+  return new ToolError(
+    "PathNotAllowed",
+    `${path} changed since it was checked (${detail}); nothing was read. Check the path and call again.`,
+    { reason: "path_changed", stage: "race" },
+  );
+}
+
+/** The error of a change whose checked path moved (PATH-30, PATH-50). */
+export function writeMoved(path: string, detail: string): ToolError {
+  return new ToolError(
+    "WriteError",
+    `Refusing to modify ${path}: it changed since it was checked (${detail}). Nothing was changed; check the path and call again.`,
+    { reason: "path_changed" },
+  );
+}
+
+function sameFile(a: PinnedStat, b: RemoteStat): boolean {
+  return a.kind === b.kind && a.uid === b.uid && a.gid === b.gid && a.perm === b.perm &&
+    a.size === b.size && a.mtime === b.mtime;
+}
+
+function grewInto(before: PinnedStat, st: RemoteStat, after: PinnedStat): boolean {
+  const same = (a: PinnedStat) =>
+    a.kind === st.kind && a.uid === st.uid && a.gid === st.gid && a.perm === st.perm;
+  return same(before) && same(after) && before.size <= st.size && st.size <= after.size &&
+    before.mtime <= st.mtime && st.mtime <= after.mtime;
+}
+
+/** Proves that what a handle read is the checked file (see module docs). */
+export class ReadGuard {
+  readonly #pin: PinnedShell;
+  readonly #path: string;
+  readonly #signal: AbortSignal | undefined;
+  #before: PinnedStat | null = null;
+  readonly #hash: Hash = createHash("sha256");
+  #bytes = 0;
+
+  private constructor(pin: PinnedShell, path: string, signal?: AbortSignal) {
+    this.#pin = pin;
+    this.#path = path;
+    this.#signal = signal;
+  }
+
+  /** Takes the pinned `lstat` of `path`; call before opening the handle. */
+  static async before(pin: PinnedShell, path: string, signal?: AbortSignal): Promise<ReadGuard> {
+    const g = new ReadGuard(pin, path, signal);
+    g.#before = await g.#lstat();
+    return g;
+  }
+
+  async #lstat(): Promise<PinnedStat | null> {
+    try {
+      return await this.#pin.lstat(this.#path, this.#signal);
+    } catch (e) {
+      if (e instanceof PathMovedError) throw readMoved(this.#path, e.detail);
+      throw e;
+    }
+  }
+
+  /** Step 1: the opened handle's attributes (before any byte is read). */
+  readonly opened = async (st: RemoteStat): Promise<void> => {
+    const before = this.#before;
+    if (before && sameFile(before, st)) return;
+    const after = await this.#lstat();
+    if (after && sameFile(after, st)) return;
+    if (before && after && grewInto(before, st, after)) return;
+    const seen = after ?? before;
+    throw readMoved(
+      this.#path,
+      !seen
+        ? "it no longer exists"
+        : seen.kind === "symlink"
+        ? "it is now a symbolic link"
+        : "the opened file is not the file at the checked path",
+    );
+  };
+
+  /** Feeds the bytes read, in order. */
+  readonly take = (chunk: Uint8Array): void => {
+    this.#hash.update(chunk);
+    this.#bytes += chunk.length;
+  };
+
+  /** Step 2: the bytes read must be the checked file's prefix (throws before anything is handed out). */
+  async settle(): Promise<void> {
+    const mine = this.#hash.digest("hex");
+    let r;
+    try {
+      r = await this.#pin.digest(this.#path, "sha256", {
+        prefix: this.#bytes,
+        signal: this.#signal,
+      });
+    } catch (e) {
+      if (e instanceof PathMovedError) throw readMoved(this.#path, e.detail);
+      throw e;
+    }
+    const theirs = (r.stdout.split(/\s/)[0] ?? "").toLowerCase();
+    if (r.exitCode !== 0 || !/^[0-9a-f]{64}$/.test(theirs)) {
+      throw readMoved(this.#path, `its content could not be checked (exit ${r.exitCode})`);
+    }
+    if (theirs !== mine) {
+      throw readMoved(this.#path, "the bytes read are not the content of the checked file");
+    }
+  }
+}

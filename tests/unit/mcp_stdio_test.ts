@@ -1,0 +1,123 @@
+/**
+ * The server's stdio line transport (src/mcp/stdio.ts, TRANS-7/TRANS-10) on
+ * in-memory streams: framing across chunk boundaries, the streaming id
+ * scanner on hostile shapes, answers for over-limit and broken lines, and
+ * over-limit results. The end-to-end proof with the real `deno task start`
+ * process is tests/e2e/robustness_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { LineTransport, TopLevelScanner } from "../../src/mcp/stdio.ts";
+import { Logger } from "../../src/log.ts";
+
+const enc = new TextEncoder();
+
+function scan(text: string, chunk = 3): TopLevelScanner {
+  const sc = new TopLevelScanner();
+  const b = enc.encode(text);
+  for (let i = 0; i < b.length; i += chunk) sc.feed(b.subarray(i, i + chunk));
+  return sc;
+}
+
+Deno.test("TRANS-7: the streaming scanner finds the top-level id and method whatever the key order, nesting or string content", () => {
+  const cases: [string, string | number | undefined, string | undefined][] = [
+    [`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}`, 7, "tools/call"],
+    [`{"params":{"id":999,"method":"x"},"method":"m","id":"late"}`, "late", "m"],
+    [`{"params":{"s":"\\"id\\": 5, }{"},"id":  -3 ,"method":"m"}`, -3, "m"],
+    [`{"method":"m","params":["id",{"id":1}],"id":"a\\"b"}`, 'a"b', "m"],
+    [`{"method":"m","id":{"nested":1}}`, undefined, "m"],
+    [`{"method":"notifications/x","params":{}}`, undefined, "notifications/x"],
+    [`[{"id":1,"method":"m"}]`, undefined, undefined],
+    [`{"id":1,"id":2,"method":"m"}`, 1, "m"],
+    [`{"id":1e999,"method":"m"}`, undefined, "m"],
+  ];
+  for (const [text, id, method] of cases) {
+    for (const chunk of [1, 3, 1000]) {
+      const sc = scan(text, chunk);
+      assert.equal(sc.id(), id, `${text} / ${chunk}`);
+      assert.equal(sc.method(), method, `${text} / ${chunk}`);
+    }
+  }
+});
+
+async function run(
+  input: string[],
+  max: number,
+  send: (t: LineTransport) => Promise<void> = async () => {},
+): Promise<{ out: Record<string, unknown>[]; got: unknown[]; logs: string[] }> {
+  const written: string[] = [];
+  const logs: string[] = [];
+  const got: unknown[] = [];
+  let ctl!: ReadableStreamDefaultController<Uint8Array>;
+  const input$ = new ReadableStream<Uint8Array>({
+    start(c) {
+      ctl = c;
+      for (const piece of input) c.enqueue(enc.encode(piece));
+    },
+  });
+  const closed = Promise.withResolvers<void>();
+  const t = new LineTransport({
+    input: input$,
+    write: (b) => {
+      written.push(new TextDecoder().decode(b));
+      return Promise.resolve();
+    },
+    maxMessageBytes: max,
+    logger: new Logger({ level: "DEBUG", sink: (l) => logs.push(l) }),
+  });
+  t.onmessage = (m) => got.push(m);
+  t.onclose = () => closed.resolve();
+  await t.start();
+  await send(t);
+  ctl.close(); // stdin EOF
+  await closed.promise;
+  const out = written.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return { out, got, logs };
+}
+
+Deno.test("TRANS-7: lines split across chunks and CRLF are framed; over-limit and broken lines are answered or dropped; EOF closes", async () => {
+  const big = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"x":"${"y".repeat(300)}"}}`;
+  const r = await run(
+    [
+      `{"jsonrpc":"2.0","id":0,"meth`,
+      `od":"ping"}\r\n{"jsonrpc":"2.0","method":"notifications/initialized"}\n`,
+      big.slice(0, 100),
+      big.slice(100) + "\n",
+      `{"jsonrpc":"2.0","method":"n","params":{"x":"${"z".repeat(300)}"}}\n`,
+      `{"jsonrpc":"2.0","id":2,"method":"m",\n`,
+      `\n   \n`,
+      `{"jsonrpc":"2.0","id":3,"method":"ping"}`, // no newline before EOF: not a message
+    ],
+    200,
+  );
+  assert.deepEqual(r.got, [
+    { jsonrpc: "2.0", id: 0, method: "ping" },
+    { jsonrpc: "2.0", method: "notifications/initialized" },
+  ]);
+  assert.deepEqual(r.out.map((m) => [m.id, (m.error as { code: number }).code]), [
+    [1, -32600],
+    [2, -32700],
+  ]);
+  assert.match(
+    String((r.out[0]!.error as { message: string }).message),
+    /^Request too large: the message is 3\d\d bytes, over this server's limit of 200 bytes/,
+  );
+  assert.equal(r.logs.filter((l) => l.includes("without a request id")).length, 1);
+});
+
+Deno.test("TRANS-10: an outgoing result over the limit becomes an error for its id; an over-limit notification is dropped", async () => {
+  const r = await run([], 200, async (t) => {
+    await t.send({ jsonrpc: "2.0", id: 9, result: { text: "r".repeat(500) } });
+    await t.send({
+      jsonrpc: "2.0",
+      method: "notifications/progress",
+      params: { m: "p".repeat(500) },
+    });
+    await t.send({ jsonrpc: "2.0", id: 10, result: {} });
+  });
+  assert.deepEqual(r.out.map((m) => m.id), [9, 10]);
+  const e = r.out[0]!.error as { code: number; message: string };
+  assert.equal(e.code, -32603);
+  assert.match(e.message, /^The result is 5\d\d bytes, over this server's limit of 200 bytes/);
+  assert.ok(r.logs.some((l) => l.includes("dropped an outgoing MCP message")));
+});
