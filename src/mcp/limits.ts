@@ -18,7 +18,7 @@
  * {@link MESSAGE_LIMIT_MIN} (16 MiB) and never more than
  * {@link MESSAGE_LIMIT_MAX} (400 MiB, well below the runtime's largest
  * string). With the defaults (`SSH_UPLOAD_MAX_FILE_BYTES` = 256 MiB) the
- * limit is 342.3 MiB + 1 MiB. A configuration whose caps need more than the
+ * limit is 341.3 MiB (base64 of 256 MiB) + 1 MiB = 342.3 MiB. A configuration whose caps need more than the
  * maximum is refused at start-up with a `ConfigError` naming the setting and
  * the largest value that fits (299 MiB for `SSH_UPLOAD_MAX_FILE_BYTES`).
  *

@@ -1,5 +1,5 @@
 /**
- * The server's own files (issue 9 §3, SECURITY rules LOCAL-12..LOCAL-20):
+ * The server's own files (issue 9 §3, SECURITY rules LOCAL-12..LOCAL-17):
  * what `local_path` must never read or write, whatever
  * `SSH_LOCAL_TRANSFER_ROOTS` says.
  *
