@@ -61,8 +61,148 @@ export function jsonSchemaOf(schema: z.ZodObject, io: "input" | "output"): Recor
     unknown
   >;
   delete js.$schema;
-  return js;
+  return compactSchema(js) as Record<string, unknown>;
 }
+
+/**
+ * Drops what a JSON Schema says twice, keeping what it accepts unchanged:
+ * integer bounds equal to the safe-integer limits zod emits for every
+ * `.int()`, and `anyOf: [X, {type: "null"}]` (zod's `.nullable()`) folded
+ * into X with `type: [X.type, "null"]` (keywords of other types do not apply
+ * to null; an `enum`/`const` gains null).
+ */
+export function compactSchema(node: unknown, drop: ReadonlySet<string> = NO_KEYS): unknown {
+  if (Array.isArray(node)) return node.map((n) => compactSchema(n, drop));
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+    if (drop.has(k)) continue;
+    if (k === "minimum" && v === -Number.MAX_SAFE_INTEGER) continue;
+    if (k === "maximum" && v === Number.MAX_SAFE_INTEGER) continue;
+    out[k] = k === "properties" || k === "definitions" || k === "$defs"
+      ? Object.fromEntries(
+        Object.entries(v as object).map(([p, s]) => [p, compactSchema(s, drop)]),
+      )
+      : compactSchema(v, drop);
+  }
+  if (Array.isArray(out.anyOf)) out.anyOf = flattenAnyOf(out.anyOf);
+  return foldNullable(out);
+}
+
+/** `anyOf: [{anyOf: [A, B]}, C]` is `anyOf: [A, B, C]`. */
+function flattenAnyOf(members: unknown[]): unknown[] {
+  return members.flatMap((m) => {
+    const o = m as Record<string, unknown>;
+    return o && typeof o === "object" && Object.keys(o).length === 1 && Array.isArray(o.anyOf)
+      ? o.anyOf
+      : [m];
+  });
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+/**
+ * Keywords the advertised input schema leaves out: string length caps, the
+ * top-level `additionalProperties: false` and regular expressions longer than
+ * {@link MAX_ADVERTISED_PATTERN}. The server still enforces all of them with
+ * the full zod schema (a bad value or an unknown key is refused with a message
+ * naming it, INPUT-7); in `tools/list` they cost about 10 KB for what a caller
+ * almost never hits or could not read.
+ */
+const UNADVERTISED: ReadonlySet<string> = new Set(["minLength", "maxLength"]);
+
+/** The input schema `tools/list` advertises (validation still uses the zod schema). */
+export function advertisedInputSchema(schema: z.ZodObject): Record<string, unknown> {
+  const js = compactSchema(jsonSchemaOf(schema, "input"), UNADVERTISED) as Record<string, unknown>;
+  if (js.additionalProperties === false) delete js.additionalProperties;
+  const required = new Set(Array.isArray(js.required) ? js.required as string[] : []);
+  const props = js.properties as Record<string, Record<string, unknown>> | undefined;
+  if (props) {
+    for (const [k, p] of Object.entries(props)) {
+      if (!required.has(k)) props[k] = withoutNull(p);
+      // an optional flag is off unless given: `default: false` says nothing more
+      if (props[k]!.type === "boolean" && props[k]!.default === false) {
+        const { default: _off, ...rest } = props[k]!;
+        props[k] = rest;
+      }
+    }
+  }
+  return dropLongPatterns(js) as Record<string, unknown>;
+}
+
+/**
+ * An optional property's `null` (zod `.nullish()`): leaving the key out says
+ * the same, so the advertised type is the plain one (null is still accepted).
+ */
+function withoutNull(p: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(p.type) || p.type.length !== 2 || p.type[1] !== "null") return p;
+  const out: Record<string, unknown> = { ...p, type: p.type[0] };
+  if (Array.isArray(p.enum)) out.enum = p.enum.filter((v) => v !== null);
+  return out;
+}
+
+/** Longest `pattern` worth advertising; longer ones (image references, times) are unreadable. */
+const MAX_ADVERTISED_PATTERN = 80;
+
+function dropLongPatterns(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(dropLongPatterns);
+  if (!node || typeof node !== "object") return node;
+  return Object.fromEntries(
+    Object.entries(node as Record<string, unknown>).flatMap(([k, v]) =>
+      k === "pattern" && typeof v === "string" && v.length > MAX_ADVERTISED_PATTERN ? [] : [[
+        k,
+        k === "properties"
+          ? Object.fromEntries(
+            Object.entries(v as object).map(([p, s]) => [p, dropLongPatterns(s)]),
+          )
+          : dropLongPatterns(v),
+      ]]
+    ),
+  );
+}
+
+/** MCP's defaults for the four hints (a hint left out means this value). */
+const HINT_DEFAULTS: Readonly<Record<keyof Tool["annotations"], boolean>> = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+/**
+ * The annotations `tools/list` advertises: the four hints minus those equal
+ * to the protocol's default (MCP `ToolAnnotations`), so every client reads
+ * the same four values.
+ */
+export function advertisedAnnotations(a: Tool["annotations"]): Partial<Tool["annotations"]> {
+  return Object.fromEntries(
+    Object.entries(a).filter(([k, v]) => HINT_DEFAULTS[k as keyof typeof HINT_DEFAULTS] !== v),
+  ) as Partial<Tool["annotations"]>;
+}
+
+function foldNullable(s: Record<string, unknown>): Record<string, unknown> {
+  const any = s.anyOf;
+  if (!Array.isArray(any) || any.length !== 2) return s;
+  const [x, n] = any as Record<string, unknown>[];
+  if (JSON.stringify(n) !== '{"type":"null"}' || typeof x?.type !== "string") return s;
+  if ("anyOf" in x || "oneOf" in x || "allOf" in x || "const" in x) return s;
+  if (Object.keys(x).some((k) => k in s && k !== "anyOf" && k !== "description")) return s;
+  const { anyOf: _drop, ...rest } = s;
+  const folded: Record<string, unknown> = { ...x, ...rest, type: [x.type, "null"] };
+  if (Array.isArray(x.enum)) folded.enum = [...x.enum, null];
+  return folded;
+}
+
+/**
+ * The output schema `tools/list` advertises: the shape of `structuredContent`
+ * (an object; field-level shapes and their meaning are in the tool's skill and
+ * in the full schema). The complete output schema would be about two thirds
+ * of the catalog's bytes (issue 12: the catalog budget); the result itself is
+ * still validated against the full zod schema by the server.
+ */
+export const ADVERTISED_OUTPUT_SCHEMA: Readonly<Record<string, unknown>> = Object.freeze({
+  type: "object",
+});
 
 /** One entry of `tools/list`. */
 export interface ListedTool {
@@ -71,7 +211,7 @@ export interface ListedTool {
   description: string;
   inputSchema: Record<string, unknown>;
   outputSchema: Record<string, unknown>;
-  annotations: Tool["annotations"];
+  annotations: Partial<Tool["annotations"]>;
   execution?: { taskSupport: "optional" };
 }
 
@@ -81,9 +221,9 @@ export function listedTools(tools: readonly Tool[]): ListedTool[] {
     name: t.name,
     ...(t.title ? { title: t.title } : {}),
     description: t.description,
-    inputSchema: jsonSchemaOf(t.input, "input"),
-    outputSchema: jsonSchemaOf(t.output, "output"),
-    annotations: t.annotations,
+    inputSchema: advertisedInputSchema(t.input),
+    outputSchema: { ...ADVERTISED_OUTPUT_SCHEMA },
+    annotations: advertisedAnnotations(t.annotations),
     ...(t.taskSupport ? { execution: { taskSupport: t.taskSupport } } : {}),
   }));
 }

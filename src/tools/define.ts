@@ -139,6 +139,12 @@ export interface ToolSpec<
   tags?: readonly ToolTag[];
   /** low-access tools that overwrite or remove data (TOOLS.md §1 NEW) */
   destructive?: boolean;
+  /**
+   * Hints that differ from the tier's defaults ({@link annotationsFor}): what
+   * the tool actually does (e.g. a dangerous-tier poller that only reads the
+   * server's task table is read-only and closed-world).
+   */
+  hints?: Partial<ToolAnnotations>;
   /** false only for `ssh_server_info` (SECURITY.md AUDIT-1) */
   audited?: boolean;
   /** POSIX-only tools raise PlatformNotSupported on windows hosts before I/O */
@@ -202,8 +208,20 @@ export interface Tool
   readonly skillSlug: string;
 }
 
-/** Annotations derived from the tier (TOOLS.md §1, SECURITY.md TIER-9). */
+/**
+ * Annotations derived from the tier (TOOLS.md §1, SECURITY.md TIER-9), then
+ * corrected by the tool's own `hints` (issue 12: annotations tell the truth).
+ */
 export function annotationsFor(
+  name: string,
+  tier: Tier,
+  destructive: boolean | undefined,
+  hints?: Partial<ToolAnnotations>,
+): ToolAnnotations {
+  return { ...tierAnnotations(name, tier, destructive), ...hints };
+}
+
+function tierAnnotations(
   name: string,
   tier: Tier,
   destructive: boolean | undefined,
@@ -260,7 +278,7 @@ export function defineTool<
   });
   return {
     ...(spec as unknown as ToolSpec<z.ZodObject, z.ZodObject, string, string, unknown>),
-    annotations: annotationsFor(spec.name, spec.tier, spec.destructive),
+    annotations: annotationsFor(spec.name, spec.tier, spec.destructive, spec.hints),
     hostFieldNames,
     skillSlug: spec.name.replaceAll("_", "-"),
   };
@@ -268,10 +286,10 @@ export function defineTool<
 
 /** The `host` parameter shared by every host tool. */
 export const HostArg = z.string().min(1).max(100).describe(
-  "Host alias from hosts.toml, a hostname of one of its entries, or an SSH_HOSTS_ALLOWLIST entry",
+  "Host alias",
 );
 
 /** Per-call timeout in seconds (clamped by SSH_MAX_COMMAND_TIMEOUT). */
 export const TimeoutArg = z.number().int().min(1).nullish().describe(
-  "Seconds before the remote command is killed (default SSH_COMMAND_TIMEOUT)",
+  "Seconds",
 );

@@ -124,5 +124,5 @@ export function effectiveTimeoutS(
 
 /** The command argument of the exec family (EXEC-10 is enforced by the policy). */
 export const CommandArg = z.string().max(10_000).describe(
-  "Shell command line, run verbatim by the remote login shell after the command policy admitted it (max 10000 chars)",
+  "Shell command",
 );

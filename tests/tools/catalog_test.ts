@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { ALL_TOOLS } from "../../src/tools/catalog.ts";
-import { annotationsFor, GROUPS, TIERS } from "../../src/tools/define.ts";
+import { annotationsFor, GROUPS, TIERS, type Tool } from "../../src/tools/define.ts";
 import { jsonSchemaOf } from "../../src/registry/visibility.ts";
+import { META_TOOLS } from "../../src/registry/search.ts";
 import { EMBEDDED_DOCS } from "../../src/skills/embedded_gen.ts";
 import { parseFrontMatter } from "../../src/skills/library.ts";
 import { render } from "../../scripts/gen_embedded.ts";
@@ -58,8 +59,12 @@ const DESTRUCTIVE_LOW_ACCESS = new Set([
   "ssh_host_notes_set",
   "ssh_docker_stop",
   "ssh_docker_compose_stop",
+  "ssh_docker_restart",
+  "ssh_cp",
 ]);
 const REGISTERED = new Set(ALL_TOOLS.map((t) => t.name));
+/** Tools with a skill: the catalog plus the synthetic tools of search mode (issue 12 §2). */
+const WITH_SKILL: readonly Tool[] = [...ALL_TOOLS, ...META_TOOLS];
 
 function skillPath(slug: string) {
   return `${ROOT}skills/${slug}/SKILL.md`;
@@ -80,15 +85,12 @@ Deno.test("TIER-1: every tool has a unique ssh_* name, one known tier and one kn
   }
 });
 
-Deno.test("TIER-9/AC-158: annotations derive from the tier; overwrite-capable low-access tools are destructive", () => {
+Deno.test("TIER-9/AC-158: annotations derive from the tier and the tool's own hints (issue 12 item 6)", () => {
   for (const t of ALL_TOOLS) {
-    assert.deepEqual(t.annotations, annotationsFor(t.name, t.tier, t.destructive), t.name);
-    assert.equal(t.annotations.readOnlyHint, t.tier === "read", t.name);
-    assert.equal(t.annotations.openWorldHint, true, t.name);
-    if (t.tier === "dangerous" || t.tier === "sudo") {
-      assert.equal(t.annotations.destructiveHint, true, t.name);
-    }
-    if (t.tier === "low-access") {
+    assert.deepEqual(t.annotations, annotationsFor(t.name, t.tier, t.destructive, t.hints), t.name);
+    if (t.tier === "read") assert.equal(t.annotations.readOnlyHint, true, t.name);
+    if (t.annotations.readOnlyHint) assert.equal(t.annotations.destructiveHint, false, t.name);
+    if (t.tier === "low-access" && !t.hints?.destructiveHint) {
       assert.equal(
         t.annotations.destructiveHint,
         DESTRUCTIVE_LOW_ACCESS.has(t.name) || t.name.startsWith("ssh_delete"),
@@ -96,6 +98,7 @@ Deno.test("TIER-9/AC-158: annotations derive from the tier; overwrite-capable lo
       );
     }
   }
+  // the full table of every tool's four hints: tests/structure/annotations_test.ts
 });
 
 Deno.test("INPUT-7/AC-046: strict input and output schemas, object at top level, no top-level anyOf/oneOf", () => {
@@ -130,8 +133,8 @@ Deno.test("AC-046: every output schema rejects unknown keys at runtime", () => {
 Deno.test("SKT-2: one skill per tool and one tool per skill", async () => {
   const dirs: string[] = [];
   for await (const e of Deno.readDir(`${ROOT}skills`)) if (e.isDirectory) dirs.push(e.name);
-  const slugs = new Set(ALL_TOOLS.map((t) => t.skillSlug));
-  for (const t of ALL_TOOLS) {
+  const slugs = new Set(WITH_SKILL.map((t) => t.skillSlug));
+  for (const t of WITH_SKILL) {
     const st = await Deno.stat(skillPath(t.skillSlug)).catch(() => null);
     assert.ok(st?.isFile, `${t.name} has no skills/${t.skillSlug}/SKILL.md`);
   }
@@ -149,7 +152,7 @@ function docs(): { kind: string; name: string; text: string; files: Record<strin
 }
 
 Deno.test("SKT-1/SKT-3/SKT-4: ASCII, front matter, H1 and metadata line match the registry", () => {
-  const byName = new Map(ALL_TOOLS.map((t) => [t.skillSlug, t]));
+  const byName = new Map(WITH_SKILL.map((t) => [t.skillSlug, t]));
   for (const d of docs()) {
     for (const [path, text] of Object.entries(d.files)) {
       const bad = [...text].findIndex((c) =>
@@ -192,7 +195,7 @@ Deno.test("SKT-1/SKT-3/SKT-4: ASCII, front matter, H1 and metadata line match th
 });
 
 Deno.test("SKT-7: the ## Inputs table lists exactly the input schema's parameters", () => {
-  const byName = new Map(ALL_TOOLS.map((t) => [t.skillSlug, t]));
+  const byName = new Map(WITH_SKILL.map((t) => [t.skillSlug, t]));
   for (const d of docs().filter((x) => x.kind === "skill")) {
     const t = byName.get(d.name)!;
     const m = /^## Inputs\n([\s\S]*?)(?=^## )/m.exec(d.text);

@@ -15,7 +15,7 @@ import { composeContainers, composeServices } from "./_probe.ts";
 
 /** `compose_file`: a remote path checked by the path policy (DOCKER-8). */
 export const ComposeFileArg = z.string().min(1).max(4096).describe(
-  "Compose file on the host; canonicalized and checked against path_allowlist, restricted_paths and restricted_globs",
+  "Compose file",
 );
 
 /** One service of a project as the plans report it. */

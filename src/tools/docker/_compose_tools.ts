@@ -160,7 +160,7 @@ export function composeTool(verb: Verb, description: string): Tool {
     ...(verb === "down"
       ? {
         volumes: z.boolean().default(false).describe(
-          "Also delete the project's volumes (-v): their data is lost",
+          "Delete volumes (-v)",
         ),
       }
       : {}),
@@ -173,7 +173,12 @@ export function composeTool(verb: Verb, description: string): Tool {
     group: "docker",
     tier: dangerous ? "dangerous" : "low-access",
     posixOnly: true,
-    destructive: verb === "stop",
+    // up recreates changed containers, down removes them, stop/restart kill processes;
+    // every verb but restart reaches a fixed state when repeated
+    hints: {
+      destructiveHint: verb !== "start" && verb !== "pull",
+      idempotentHint: verb !== "restart",
+    },
     description,
     input,
     output: MutatingResult,

@@ -24,7 +24,9 @@ export function lifecycleTool(verb: "start" | "stop" | "restart", description: s
     group: "docker",
     tier: "low-access",
     posixOnly: true,
-    destructive: verb === "stop",
+    // stop and restart kill the running process; start and stop reach a fixed state
+    destructive: verb !== "start",
+    hints: { idempotentHint: verb !== "restart" },
     description,
     input: z.strictObject({ host: HostArg, container: ContainerArg, check: CheckArg }),
     output: MutatingResult,

@@ -65,13 +65,13 @@ export function nameArg(what: string): z.ZodString {
 }
 
 /** A container name or id. */
-export const ContainerArg = nameArg("Container name or id (R_DOCKER_NAME)");
+export const ContainerArg = nameArg("Container name or id");
 
 /** An image reference. */
 export const ImageArg = z.string().min(1).max(255).regex(
   R_IMAGE,
   "must be an image reference [registry[:port]/]path[:tag][@sha256:<64 hex>] with lower-case path components (R_IMAGE)",
-).describe("Image reference, e.g. nginx:1.27, ghcr.io/org/app:1.2, app@sha256:<64 hex>");
+).describe("Image reference, e.g. nginx:1.27");
 
 /** A label filter. */
 export const LabelArg = z.string().max(400).refine(
@@ -89,27 +89,27 @@ export function timeArg(what: string): z.ZodString {
 
 /** `tail` of the log tools (1..10000). */
 export const TailArg = z.number().int().min(1).max(10_000).default(50).describe(
-  "Lines from the end (1..10000)",
+  "Last N lines",
 );
 
 /** `max_bytes` of the log tools (1 KiB..10 MiB). */
 export const MaxBytesArg = z.number().int().min(1024).max(10_485_760).default(65_536).describe(
-  "stdout cap in bytes (1024..10485760)",
+  "stdout cap, bytes",
 );
 
 /** `compose_v1`: use `<docker>-compose` instead of `<docker> compose`. */
 export const ComposeV1Arg = z.boolean().default(false).describe(
-  "true: use the v1 CLI (<docker>-compose, e.g. docker-compose or podman-compose) instead of <docker> compose",
+  "Use docker-compose v1",
 );
 
 /** `include_labels`. */
 export const IncludeLabelsArg = z.boolean().default(false).describe(
-  "true: keep the Labels of each object (labels often carry secrets; default stripped)",
+  "Keep labels",
 );
 
 /** `check` (NEW dry run) of the mutating docker tools. */
 export const CheckArg = z.boolean().default(false).describe(
-  "true: report what would change (state now and after) without changing anything",
+  "Dry run",
 );
 
 const PS_FORBIDDEN = /[|&;<>`$\n\r]/;

@@ -17,8 +17,8 @@ export default defineTool({
     host: HostArg,
     compose_file: ComposeFileArg,
     tail: TailArg,
-    service: nameArg("Only this service (R_DOCKER_NAME)").nullish().describe(
-      "Only this service (R_DOCKER_NAME)",
+    service: nameArg("One service").nullish().describe(
+      "One service",
     ),
     max_bytes: MaxBytesArg,
     compose_v1: ComposeV1Arg,

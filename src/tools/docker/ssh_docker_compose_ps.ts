@@ -22,15 +22,14 @@ export default defineTool({
   group: "docker",
   tier: "read",
   posixOnly: true,
-  description:
-    "List the containers of a compose project (parsed JSON; NDJSON and JSON-array output both handled; v1 CLIs via ps -q), optionally for one service or status.",
+  description: "List the containers of a compose project.",
   input: z.strictObject({
     host: HostArg,
     compose_file: ComposeFileArg,
     include_labels: IncludeLabelsArg,
     compose_v1: ComposeV1Arg,
-    service: nameArg("Only this service (R_DOCKER_NAME)").nullish().describe(
-      "Only this service (R_DOCKER_NAME)",
+    service: nameArg("One service").nullish().describe(
+      "One service",
     ),
     status: z.enum(STATUS).nullish().describe("Status filter"),
   }),

@@ -10,18 +10,18 @@ export default defineTool({
   name: "ssh_docker_cp",
   group: "docker",
   tier: "low-access",
+  hints: { idempotentHint: true },
   posixOnly: true,
   destructive: true,
-  description:
-    "Copy a file or directory between a container and the host. The host path goes through the full path policy (allowlist, restricted zones, redact list); container_path refuses control characters and a leading -.",
+  description: "Copy a file or directory between a container and the host.",
   input: z.strictObject({
     host: HostArg,
     container: ContainerArg,
     container_path: z.string().min(1).max(4096).describe(
-      "Path inside the container (no NUL/control characters, no leading -)",
+      "Path in the container",
     ),
     host_path: z.string().min(1).max(4096).describe(
-      "Path on the host: the destination (from_container, may not exist yet) or the source (to_container, must exist)",
+      "Path on the host",
     ),
     direction: z.enum(["from_container", "to_container"]).describe("Copy direction"),
     timeout: TimeoutArg,

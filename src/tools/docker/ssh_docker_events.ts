@@ -12,21 +12,20 @@ export default defineTool({
   group: "docker",
   tier: "read",
   posixOnly: true,
-  description:
-    "Engine events (container die/oom/restart/health_status, image pull, ...) between since and until, parsed JSON, with key=value filters.",
+  description: "Container engine events in a time range.",
   input: z.strictObject({
     host: HostArg,
-    since: timeArg("Start: epoch, duration ago (15m, 1h30m), ISO date-time (R_DOCKER_TIME)")
+    since: timeArg("Since: epoch, 15m, ISO time")
       .default(
         "1h",
       ),
-    until: timeArg("End: same forms, or now (default)").default("now"),
+    until: timeArg("Until (default now)").default("now"),
     filters: z.array(
       z.string().max(300).regex(
         R_DOCKER_FILTER,
         "must be key=value, e.g. type=container, event=die, container=web (R_DOCKER_FILTER)",
       ),
-    ).max(20).nullish().describe("Filters such as type=container, event=die, container=web"),
+    ).max(20).nullish().describe("Filters, e.g. event=die"),
   }),
   output: z.strictObject({ ...EXEC_RESULT_FIELDS, events: DockerObjects }),
   prepare(args, pctx) {

@@ -11,14 +11,13 @@ export default defineTool({
   group: "docker",
   tier: "dangerous",
   posixOnly: true,
-  description:
-    "Run a shell command inside a running container (exec -- <container> sh -c <command>) after the host's command policy admitted it. Non-zero exit is data.",
+  description: "Run a shell command inside a running container.",
   input: z.strictObject({
     host: HostArg,
     container: ContainerArg,
     command: CommandArg,
     timeout: TimeoutArg,
-    interactive: z.boolean().default(false).describe("Keep stdin open (-i); no TTY is allocated"),
+    interactive: z.boolean().default(false).describe("Keep stdin open (-i)"),
     check: CheckArg,
   }),
   output: MutatingResult,

@@ -10,17 +10,16 @@ export default defineTool({
   group: "docker",
   tier: "read",
   posixOnly: true,
-  description:
-    "List local images (repository, tag, id, size, age) with reference/dangling/label filters; labels stripped unless include_labels.",
+  description: "List local container images.",
   input: z.strictObject({
     host: HostArg,
     include_labels: IncludeLabelsArg,
     reference: z.string().max(256).regex(
       R_REF_FILTER,
       "must match ^[A-Za-z0-9._/:*?@-]{1,256}$ (R_REF_FILTER)",
-    ).nullish().describe("Reference filter, e.g. nginx, nginx:1.*, ghcr.io/org/*"),
-    dangling: z.boolean().nullish().describe("true: only untagged images; false: only tagged"),
-    label: LabelArg.nullish().describe("Label filter: key or key=value (R_LABEL)"),
+    ).nullish().describe("Reference glob"),
+    dangling: z.boolean().nullish().describe("Untagged only"),
+    label: LabelArg.nullish().describe("key or key=value"),
   }),
   output: z.strictObject({ ...EXEC_RESULT_FIELDS, images: DockerObjects }),
   prepare: preparePrefixes,

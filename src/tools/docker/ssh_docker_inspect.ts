@@ -14,18 +14,17 @@ export default defineTool({
   group: "docker",
   tier: "read",
   posixOnly: true,
-  description:
-    "Inspect a container, image, network or volume (parsed JSON). Config.Env values whose names look secret (PASSWORD, TOKEN, KEY, ...) are masked unless include_env=true.",
+  description: "Inspect a container, image, network or volume; secret-looking env values masked.",
   input: z.strictObject({
     host: HostArg,
     target: z.string().min(1).max(255).describe(
-      "Container/network/volume name or id (R_DOCKER_NAME); for kind=image an image reference (R_IMAGE)",
+      "Object name or id",
     ),
     kind: z.enum(["container", "image", "network", "volume"]).default("container").describe(
       "Object type of target",
     ),
     include_env: z.boolean().default(false).describe(
-      "true: return Config.Env values unmasked (needs the dangerous tier enabled)",
+      "Unmask Config.Env",
     ),
   }),
   output: z.strictObject({

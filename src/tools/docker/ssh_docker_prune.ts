@@ -107,20 +107,20 @@ export default defineTool({
   name: "ssh_docker_prune",
   group: "docker",
   tier: "dangerous",
+  hints: { idempotentHint: true },
   posixOnly: true,
-  description:
-    "Remove unused containers, images, networks, volumes or all of them (system, volumes excluded). scope=volume needs confirm_volume_prune=true. check=true lists exactly what would be removed.",
+  description: "Remove unused containers, images, networks or volumes (docker prune).",
   input: z.strictObject({
     host: HostArg,
     scope: z.enum(["container", "image", "volume", "network", "system"]).default("container")
       .describe(
-        "What to prune; system = containers, networks, images, build cache (never volumes)",
+        "What to prune",
       ),
     all_: z.boolean().default(false).describe(
-      "image/system: remove every unused image, not only dangling ones (--all)",
+      "--all",
     ),
     confirm_volume_prune: z.boolean().default(false).describe(
-      "Must be true for scope=volume: volume data is deleted for good",
+      "Required for scope=volume",
     ),
     check: CheckArg,
   }),

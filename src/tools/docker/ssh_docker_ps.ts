@@ -47,25 +47,24 @@ export default defineTool({
   tier: "read",
   posixOnly: true,
   fanOut: true,
-  description:
-    "List containers (docker/podman ps as JSON objects) with name/status/label/ancestor filters; labels stripped unless include_labels. Give hosts or pattern instead of host to ask many hosts at once (e.g. which hosts run image X).",
+  description: "List containers with filters; hosts or pattern asks many hosts at once.",
   input: z.strictObject({
     host: HostArg.nullish().describe(
-      "Host alias, hostname or SSH_HOSTS_ALLOWLIST name (single-host mode; or give hosts / pattern)",
+      "Host alias",
     ),
-    all_: z.boolean().default(false).describe("Include stopped containers (-a)"),
+    all_: z.boolean().default(false).describe("Include stopped (-a)"),
     include_labels: IncludeLabelsArg,
     name: nameArg("Name filter (R_DOCKER_NAME)").nullish().describe("Name filter (R_DOCKER_NAME)"),
     status: z.enum(STATUS).nullish().describe("Status filter"),
-    label: LabelArg.nullish().describe("Label filter: key or key=value (R_LABEL)"),
+    label: LabelArg.nullish().describe("key or key=value"),
     ancestor: ContainerArg.nullish().describe(
-      "Image filter (R_DOCKER_NAME): containers created from this image name or id",
+      "Image name or id",
     ),
     hosts: z.array(z.string().min(1).max(100)).min(1).max(MAX_FLEET).nullish().describe(
-      `NEW fan-out: host aliases to ask at once (max ${MAX_FLEET}); instead of host`,
+      "Hosts (instead of host)",
     ),
     pattern: z.string().min(1).max(2000).nullish().describe(
-      "NEW fan-out: host pattern (aliases, tags, globs, all; web:&prod:!db01); instead of host",
+      "Host pattern (instead of host)",
     ),
   }),
   output: z.strictObject({

@@ -9,6 +9,7 @@ export default defineTool({
   name: "ssh_docker_pull",
   group: "docker",
   tier: "dangerous",
+  hints: { destructiveHint: false, idempotentHint: true },
   posixOnly: true,
   description:
     "Pull an image from its registry (pull -- <image>). check=true reports the local image id now.",

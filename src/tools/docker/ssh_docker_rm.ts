@@ -9,13 +9,13 @@ export default defineTool({
   name: "ssh_docker_rm",
   group: "docker",
   tier: "dangerous",
+  hints: { idempotentHint: true },
   posixOnly: true,
-  description:
-    "Remove a container (rm -- <container>); force=true also kills a running one. Named volumes are kept. check=true reports its state now.",
+  description: "Remove a container (named volumes kept).",
   input: z.strictObject({
     host: HostArg,
     container: ContainerArg,
-    force: z.boolean().default(false).describe("-f: kill and remove a running container"),
+    force: z.boolean().default(false).describe("Force (-f)"),
     check: CheckArg,
   }),
   output: MutatingResult,

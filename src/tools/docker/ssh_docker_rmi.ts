@@ -10,13 +10,13 @@ export default defineTool({
   name: "ssh_docker_rmi",
   group: "docker",
   tier: "dangerous",
+  hints: { idempotentHint: true },
   posixOnly: true,
-  description:
-    "Remove a local image (rmi -- <image>); force=true also removes it while containers use it. check=true lists the containers that use it.",
+  description: "Remove a local image.",
   input: z.strictObject({
     host: HostArg,
     image: ImageArg,
-    force: z.boolean().default(false).describe("-f: remove even when containers use it"),
+    force: z.boolean().default(false).describe("Force (-f)"),
     check: CheckArg,
   }),
   output: MutatingResult,

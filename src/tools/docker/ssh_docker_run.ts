@@ -11,22 +11,22 @@ export default defineTool({
   tier: "dangerous",
   posixOnly: true,
   description:
-    "Create and run a container (run [--rm] [-d] [--name N] [run_options] -- <image> [args]). run_options: allowlisted service flags (env, ports, binds, restart, limits, health). Privilege escalation is refused unless ALLOW_DOCKER_PRIVILEGED.",
+    "Create and run a container from an image with allowlisted flags; privileged options refused.",
   input: z.strictObject({
     host: HostArg,
     image: ImageArg,
     args: z.array(z.string().max(4096)).max(200).nullish().describe(
-      "The container's command and its arguments (placed after the image)",
+      "Command and args",
     ),
-    name: nameArg("Container name (R_DOCKER_NAME)").nullish().describe(
-      "Container name (R_DOCKER_NAME)",
+    name: nameArg("Container").nullish().describe(
+      "Container",
     ),
     remove: z.boolean().default(true).describe(
-      "--rm: remove the container when it exits (set false for services with --restart)",
+      "--rm",
     ),
-    detached: z.boolean().default(false).describe("-d: return once the container started"),
+    detached: z.boolean().default(false).describe("Detach (-d)"),
     run_options: z.array(z.string().max(4096)).max(100).nullish().describe(
-      'NEW: docker run flags placed before the image, from an allowlist: -e/--env NAME=v, -p/--publish, -v/--volume and --mount (no system paths or engine sockets; sources must pass the path policy), --network (not host/container:), --restart, -l/--label, -u/--user, -w/--workdir, --entrypoint, -m/--memory, --cpus, --read-only, --tmpfs, --health-*, --hostname, --init, --stop-timeout, --stop-signal, --cap-drop, --pids-limit, --shm-size. Example: ["--restart", "unless-stopped", "-p", "8080:80"]',
+      'Allowlisted run flags, e.g. ["-p", "8080:80", "-e", "K=v"]',
     ),
     timeout: TimeoutArg,
     check: CheckArg,

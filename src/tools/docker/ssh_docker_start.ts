@@ -3,5 +3,5 @@ import { lifecycleTool } from "./_lifecycle.ts";
 /** Start a stopped container (TOOLS.md §10.2). */
 export default lifecycleTool(
   "start",
-  "Start a stopped container (docker start). check=true reports its state now and after without changing it.",
+  "Start a stopped container.",
 );

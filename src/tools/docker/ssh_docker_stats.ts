@@ -9,8 +9,7 @@ export default defineTool({
   group: "docker",
   tier: "read",
   posixOnly: true,
-  description:
-    "One snapshot of CPU, memory, network and block I/O per running container (stats --no-stream, parsed JSON).",
+  description: "CPU, memory and I/O per running container.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({ ...EXEC_RESULT_FIELDS, containers: DockerObjects }),
   prepare: preparePrefixes,

@@ -9,8 +9,7 @@ export default defineTool({
   group: "docker",
   tier: "read",
   posixOnly: true,
-  description:
-    "Disk used by images, containers, local volumes and build cache, with the reclaimable part (system df).",
+  description: "Disk used by images, containers and volumes.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({
     ...EXEC_RESULT_FIELDS,

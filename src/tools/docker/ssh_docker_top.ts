@@ -10,13 +10,12 @@ export default defineTool({
   group: "docker",
   tier: "read",
   posixOnly: true,
-  description:
-    "List the processes running inside a container (docker top), optionally with ps options such as -o pid,user,args.",
+  description: "Processes running inside a container.",
   input: z.strictObject({
     host: HostArg,
     container: ContainerArg,
     ps_options: z.string().max(500).nullish().describe(
-      'ps options, e.g. "-o pid,user,args" (no | & ; < > ` $ or newline)',
+      "ps options",
     ),
   }),
   output: ExecResult,

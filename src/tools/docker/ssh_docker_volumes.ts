@@ -14,8 +14,8 @@ export default defineTool({
     "List volumes (volume ls) or, with name, inspect one volume (driver, mountpoint, labels, options).",
   input: z.strictObject({
     host: HostArg,
-    name: nameArg("Volume to inspect (R_DOCKER_NAME); omit to list all").nullish().describe(
-      "Volume to inspect (R_DOCKER_NAME); omit to list all",
+    name: nameArg("Volume (omit: all)").nullish().describe(
+      "Volume (omit: all)",
     ),
   }),
   output: z.strictObject({

@@ -50,16 +50,16 @@ export const FANOUT_INPUT = {
     `Hosts running at once (default ${DEFAULT_CONCURRENCY})`,
   ),
   serial: z.union([SerialStepArg, z.array(SerialStepArg).min(1).max(100)]).nullish().describe(
-    'Rolling batches: a host count (5), a percentage ("25%"), or a list such as [1, "25%"] whose last entry repeats; default one batch',
+    'Batch size: 5, "25%" or [1, "25%"]; default one batch',
   ),
   max_fail_percentage: z.number().min(0).max(100).nullish().describe(
-    "Stop starting hosts once failed hosts exceed this percentage of all targets (0 = stop at the first failure); default never stop",
+    "Stop above this failure %",
   ),
   health_check: z.string().min(1).max(10_000).nullish().describe(
-    "Command run on each finished batch's hosts before the next batch; any non-zero exit stops the rollout. Subject to the command policy",
+    "Run after each batch; failure stops",
   ),
   group_output: z.boolean().default(true).describe(
-    "Group hosts with identical output in output_groups (per-host stdout/stderr then left empty)",
+    "Group identical outputs",
   ),
 };
 

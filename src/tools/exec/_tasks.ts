@@ -12,7 +12,7 @@ export const POLL_INTERVAL_S = 3;
 
 /** `task_id` input (TOOLS.md §15 input limits: <= 200 chars). */
 export const TaskIdArg = z.string().min(1).max(200).describe(
-  "Task id returned by ssh_run_async (async:<alias>:<32 hex>)",
+  "Id from ssh_run_async",
 );
 
 /** Task states as reported (`not_found`: unknown, another session's, or expired). */

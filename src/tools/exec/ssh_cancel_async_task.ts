@@ -7,8 +7,8 @@ export default defineTool({
   name: "ssh_cancel_async_task",
   group: "exec",
   tier: "dangerous",
-  description:
-    "Cancel a running async task of this MCP session: the remote process group gets TERM, then KILL after 2 s. A finished task is left as is (cancelled=false).",
+  hints: { idempotentHint: true },
+  description: "Cancel a running async task (TERM, then KILL).",
   input: z.strictObject({ task_id: TaskIdArg }),
   output: z.strictObject({
     task_id: z.string(),

@@ -13,8 +13,7 @@ export default defineTool({
   name: "ssh_exec_run_streaming",
   group: "exec",
   tier: "dangerous",
-  description:
-    "Like ssh_exec_run for long commands: sends MCP progress notifications with the latest output line while it runs (when the client asked for progress). Supports MCP task mode.",
+  description: "Like ssh_exec_run, with progress notifications of the latest output line.",
   input: z.strictObject({
     host: HostArg,
     command: CommandArg,

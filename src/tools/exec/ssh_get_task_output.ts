@@ -9,12 +9,12 @@ export default defineTool({
   name: "ssh_get_task_output",
   group: "exec",
   tier: "dangerous",
-  description:
-    "Latest output lines of an async task (running or finished) from its bounded ring buffer; stderr lines are prefixed with [stderr]. Sanitized.",
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  description: "Latest output lines of an async task.",
   input: z.strictObject({
     task_id: TaskIdArg,
     max_lines: z.number().int().min(1).max(1000).default(50).describe(
-      "Lines to return from the end (1..1000, default 50)",
+      "Last N lines",
     ),
   }),
   output: z.strictObject({

@@ -13,8 +13,8 @@ export default defineTool({
   name: "ssh_get_task_result",
   group: "exec",
   tier: "dangerous",
-  description:
-    "Result of a finished async task as an ExecResult (exit code, capped stdout/stderr, flags). While it runs only the status is returned.",
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  description: "Result of a finished async task (exit code, stdout, stderr).",
   input: z.strictObject({ task_id: TaskIdArg }),
   output: z.strictObject({
     task_id: z.string(),

@@ -7,8 +7,8 @@ export default defineTool({
   name: "ssh_get_task_status",
   group: "exec",
   tier: "dangerous",
-  description:
-    "Status of an async task started by this MCP session: pending, running, completed, failed, cancelled, timeout or not_found, with elapsed time and byte counts.",
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  description: "Status of an async task of this session.",
   input: z.strictObject({ task_id: TaskIdArg }),
   output: z.strictObject({
     task_id: z.string(),

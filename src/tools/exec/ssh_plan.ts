@@ -62,27 +62,26 @@ export default defineTool({
   name: "ssh_plan",
   group: "exec",
   tier: "read",
-  description:
-    "Dry run of the policy for a tool call on one host, a tag or a pattern: host, network, tier, platform, cheatsheet, command and path decisions and limits. No remote command runs.",
+  description: "Dry run of the policy for a tool call on a host, tag or pattern; runs nothing.",
   input: z.strictObject({
     host: z.string().min(1).max(100).nullish().describe(
-      "One host alias / hostname / SSH_HOSTS_ALLOWLIST name (give one of host, tag, pattern)",
+      "One host",
     ),
     tag: z.string().regex(R_TAG, "must match ^[A-Za-z0-9._-]{1,50}$").nullish().describe(
-      "Every hosts.toml host carrying this tag",
+      "Host tag",
     ),
     pattern: z.string().min(1).max(2000).nullish().describe(
-      "Fleet pattern as in ssh_broadcast (aliases, tags, globs, &, !)",
+      "Host pattern",
     ),
     tool: z.string().regex(/^ssh_[a-z0-9_]{1,60}$/).default("ssh_exec_run").describe(
-      "Tool whose call is planned (default ssh_exec_run)",
+      "Tool to plan",
     ),
     command: z.string().max(1024 * 1024).nullish().describe(
-      "Command (or script body for ssh_exec_script) to evaluate against the policy",
+      "Command to check",
     ),
     path: z.string().min(1).max(4096).nullish().describe("Remote path to evaluate"),
     remote_canonicalize: z.boolean().default(false).describe(
-      "Canonicalize the path on the host (read-only realpath) instead of a lexical check",
+      "Resolve on the host",
     ),
   }),
   output: z.strictObject({

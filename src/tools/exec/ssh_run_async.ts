@@ -12,8 +12,7 @@ export default defineTool({
   name: "ssh_run_async",
   group: "exec",
   tier: "dangerous",
-  description:
-    "Start a long command on a host in the background after the full exec policy check; returns a task id to poll with ssh_get_task_status / _output / _result or cancel.",
+  description: "Start a command in the background; returns a task id to poll.",
   input: z.strictObject({
     host: HostArg,
     command: CommandArg,

@@ -11,16 +11,15 @@ export default defineTool({
   name: "ssh_run_on_tag",
   group: "exec",
   tier: "dangerous",
-  description:
-    "Run one command on every host whose hosts.toml tags contain a tag, with the same gating, rolling batches, failure threshold and health checks as ssh_broadcast.",
+  description: "Run a command on every host with a tag, in batches like ssh_broadcast.",
   input: z.strictObject({
     tag: z.string().regex(R_TAG, "must match ^[A-Za-z0-9._-]{1,50}$").describe(
-      "Tag from hosts.toml (exact match)",
+      "Host tag",
     ),
     command: CommandArg,
     timeout: TimeoutArg,
     max_hosts: z.number().int().min(1).default(50).describe(
-      "Refuse when more hosts match (default 50, at most SSH_BROADCAST_MAX_HOSTS)",
+      "Refuse above this many hosts",
     ),
     ...FANOUT_INPUT,
   }),

@@ -7,8 +7,8 @@ export default defineTool({
   name: "ssh_task_list",
   group: "exec",
   tier: "dangerous",
-  description:
-    "List the async tasks of this MCP session (running and recently finished), newest first, with status, host, elapsed time and exit code.",
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  description: "List this session's async tasks.",
   input: z.strictObject({}),
   output: z.strictObject({
     tasks: z.array(z.strictObject({

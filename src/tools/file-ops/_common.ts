@@ -20,12 +20,12 @@ import { OutputWarnings } from "../_schemas.ts";
 /** `expected_sha256` (NEW): refuse when the remote file no longer has this content. */
 export const ExpectedSha256 = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters")
   .nullish().describe(
-    "sha256 of the file as you last saw it (ssh_file_hash, or sha256 of an earlier result); the call is refused if the file changed since",
+    "Refuse if sha256 differs",
   );
 
 /** `check` (NEW): dry run. */
 export const CheckArg = z.boolean().default(false).describe(
-  "true: compute and return the predicted effect (diff, entries, moves) without changing the host",
+  "Dry run",
 );
 
 /** A `mode` parameter: 0..0o7777, special bits refused at call time unless allowed. */

@@ -38,14 +38,14 @@ import { sha256Hex } from "../../util/bytes.ts";
 /** Payload fields shared with ssh_deploy. */
 export const payloadShape = {
   content_text: z.string().nullish().describe(
-    'File content as UTF-8 text ("" writes an empty file)',
+    "UTF-8 content",
   ),
-  content_base64: z.string().nullish().describe("File content as standard base64 (binary files)"),
+  content_base64: z.string().nullish().describe("Base64 content"),
   local_path: z.string().nullish().describe(
-    "Stream this file from the MCP server instead (must be inside SSH_LOCAL_TRANSFER_ROOTS)",
+    "Local file to send instead",
   ),
   mode: modeArg(
-    "Permission bits, e.g. 420 (= 0o644). Default: keep the existing file's mode, 0o644 for a new file. setuid/setgid/sticky refused unless ALLOW_SPECIAL_MODE_BITS",
+    "Mode, e.g. 420 (0o644)",
   ),
   expected_sha256: ExpectedSha256,
   check: CheckArg,

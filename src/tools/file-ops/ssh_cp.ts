@@ -15,9 +15,10 @@ export default defineTool({
   name: "ssh_cp",
   group: "file-ops",
   tier: "low-access",
+  destructive: true,
+  hints: { idempotentHint: true },
   posixOnly: true,
-  description:
-    "Copy a remote file or directory tree on the same host with cp -a (keeps modes, owners where allowed, timestamps). Both paths are policy-checked.",
+  description: "Copy a file or directory on one host (cp -a).",
   input: z.strictObject({
     host: HostArg,
     src: remotePath("File or directory to copy"),

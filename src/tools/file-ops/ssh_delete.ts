@@ -15,14 +15,14 @@ export default defineTool({
   name: "ssh_delete",
   group: "file-ops",
   tier: "low-access",
+  hints: { idempotentHint: true },
   destructive: true,
-  description:
-    "Delete one remote file (never a directory: use ssh_delete_folder). By default a symlink path deletes its target; follow_symlinks=false deletes the link itself.",
+  description: "Delete a remote file (not a directory).",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("File to delete"),
     follow_symlinks: z.boolean().default(true).describe(
-      "true: a symlink path is resolved and its target deleted; false: the link itself is deleted",
+      "Follow symlinks",
     ),
     expected_sha256: ExpectedSha256,
     check: CheckArg,

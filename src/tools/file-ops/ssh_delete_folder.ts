@@ -90,20 +90,20 @@ export default defineTool({
   name: "ssh_delete_folder",
   group: "file-ops",
   tier: "low-access",
+  hints: { idempotentHint: true },
   destructive: true,
-  description:
-    "Delete a remote directory: empty (rmdir) or recursive with an entry cap; dry_run/check lists what would go. Never deletes / or an allowlisted root.",
+  description: "Delete a remote directory, empty or recursive (capped).",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("Directory to delete"),
     recursive: z.boolean().default(false).describe(
-      "true: delete the directory and everything below it (capped by SSH_DELETE_FOLDER_MAX_ENTRIES)",
+      "Delete contents too",
     ),
     dry_run: z.boolean().default(false).describe(
-      "List the entries that would be deleted; change nothing",
+      "Dry run",
     ),
     follow_symlinks: z.boolean().default(true).describe(
-      "true: a symlink path is resolved to its target directory; false: act on the link itself",
+      "Follow symlinks",
     ),
     check: CheckArg,
   }),

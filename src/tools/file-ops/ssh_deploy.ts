@@ -10,14 +10,13 @@ export default defineTool({
   group: "file-ops",
   tier: "low-access",
   destructive: true,
-  description:
-    "Replace a remote file atomically and keep the previous version as <path>.bak-<UTC stamp>; the live path is never missing, even when the write fails.",
+  description: "Replace a remote file atomically, keeping a .bak copy.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("File to create or replace"),
     ...payloadShape,
     backup: z.boolean().default(true).describe(
-      "Keep the previous version as <path>.bak-YYYYMMDDTHHMMSSZ (only when the file exists)",
+      "Keep a timestamped .bak copy",
     ),
   }),
   output: z.strictObject({

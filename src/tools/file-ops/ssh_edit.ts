@@ -33,17 +33,16 @@ export default defineTool({
   group: "file-ops",
   tier: "low-access",
   destructive: true,
-  description:
-    "Replace an exact string in a remote UTF-8 text file (once, or every occurrence) and write it back atomically keeping its mode. Returns the diff; check=true previews it.",
+  description: "Replace exact text in a remote text file atomically; returns the diff.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("Text file to edit"),
     old_string: z.string().min(1, "old_string must not be empty").describe(
-      "Exact text to replace (must not be empty; must occur exactly once unless occurrence=all)",
+      "Exact text to replace",
     ),
     new_string: z.string().describe("Replacement text"),
     occurrence: z.enum(["single", "all"]).default("single").describe(
-      "single: old_string must occur exactly once; all: replace every occurrence",
+      "single: exactly one match; all: every match",
     ),
     expected_sha256: ExpectedSha256,
     check: CheckArg,

@@ -12,18 +12,18 @@ export default defineTool({
   name: "ssh_link",
   group: "file-ops",
   tier: "low-access",
+  hints: { idempotentHint: true },
   posixOnly: true,
-  description:
-    "Create a symbolic link (target text checked against the path policy, dangling allowed) or a hard link on a POSIX host; never overwrites an existing dst.",
+  description: "Create a symbolic or hard link; never overwrites.",
   input: z.strictObject({
     host: HostArg,
     src: z.string().max(16384).describe(
-      "symbolic: the link target text (absolute, or relative to dst's directory; stored verbatim); hard: the existing file to link",
+      "Link target",
     ),
     dst: remotePath("Path of the new link (must not exist)"),
-    symbolic: z.boolean().default(false).describe("true: symbolic link; false: hard link"),
+    symbolic: z.boolean().default(false).describe("Symlink"),
     follow_symlinks: z.boolean().default(true).describe(
-      "Hard links only: true links the file a symlink src points to; false links the symlink itself (ln -P)",
+      "Hard link: follow a symlink src",
     ),
     check: CheckArg,
   }).superRefine((v, c) => {

@@ -42,13 +42,13 @@ export default defineTool({
   name: "ssh_mkdir",
   group: "file-ops",
   tier: "low-access",
-  description:
-    "Create a remote directory (with parents=true also its missing parents, each policy-checked). check=true lists what would be created.",
+  hints: { idempotentHint: true },
+  description: "Create a remote directory.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("Directory to create"),
-    parents: z.boolean().default(false).describe("Create missing parent directories too"),
-    mode: modeArg("Permission bits, e.g. 493 (= 0o755, the default); the host's umask applies"),
+    parents: z.boolean().default(false).describe("mkdir -p"),
+    mode: modeArg("Mode bits, e.g. 493 (0o755)"),
     check: CheckArg,
   }),
   output: z.strictObject({

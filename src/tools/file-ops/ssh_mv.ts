@@ -12,14 +12,13 @@ export default defineTool({
   group: "file-ops",
   tier: "low-access",
   destructive: true,
-  description:
-    "Move or rename a remote file or directory (SFTP posix-rename, replacing an existing destination file; mv fallback across filesystems on POSIX).",
+  description: "Move or rename a remote file or directory.",
   input: z.strictObject({
     host: HostArg,
     src: remotePath("Path to move"),
     dst: remotePath("New path"),
     follow_symlinks: z.boolean().default(true).describe(
-      "true: a symlink src is resolved and its target moved; false: the link itself is moved",
+      "Follow symlinks",
     ),
     check: CheckArg,
   }),

@@ -11,13 +11,12 @@ export default defineTool({
   group: "file-ops",
   tier: "low-access",
   destructive: true,
-  description:
-    "Apply a one-file unified diff to a remote UTF-8 text file: exact context, no fuzz, hunks in order; written back atomically keeping its mode. check=true previews.",
+  description: "Apply a one-file unified diff to a remote text file atomically.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("Text file to patch (the diff's own file names are ignored)"),
     unified_diff: z.string().min(1).max(10 * 1024 * 1024).describe(
-      "Unified diff for exactly one file (@@ -a,b +c,d @@ hunks)",
+      "Unified diff, one file",
     ),
     expected_sha256: ExpectedSha256,
     check: CheckArg,

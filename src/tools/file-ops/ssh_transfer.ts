@@ -11,16 +11,16 @@ export default defineTool({
   name: "ssh_transfer",
   group: "file-ops",
   tier: "low-access",
+  hints: { idempotentHint: true },
   destructive: true,
-  description:
-    "Copy a file from one host to another, streamed through the MCP server (no SSH between the hosts); written atomically on the destination.",
+  description: "Copy a file from one host to another via the server.",
   input: z.strictObject({
-    src_host: HostArg.describe("Host to read from (alias, hostname or allowlisted name)"),
+    src_host: HostArg.describe("Source host"),
     src_path: remotePath("File to copy on src_host"),
-    dst_host: HostArg.describe("Host to write to (must be a different machine)"),
+    dst_host: HostArg.describe("Destination host"),
     dst_path: remotePath("Destination file on dst_host"),
     overwrite: z.boolean().default(false).describe(
-      "Replace an existing dst_path (default: refuse)",
+      "Replace existing",
     ),
     check: CheckArg,
   }).refine((v) => v.src_host !== v.dst_host, {

@@ -9,9 +9,9 @@ export default defineTool({
   name: "ssh_upload",
   group: "file-ops",
   tier: "low-access",
+  hints: { idempotentHint: true },
   destructive: true,
-  description:
-    "Write a remote file atomically (temp file + rename) from content_text, content_base64 or a local_path stream; keeps an existing file's mode and owner. check=true previews a diff.",
+  description: "Write a remote file atomically from text, base64 or a local file.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("File to create or replace"),

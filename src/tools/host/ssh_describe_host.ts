@@ -8,7 +8,7 @@ export default defineTool({
   group: "host",
   tier: "read",
   description:
-    "Effective policy of a host: connection facts, tags, jump chain, path allow/deny lists, command policy summary, limits, network-policy decision and host-key pin. Never shows secrets, key paths or secret names.",
+    "Effective policy of a host: connection, tags, path and command policy, limits. No secrets.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({
     alias: z.string(),

@@ -18,8 +18,7 @@ export default defineTool({
   group: "host",
   tier: "read",
   posixOnly: true,
-  description:
-    "Check disk use, 1-minute load and free memory against the thresholds in the host's [alerts] table; returns breaches and the measured metrics.",
+  description: "Check disk, load and memory against the host's alert thresholds.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({
     host: z.string(),

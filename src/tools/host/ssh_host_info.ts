@@ -12,8 +12,7 @@ export default defineTool({
   group: "host",
   tier: "read",
   posixOnly: true,
-  description:
-    "Basic facts about a POSIX host: kernel (uname -a), /etc/os-release, uptime, CPU model and count, FQDN (independent probes in one round trip; a missing tool leaves its field null).",
+  description: "Basic host facts: kernel, OS release, uptime, CPUs, FQDN.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({
     host: z.string(),

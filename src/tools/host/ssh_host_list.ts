@@ -7,11 +7,11 @@ export default defineTool({
   name: "ssh_host_list",
   group: "host",
   tier: "read",
-  description:
-    "List the hosts configured in hosts.toml (alias, hostname, port, user, platform, auth method, tags, whether notes exist). Optional tag filter.",
+  hints: { openWorldHint: false },
+  description: "List the configured hosts, optionally by tag.",
   input: z.strictObject({
     tag: z.string().regex(R_TAG, "must match ^[A-Za-z0-9._-]{1,50}$").nullish().describe(
-      "Only hosts carrying this tag (exact match)",
+      "Host tag",
     ),
   }),
   output: z.strictObject({

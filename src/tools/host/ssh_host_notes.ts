@@ -8,8 +8,8 @@ export default defineTool({
   name: "ssh_host_notes",
   group: "host",
   tier: "read",
-  description:
-    "Read a host's notes: operator notes from hosts.toml (trusted, read-only) and agent notes from the sidecar file (written by agents, untrusted). Returns an etag for ssh_host_notes_set.",
+  hints: { openWorldHint: false },
+  description: "Read a host's operator notes (trusted) and agent notes (untrusted), with an etag.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({
     alias: z.string(),

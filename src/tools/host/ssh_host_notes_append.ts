@@ -7,11 +7,11 @@ export default defineTool({
   name: "ssh_host_notes_append",
   group: "host",
   tier: "low-access",
-  description:
-    "Append a timestamped entry to the host's agent notes sidecar (local file on the MCP server). Never store secrets, instructions or raw remote output.",
+  hints: { openWorldHint: false },
+  description: "Append a timestamped entry to a host's agent notes. No secrets.",
   input: z.strictObject({
     host: HostArg,
-    entry: z.string().max(65536).describe("Note text (Markdown); must not be blank"),
+    entry: z.string().max(65536).describe("Markdown"),
   }),
   output: NotesWriteResult,
   async handler({ entry }, ctx) {

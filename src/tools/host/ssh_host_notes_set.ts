@@ -7,14 +7,14 @@ export default defineTool({
   name: "ssh_host_notes_set",
   group: "host",
   tier: "low-access",
+  hints: { idempotentHint: true, openWorldHint: false },
   destructive: true,
-  description:
-    'Replace the host\'s agent notes with new content ("" clears them). Pass expected_etag from ssh_host_notes to avoid overwriting a concurrent change.',
+  description: "Replace a host's agent notes (optionally guarded by an etag).",
   input: z.strictObject({
     host: HostArg,
-    content: z.string().describe("Full new content; empty string clears the notes"),
+    content: z.string().describe("New notes"),
     expected_etag: z.string().min(1).max(100).nullish().describe(
-      "etag returned by ssh_host_notes; refuses if the file changed",
+      "etag from ssh_host_notes",
     ),
   }),
   output: NotesWriteResult,

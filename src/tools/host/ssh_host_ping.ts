@@ -16,8 +16,7 @@ export default defineTool({
   name: "ssh_host_ping",
   group: "host",
   tier: "read",
-  description:
-    "Check that a host is reachable and that its pinned host key and our credentials work (TCP + SSH handshake + auth, no command). Also returns the host's operator and agent notes.",
+  description: "Check that a host is reachable and SSH auth works (no command); returns its notes.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({
     host: z.string(),

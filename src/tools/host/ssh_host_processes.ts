@@ -15,7 +15,7 @@ export default defineTool({
   input: z.strictObject({
     host: HostArg,
     top: z.number().int().min(1).max(200).default(20).describe(
-      "How many processes to return (1..200)",
+      "Max processes",
     ),
   }),
   output: z.strictObject({

@@ -8,7 +8,7 @@ export default defineTool({
   group: "host",
   tier: "read",
   description:
-    "Verify the host's live SSH host key against the key pinned in known_hosts. A changed or unknown key is reported (matches_known_hosts=false with both fingerprints), never accepted.",
+    "Compare a host's live SSH host key with the known_hosts pin; never accepts a new key.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({
     host: z.string(),

@@ -6,9 +6,9 @@ export default defineTool({
   name: "ssh_server_info",
   group: "host",
   tier: "read",
+  hints: { openWorldHint: false },
   audited: false,
-  description:
-    "Identity of this ssh-mcp server: version, number of visible tools, enabled tiers and groups. Touches no host.",
+  description: "This server's version, tools, tiers and groups.",
   input: z.strictObject({}),
   output: z.strictObject({
     name: z.literal("ssh-mcp"),

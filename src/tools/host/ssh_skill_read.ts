@@ -6,13 +6,13 @@ export default defineTool({
   name: "ssh_skill_read",
   group: "host",
   tier: "read",
-  description:
-    'Read the usage guide of a tool (skill, e.g. name "ssh-host-ping") or a workflow runbook. Same text as the skill:// resources.',
+  hints: { openWorldHint: false },
+  description: "Read a tool's usage guide (skill) or a runbook.",
   input: z.strictObject({
     name: z.string().regex(/^[a-z0-9-]{1,64}$/, "must match ^[a-z0-9-]{1,64}$").describe(
-      "Skill or runbook directory name, e.g. ssh-host-ping",
+      "e.g. ssh-host-ping",
     ),
-    path: z.string().max(256).default("SKILL.md").describe("File inside the skill directory"),
+    path: z.string().max(256).default("SKILL.md").describe("File in the skill"),
   }),
   output: z.strictObject({
     name: z.string(),

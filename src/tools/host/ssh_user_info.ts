@@ -13,12 +13,11 @@ export default defineTool({
   group: "host",
   tier: "read",
   posixOnly: true,
-  description:
-    "Account details of a user on the host (uid, gid, GECOS, home, shell, primary group, groups). Default: the SSH login user.",
+  description: "Account details of a user (default: the login user).",
   input: z.strictObject({
     host: HostArg,
     username: z.string().regex(R_USERNAME, "must match ^[a-z_][a-z0-9_-]{0,31}$?$").nullish()
-      .describe("User to look up (default: the login user)"),
+      .describe("User (default: login)"),
   }),
   output: z.strictObject({
     host: z.string(),

@@ -10,17 +10,17 @@ import type { AptPattern, PackageName } from "./_words.ts";
 
 /** The `packages` parameter (each R_PKG, at least one; checked in `prepare`). */
 export const PackagesArg = z.array(z.string().max(128)).max(MAX_PACKAGES).describe(
-  "Debian package names (R_PKG: lowercase, ^[a-z0-9][a-z0-9.+-]{0,127}$), at least one",
+  "Debian package names",
 );
 
 /** The `pattern` parameter (R_APT_PATTERN, checked in `prepare`). */
 export const PatternArg = z.string().max(128).describe(
-  "Package name pattern (R_APT_PATTERN: letters, digits, . _ * ? + -; no leading dash)",
+  "Package glob",
 );
 
 /** The `check` parameter of every apt mutation. */
 export const CheckArg = z.boolean().default(false).describe(
-  "Check mode: run apt's own simulation and report what would change (with versions), changing nothing",
+  "Dry run (apt -s)",
 );
 
 /** `prepare` of tools with a `packages` input. */

@@ -16,11 +16,11 @@ export default defineTool({
   name: "ssh_apt_autoremove",
   group: "pkg",
   tier: "dangerous",
+  hints: { idempotentHint: true },
   elevation: "host-opt-in",
   posixOnly: true,
   taskSupport: "optional",
-  description:
-    "Remove packages that were installed automatically as dependencies and are no longer needed (apt-get -y autoremove). check=true lists them first.",
+  description: "Remove unneeded dependency packages (apt-get autoremove).",
   input: z.strictObject({ host: HostArg, timeout: TimeoutArg, check: CheckArg }),
   output: AptMutationResult,
   async handler({ timeout, check }, ctx) {

@@ -20,16 +20,16 @@ export default defineTool({
   name: "ssh_apt_install",
   group: "pkg",
   tier: "dangerous",
+  hints: { idempotentHint: true },
   elevation: "host-opt-in",
   posixOnly: true,
   taskSupport: "optional",
-  description:
-    "Install Debian/Ubuntu packages non-interactively (apt-get -y install; changed conffiles are kept). check=true simulates and lists what would be installed or upgraded, with versions.",
+  description: "Install Debian/Ubuntu packages (apt-get install, non-interactive).",
   input: z.strictObject({
     host: HostArg,
     packages: PackagesArg,
     update_first: z.boolean().default(false).describe(
-      "Run apt-get update before installing (its result is discarded)",
+      "apt-get update first",
     ),
     timeout: TimeoutArg,
     check: CheckArg,

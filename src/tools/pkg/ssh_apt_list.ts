@@ -13,15 +13,14 @@ export default defineTool({
   group: "pkg",
   tier: "read",
   posixOnly: true,
-  description:
-    "List Debian/Ubuntu packages: installed, upgradable (after ssh_apt_update) or all known, optionally filtered by a name pattern (* and ? wildcards).",
+  description: "List installed, upgradable or all packages.",
   input: z.strictObject({
     host: HostArg,
     mode: z.enum(["installed", "upgradable", "all"]).describe(
-      "installed: what dpkg has; upgradable: installed packages with a newer candidate; all: every known package",
+      "Which packages to list",
     ),
     pattern: PatternArg.nullish().describe(
-      "Package name pattern (R_APT_PATTERN: letters, digits, . _ * ? + -; no leading dash); default: all",
+      "Package glob (default all)",
     ),
   }),
   output: z.strictObject({

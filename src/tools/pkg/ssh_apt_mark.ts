@@ -10,11 +10,11 @@ export default defineTool({
   name: "ssh_apt_mark",
   group: "pkg",
   tier: "dangerous",
+  hints: { destructiveHint: false, idempotentHint: true },
   elevation: "host-opt-in",
   posixOnly: true,
   taskSupport: "optional",
-  description:
-    "Hold packages at their installed version (upgrades keep them back) or release the hold (apt-mark hold|unhold). check=true reports the current holds and what would change.",
+  description: "Hold or unhold packages (apt-mark).",
   input: z.strictObject({
     host: HostArg,
     action: z.enum(["hold", "unhold"]).describe("hold or unhold"),

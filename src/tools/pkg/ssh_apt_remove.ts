@@ -16,15 +16,15 @@ export default defineTool({
   name: "ssh_apt_remove",
   group: "pkg",
   tier: "dangerous",
+  hints: { idempotentHint: true },
   elevation: "host-opt-in",
   posixOnly: true,
   taskSupport: "optional",
-  description:
-    "Remove packages (apt-get -y remove), or with purge=true also their configuration files (apt-get -y purge). check=true lists what would be removed, including packages that depend on them.",
+  description: "Remove packages (apt-get remove, or purge).",
   input: z.strictObject({
     host: HostArg,
     packages: PackagesArg,
-    purge: z.boolean().default(false).describe("Also delete the packages' configuration files"),
+    purge: z.boolean().default(false).describe("Purge configs"),
     timeout: TimeoutArg,
     check: CheckArg,
   }),

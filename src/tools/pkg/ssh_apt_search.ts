@@ -14,8 +14,7 @@ export default defineTool({
   group: "pkg",
   tier: "read",
   posixOnly: true,
-  description:
-    "Search the package index by name and description (apt-cache search -- <pattern>); returns names with their one-line description.",
+  description: "Search packages by name and description (apt-cache search).",
   input: z.strictObject({ host: HostArg, pattern: PatternArg }),
   output: z.strictObject({
     host: z.string(),

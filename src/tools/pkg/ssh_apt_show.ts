@@ -19,8 +19,7 @@ export default defineTool({
   group: "pkg",
   tier: "read",
   posixOnly: true,
-  description:
-    "Details of one package: installed and candidate versions, repositories, description and relationships (Depends, Recommends, Suggests, Conflicts, Breaks, Replaces).",
+  description: "Details of a package: versions, repositories, dependencies.",
   input: z.strictObject({
     host: HostArg,
     package: z.string().max(128).describe("Debian package name (R_PKG)"),

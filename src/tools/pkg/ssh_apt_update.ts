@@ -10,11 +10,11 @@ export default defineTool({
   name: "ssh_apt_update",
   group: "pkg",
   tier: "dangerous",
+  hints: { destructiveHint: false, idempotentHint: true },
   elevation: "host-opt-in",
   posixOnly: true,
   taskSupport: "optional",
-  description:
-    "Refresh the package index from the configured sources (apt-get update); installed packages do not change. check=true lists the index files apt would fetch.",
+  description: "Refresh the package index (apt-get update).",
   input: z.strictObject({ host: HostArg, timeout: TimeoutArg, check: CheckArg }),
   output: AptMutationResult,
   async handler({ timeout, check }, ctx) {

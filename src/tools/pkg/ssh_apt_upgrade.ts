@@ -16,11 +16,12 @@ export default defineTool({
   name: "ssh_apt_upgrade",
   group: "pkg",
   tier: "dangerous",
+  hints: { idempotentHint: true },
   elevation: "host-opt-in",
   posixOnly: true,
   taskSupport: "optional",
   description:
-    "Upgrade every installed package that has a newer candidate (apt-get -y upgrade, non-interactive; held packages are kept back, nothing is removed). check=true lists the upgrades with versions and the kept-back packages.",
+    "Upgrade installed packages (apt-get upgrade; held ones kept back, nothing removed).",
   input: z.strictObject({ host: HostArg, timeout: TimeoutArg, check: CheckArg }),
   output: AptMutationResult,
   async handler({ timeout, check }, ctx) {

@@ -6,6 +6,7 @@ export default defineTool({
   name: "ssh_session_list",
   group: "session",
   tier: "read",
+  hints: { openWorldHint: false },
   description:
     "List the SSH connections currently open in the pool (user, host, port, idle seconds).",
   input: z.strictObject({}),

@@ -15,7 +15,7 @@ import type { ToolContext } from "../context.ts";
 /** A remote path argument; the path policy (PATH-1) rejects bad characters and lengths. */
 export function remotePath(what: string): z.ZodString {
   return z.string().max(16384).describe(
-    `${what}; absolute, or relative to the login directory. Canonicalized on the host (symlinks resolved) and checked against path_allowlist, restricted_paths and restricted_globs`,
+    what,
   );
 }
 

@@ -58,13 +58,12 @@ export default defineTool({
   name: "ssh_file_hash",
   group: "sftp-read",
   tier: "read",
-  description:
-    "Hash a remote file on the host (md5, sha1, sha256 or sha512) without transferring it; also returns its size. Use the sha256 as expected_sha256 for later edits.",
+  description: "Hash a remote file (md5, sha1, sha256, sha512) and return its size.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("File to hash"),
     algorithm: z.enum(["md5", "sha1", "sha256", "sha512"]).default("sha256").describe(
-      "Digest algorithm (md5/sha1 are not collision-resistant)",
+      "Digest",
     ),
     timeout: TimeoutArg,
   }),

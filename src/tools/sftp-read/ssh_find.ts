@@ -93,20 +93,19 @@ export default defineTool({
   name: "ssh_find",
   group: "sftp-read",
   tier: "read",
-  description:
-    "Find files, directories or symlinks by name pattern under a remote directory (depth and result count capped). No shell: the pattern is a quoted argument.",
+  description: "Find files, directories or symlinks by name under a remote directory.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("Directory to search"),
     name_pattern: z.string().regex(R_FIND_NAME, "must match ^[A-Za-z0-9._*?\\-\\[\\]]{1,128}$")
       .default("*").describe(
-        "Shell-style name pattern (*, ?, [abc]) matched against the file name",
+        "Name glob",
       ),
     kind: z.enum(["f", "d", "l"]).default("f").describe(
-      "f: regular files, d: directories, l: symlinks",
+      "f, d or l",
     ),
     max_depth: z.number().int().min(1).nullish().describe(
-      "Depth limit (1 = direct children); default and ceiling SSH_FIND_MAX_DEPTH",
+      "Depth (1 = children)",
     ),
   }),
   output: z.strictObject({

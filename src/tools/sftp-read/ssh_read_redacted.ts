@@ -11,13 +11,12 @@ export default defineTool({
   name: "ssh_read_redacted",
   group: "sftp-read",
   tier: "read",
-  description:
-    "Read a remote config file with secret values replaced by stable <sha:... len:N> markers (env, yaml, json, ini or generic). The safe way to read .env and credential files.",
+  description: "Read a config file with secret values masked; use for .env and credential files.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("File to read"),
     format: z.enum(REDACT_FORMATS).nullish().describe(
-      "Format reported as format_detected (default: from the file name); every parser runs on every file, so a format can only add (RED-35)",
+      "Format hint (default: from file name)",
     ),
   }),
   output: RedactedReadResult,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Buffer } from "node:buffer";
+import { posix } from "node:path";
 import { ToolError } from "../../errors.ts";
 import {
   abortLocalWrite,
@@ -19,13 +20,12 @@ export default defineTool({
   name: "ssh_sftp_download",
   group: "sftp-read",
   tier: "read",
-  description:
-    "Read a remote file over SFTP: inline as base64 (up to SSH_UPLOAD_MAX_FILE_BYTES), or streamed to local_path on the MCP server (atomic, bounded memory).",
+  description: "Download a remote file as base64, or save it to a local path.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("Remote file to read"),
     local_path: z.string().nullish().describe(
-      "Write the file here on the MCP server instead of returning it (must be inside SSH_LOCAL_TRANSFER_ROOTS; replaced atomically)",
+      "Save to this local path",
     ),
   }),
   output: z.strictObject({
@@ -59,6 +59,27 @@ export default defineTool({
       }
       if (local_path === null || local_path === undefined) {
         const cap = s.SSH_UPLOAD_MAX_FILE_BYTES;
+        // issue 12 item 3: over the inline cap, the file can still come as a
+        // resource link when the client follows them and it fits the store
+        const sink = ctx.largeOutputs();
+        if (st.size > cap && sink && st.size <= sink.maxBytes) {
+          const bytes = await fs.readFile(path, sink.maxBytes, ctx.signal);
+          const link = sink.offer({ name: posix.basename(path) || "download", data: bytes });
+          if (link) {
+            return {
+              host: policy.hostname,
+              path,
+              size: bytes.length,
+              content_base64: "",
+              truncated: true,
+              local_path_written: null,
+              output_warnings: [
+                `file is ${bytes.length} bytes, over SSH_UPLOAD_MAX_FILE_BYTES (${cap}); not inline. Full content at ${link.uri}: read it with resources/read (blob), paged with ?offset=N&length=M`,
+                ...scan(decodeUtf8(bytes)),
+              ],
+            };
+          }
+        }
         if (st.size > cap) {
           return {
             host: policy.hostname,

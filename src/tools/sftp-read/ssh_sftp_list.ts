@@ -9,12 +9,11 @@ export default defineTool({
   name: "ssh_sftp_list",
   group: "sftp-read",
   tier: "read",
-  description:
-    "List a remote directory over SFTP, one page at a time (names sorted, . and .. removed): kind, size, mode, mtime and symlink targets.",
+  description: "List a remote directory, paginated.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("Directory to list"),
-    offset: z.number().int().min(0).default(0).describe("Index of the first entry of the page"),
+    offset: z.number().int().min(0).default(0).describe("Page offset"),
     limit: z.number().int().min(1).max(1000).default(100).describe(
       "Entries per page (1..1000)",
     ),

@@ -9,13 +9,12 @@ export default defineTool({
   name: "ssh_sftp_stat",
   group: "sftp-read",
   tier: "read",
-  description:
-    "Metadata of one remote path over SFTP: kind, size, mode, mtime, numeric owner and group; follow=false reports a symlink itself and its target.",
+  description: "Metadata of a remote path: kind, size, mode, mtime, owner.",
   input: z.strictObject({
     host: HostArg,
     path: remotePath("Path to inspect"),
     follow: z.boolean().default(true).describe(
-      "true: resolve symlinks (the canonical target is reported); false: report a final symlink itself",
+      "Follow symlinks",
     ),
   }),
   output: z.strictObject({

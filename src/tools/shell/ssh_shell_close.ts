@@ -7,8 +7,8 @@ export default defineTool({
   name: "ssh_shell_close",
   group: "shell",
   tier: "low-access",
-  description:
-    "Close a persistent shell session of this MCP session. closed=false when the id is unknown (or already closed).",
+  hints: { idempotentHint: true, openWorldHint: false },
+  description: "Close a shell session.",
   input: z.strictObject({ session_id: SessionIdArg }),
   output: z.strictObject({ session_id: z.string(), closed: z.boolean() }),
   handler({ session_id }, ctx) {

@@ -17,8 +17,7 @@ export default defineTool({
   group: "shell",
   tier: "dangerous",
   tags: ["persistent-session"],
-  description:
-    "Run one command in a shell session's working directory and remember the new cwd; cheatsheet and command policy apply like ssh_exec_run.",
+  description: "Run a command in a shell session; the working directory persists.",
   posixOnly: true,
   input: z.strictObject({ session_id: SessionIdArg, command: CommandArg, timeout: TimeoutArg }),
   hostFrom: ({ session_id }, { shells, sessionKey }) => shells.get(sessionKey, session_id).host,

@@ -6,6 +6,7 @@ export default defineTool({
   name: "ssh_shell_list",
   group: "shell",
   tier: "read",
+  hints: { openWorldHint: false },
   description:
     "List the persistent shell sessions opened by this MCP session: id, host, cwd, idle and age seconds.",
   input: z.strictObject({}),

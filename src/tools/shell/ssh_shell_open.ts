@@ -7,9 +7,9 @@ export default defineTool({
   name: "ssh_shell_open",
   group: "shell",
   tier: "dangerous",
+  hints: { destructiveHint: false, openWorldHint: false },
   tags: ["persistent-session"],
-  description:
-    "Open a persistent shell session on a host: a server-side record that remembers the working directory between ssh_shell_exec calls.",
+  description: "Open a shell session that keeps its working directory.",
   input: z.strictObject({ host: HostArg }),
   output: z.strictObject({
     session_id: z.string().describe("32 hex characters; usable only by this MCP session"),

@@ -12,13 +12,13 @@ export function ownerArg(what: "user" | "group"): z.ZodOptional<z.ZodNullable<z.
   return z.string().max(32).refine((v) => R_USERNAME.test(v) || /^[0-9]{1,10}$/.test(v), {
     message: `must be a ${what} name matching ^[a-z_][a-z0-9_-]{0,31}\\$?$ or a decimal id`,
   }).nullish().describe(
-    `Owner ${what} of the written file (name or numeric id); default: the existing file's ${what}, root for a new file`,
+    `Owner ${what}`,
   );
 }
 
 /** `mode`: integer 0..0o7777 (setuid/setgid/sticky refused in the handler unless allowed). */
 export const ModeArg = z.number().int().min(0).max(0o7777).nullish().describe(
-  "Permission bits as an integer (e.g. 384 = 0o600); default: keep the existing file's mode, 0o644 for a new file",
+  "Mode, e.g. 384 (0o600)",
 );
 
 /** 4-digit octal text of a mode (`0600`). */

@@ -15,12 +15,12 @@ import { assertRan, type Elevation, FILE_PIPELINE_TIMEOUT_S } from "../../sudo/e
 
 /** Path argument of the sudo path tools. */
 export const SudoPathArg = z.string().min(1).max(4096).describe(
-  "Remote path; canonicalized as root and checked against the host's path policy",
+  "Remote path",
 );
 
 /** `timeout` of the sudo file pipeline (TIMEOUT-7: default 60 s). */
 export const PipelineTimeoutArg = z.number().int().min(1).nullish().describe(
-  "Seconds before the sudo file pipeline is stopped (default 60)",
+  "Seconds (default 60)",
 );
 
 /** Milliseconds for a pipeline `timeout` argument. */

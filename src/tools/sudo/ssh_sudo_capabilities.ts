@@ -41,11 +41,11 @@ export default defineTool({
   name: "ssh_sudo_capabilities",
   group: "sudo",
   tier: "sudo",
-  description:
-    "What the SSH user may run as root on a host (parsed `sudo -l`: run-as users, commands, NOPASSWD), cached per host; call before the sudo tools.",
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  description: "What the SSH user may run as root (sudo -l); call before sudo tools.",
   input: z.strictObject({
     host: HostArg,
-    refresh: z.boolean().default(false).describe("Probe again instead of using the cached answer"),
+    refresh: z.boolean().default(false).describe("Skip cache"),
   }),
   output: Output,
   posixOnly: true,

@@ -11,15 +11,14 @@ export default defineTool({
   name: "ssh_sudo_edit",
   group: "sudo",
   tier: "sudo",
-  description:
-    "Replace text in a file as root (strict UTF-8), written back atomically with the same owner and mode; refused if the file changed meanwhile.",
+  description: "Replace exact text in a file as root, atomically.",
   input: z.strictObject({
     host: HostArg,
     path: SudoPathArg,
-    old_string: z.string().describe("Exact text to replace (non-empty)"),
-    new_string: z.string().describe("Replacement text (must differ from old_string)"),
+    old_string: z.string().describe("Exact text"),
+    new_string: z.string().describe("Replacement"),
     occurrence: z.enum(["single", "all"]).default("single").describe(
-      "single: old_string must occur exactly once; all: replace every occurrence",
+      "single: exactly one match; all: every match",
     ),
     timeout: PipelineTimeoutArg,
   }),

@@ -7,8 +7,7 @@ export default defineTool({
   name: "ssh_sudo_exec",
   group: "sudo",
   tier: "sudo",
-  description:
-    "Run one shell command as root via sudo (or doas); the password is sent only after sudo prompts. Cheatsheet and command policy apply.",
+  description: "Run a shell command as root via sudo.",
   input: z.strictObject({ host: HostArg, command: CommandArg, timeout: TimeoutArg }),
   output: ExecResult,
   posixOnly: true,

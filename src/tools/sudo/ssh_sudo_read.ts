@@ -10,8 +10,8 @@ export default defineTool({
   name: "ssh_sudo_read",
   group: "sudo",
   tier: "sudo",
-  description:
-    "Read a file as root (base64). The path is canonicalized and re-checked inside the root shell; redact-listed paths follow the bypass policy.",
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  description: "Read a file as root (base64).",
   input: z.strictObject({ host: HostArg, path: SudoPathArg, timeout: PipelineTimeoutArg }),
   output: z.strictObject({
     host: z.string(),

@@ -10,13 +10,13 @@ export default defineTool({
   name: "ssh_sudo_read_redacted",
   group: "sudo",
   tier: "sudo",
-  description:
-    "Read a root-only config file with secret values replaced by hash markers (redaction runs on the MCP server). Restricted paths stay refused.",
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  description: "Read a root-only config file with secret values masked.",
   input: z.strictObject({
     host: HostArg,
     path: SudoPathArg,
     format: z.enum(REDACT_FORMATS).nullish().describe(
-      "Format reported as format_detected (default: from the file name); every parser runs on every file, so a format can only add (RED-35)",
+      "Format hint (default: from file name)",
     ),
     timeout: PipelineTimeoutArg,
   }),

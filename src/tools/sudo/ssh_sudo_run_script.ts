@@ -8,12 +8,11 @@ export default defineTool({
   name: "ssh_sudo_run_script",
   group: "sudo",
   tier: "sudo",
-  description:
-    "Run a POSIX sh script as root via sudo (or doas); the body goes on stdin only after authentication finished. Needs an allow-any command policy.",
+  description: "Run a sh script as root via sudo.",
   input: z.strictObject({
     host: HostArg,
     script: z.string().min(1).max(1024 * 1024).describe(
-      "Script body (POSIX sh, max 1 MiB, no NUL); sent on stdin, never in argv or the audit log",
+      "POSIX sh script (sent on stdin)",
     ),
     timeout: TimeoutArg,
   }),

@@ -12,8 +12,8 @@ export default defineTool({
   name: "ssh_sudo_sftp_list",
   group: "sudo",
   tier: "sudo",
-  description:
-    "List a directory as root (ls -la parsed into entries), sorted by name and paginated. For directories the SSH user cannot read.",
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  description: "List a directory as root, paginated.",
   input: z.strictObject({
     host: HostArg,
     path: SudoPathArg,

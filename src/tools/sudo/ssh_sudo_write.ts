@@ -37,15 +37,15 @@ export default defineTool({
   name: "ssh_sudo_write",
   group: "sudo",
   tier: "sudo",
-  description:
-    "Write a file as root atomically (temp file + rename). Keeps the existing owner and mode unless given; setuid/setgid/sticky bits are refused.",
+  hints: { idempotentHint: true },
+  description: "Write a file as root atomically.",
   input: z.strictObject({
     host: HostArg,
     path: SudoPathArg,
-    content_text: z.string().nullish().describe("UTF-8 text to write (exactly one payload)"),
-    content_base64: z.string().nullish().describe("Base64 bytes to write (exactly one payload)"),
+    content_text: z.string().nullish().describe("UTF-8 content"),
+    content_base64: z.string().nullish().describe("Base64 content"),
     local_path: z.string().nullish().describe(
-      "File on the MCP host inside SSH_LOCAL_TRANSFER_ROOTS to upload (exactly one payload)",
+      "Local file to upload",
     ),
     mode: ModeArg,
     chown_user: ownerArg("user"),

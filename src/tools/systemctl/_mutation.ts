@@ -30,44 +30,39 @@ import { CheckArg, prepareUnit, readSystemd, UnitArg } from "./_systemctl.ts";
 export const UNIT_ACTIONS = {
   ssh_systemctl_start: {
     verb: "start",
-    description: "Start a systemd unit now (systemctl start -- <unit>).",
+    description: "Start a systemd unit.",
   },
   ssh_systemctl_stop: {
     verb: "stop",
-    description: "Stop a running systemd unit (systemctl stop -- <unit>).",
+    description: "Stop a systemd unit.",
   },
   ssh_systemctl_restart: {
     verb: "restart",
-    description:
-      "Restart a systemd unit (systemctl restart -- <unit>): stop then start, or start when it is not running.",
+    description: "Restart a systemd unit.",
   },
   ssh_systemctl_reload: {
     verb: "reload",
-    description:
-      "Ask a running unit to reload its configuration without a restart (systemctl reload -- <unit>).",
+    description: "Reload a unit's configuration without restart.",
   },
   ssh_systemctl_enable: {
     verb: "enable",
-    description:
-      "Enable a unit at boot (systemctl enable -- <unit>); it is not started now (use ssh_systemctl_start).",
+    description: "Enable a unit at boot (does not start it).",
   },
   ssh_systemctl_disable: {
     verb: "disable",
-    description:
-      "Disable a unit at boot (systemctl disable -- <unit>); a running instance keeps running.",
+    description: "Disable a unit at boot (does not stop it).",
   },
   ssh_systemctl_mask: {
     verb: "mask",
-    description: "Mask a unit so nothing can start it (systemctl mask -- <unit>).",
+    description: "Mask a unit so nothing can start it.",
   },
   ssh_systemctl_unmask: {
     verb: "unmask",
-    description: "Undo ssh_systemctl_mask (systemctl unmask -- <unit>).",
+    description: "Unmask a systemd unit.",
   },
   ssh_systemctl_reset_failed: {
     verb: "reset-failed",
-    description:
-      "Clear the failed state (and restart counter) of a unit (systemctl reset-failed -- <unit>).",
+    description: "Clear a unit's failed state.",
   },
 } as const;
 
@@ -113,7 +108,13 @@ export function unitMutation(name: UnitActionTool): Tool {
     elevation: "host-opt-in",
     posixOnly: true,
     taskSupport: "optional",
-    description: `${description} check=true reports the current state and what would change.`,
+    hints: {
+      // stop, restart, disable and mask take something away; the others only add or refresh
+      destructiveHint: verb === "stop" || verb === "restart" || verb === "disable" ||
+        verb === "mask",
+      idempotentHint: verb !== "restart",
+    },
+    description,
     input: z.strictObject({ host: HostArg, unit: UnitArg, timeout: TimeoutArg, check: CheckArg }),
     output: UnitMutationResult,
     auditHash: { unit_hash: "unit" },

@@ -16,12 +16,12 @@ import { UNIT_MAX, type UnitName, unitName } from "./_words.ts";
 
 /** The `unit` parameter (R_UNIT, checked in `prepare`). */
 export const UnitArg = z.string().max(UNIT_MAX).describe(
-  "Unit name, e.g. nginx or nginx.service (R_UNIT: letters, digits, @ . _ -; a known type suffix; no leading dash except -.mount/-.slice)",
+  "Unit, e.g. nginx",
 );
 
 /** The `check` parameter of every mutating tool. */
 export const CheckArg = z.boolean().default(false).describe(
-  "Check mode: report the current state and what the action would change, without changing anything",
+  "Dry run",
 );
 
 /** `prepare` of a tool with a `unit` input: the checked unit name. */

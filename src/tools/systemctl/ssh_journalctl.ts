@@ -5,6 +5,8 @@ import { OutputWarnings } from "../_schemas.ts";
 import { chronological, countLines } from "./_parse.ts";
 import { readSystemd, UnitArg } from "./_systemctl.ts";
 import { grepText, journalTime, optional, unitName } from "./_words.ts";
+import { sanitize } from "../../policy/sanitize.ts";
+import { linkTruncated, withCapture } from "../_outputs.ts";
 
 /**
  * The journal of one unit: `journalctl --unit=<unit> --no-pager -q -r -n <lines>
@@ -19,20 +21,19 @@ export default defineTool({
   group: "systemctl",
   tier: "read",
   posixOnly: true,
-  description:
-    "The last journal lines of one systemd unit (journalctl -u), oldest first, optionally limited by since/until times and a grep expression.",
+  description: "Last journal lines of a systemd unit (journalctl -u).",
   input: z.strictObject({
     host: HostArg,
     unit: UnitArg,
     since: z.string().max(64).nullish().describe(
-      "Start time (R_JOURNAL_TIME): 10m, 1h30m, 2d, epoch seconds, 2026-04-16T12:00:00Z, 2026-04-16 12:00, yesterday, today, now",
+      "Start: 10m, 2d, epoch, ISO time, yesterday, today",
     ),
-    until: z.string().max(64).nullish().describe("End time, same forms as since"),
+    until: z.string().max(64).nullish().describe("Until"),
     lines: z.number().int().min(1).max(1000).default(200).describe(
-      "Newest entries to return (1..1000)",
+      "Last N entries",
     ),
     grep: z.string().max(200).nullish().describe(
-      "Only entries whose message matches (R_GREP: letters, digits, space, _ - . : / @)",
+      "Message filter",
     ),
   }),
   output: z.strictObject({
@@ -51,14 +52,24 @@ export default defineTool({
     grep: optional(grep, (v) => grepText(v)),
   }),
   async handler({ lines }, ctx, { unit, since, until, grep }) {
+    // issue 12 item 3: a journal over the stdout cap also comes as a resource link
+    const { ctx: c, capture } = withCapture(ctx);
     const o = await readSystemd(
-      ctx,
+      c,
       "journalctl",
       sh`journalctl ${`--unit=${unit}`} --no-pager -q -r -n ${lines} ${
         since ? [`--since=${since}`] : []
       } ${until ? [`--until=${until}`] : []} ${grep ? [`--grep=${grep}`] : []}`,
     );
     const stdout = chronological(o.stdout);
+    const link = linkTruncated(
+      ctx,
+      capture,
+      "stdout",
+      capture?.result?.stdoutTruncated === true,
+      (t) => chronological(sanitize(t).text),
+    );
+    if (link) o.warnings.push(link);
     return {
       host: ctx.host.policy.hostname,
       unit,

@@ -10,8 +10,7 @@ export default defineTool({
   group: "systemctl",
   tier: "read",
   posixOnly: true,
-  description:
-    "The unit file of a systemd unit and its drop-ins, each under a `# <path>` line (systemctl cat -- <unit>).",
+  description: "Unit file and drop-ins of a systemd unit.",
   input: z.strictObject({ host: HostArg, unit: UnitArg }),
   output: z.strictObject({
     host: z.string(),

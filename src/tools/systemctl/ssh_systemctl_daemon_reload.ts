@@ -17,11 +17,11 @@ export default defineTool({
   name: "ssh_systemctl_daemon_reload",
   group: "systemctl",
   tier: "dangerous",
+  hints: { destructiveHint: false, idempotentHint: true },
   elevation: "host-opt-in",
   posixOnly: true,
   taskSupport: "optional",
-  description:
-    "Make systemd re-read unit files after an edit (systemctl daemon-reload); running services are not restarted. check=true only confirms systemctl is available.",
+  description: "Reload systemd unit files (systemctl daemon-reload).",
   input: z.strictObject({ host: HostArg, timeout: TimeoutArg, check: CheckArg }),
   output: z.strictObject({
     host: z.string(),

@@ -10,8 +10,7 @@ export default defineTool({
   group: "systemctl",
   tier: "read",
   posixOnly: true,
-  description:
-    "Whether a systemd unit is running (systemctl is-active -- <unit>): state active, inactive, failed, activating, deactivating, reloading or unknown.",
+  description: "Whether a systemd unit is active.",
   input: z.strictObject({ host: HostArg, unit: UnitArg }),
   output: z.strictObject({
     host: z.string(),

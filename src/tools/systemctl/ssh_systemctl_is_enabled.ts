@@ -10,8 +10,7 @@ export default defineTool({
   group: "systemctl",
   tier: "read",
   posixOnly: true,
-  description:
-    "Whether a systemd unit starts at boot (systemctl is-enabled -- <unit>): enabled, disabled, static, masked, ... or unknown.",
+  description: "Whether a systemd unit is enabled at boot.",
   input: z.strictObject({ host: HostArg, unit: UnitArg }),
   output: z.strictObject({
     host: z.string(),

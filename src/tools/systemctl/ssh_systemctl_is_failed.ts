@@ -10,8 +10,7 @@ export default defineTool({
   group: "systemctl",
   tier: "read",
   posixOnly: true,
-  description:
-    "Whether a systemd unit is in the failed state (systemctl is-failed -- <unit>): failed=true when systemctl exits 0; state is its raw answer.",
+  description: "Whether a systemd unit has failed.",
   input: z.strictObject({ host: HostArg, unit: UnitArg }),
   output: z.strictObject({
     host: z.string(),

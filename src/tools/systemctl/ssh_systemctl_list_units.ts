@@ -15,18 +15,17 @@ export default defineTool({
   group: "systemctl",
   tier: "read",
   posixOnly: true,
-  description:
-    "List loaded systemd units of one type (default service), optionally filtered by state (running, failed, ...) and a name pattern (* and ? wildcards).",
+  description: "List systemd units by type, state and name pattern.",
   input: z.strictObject({
     host: HostArg,
     pattern: z.string().max(UNIT_MAX).nullish().describe(
-      "Unit name pattern with * and ? (R_UNIT_PATTERN), e.g. nginx* or *.service",
+      "Unit glob, e.g. nginx*",
     ),
     state: z.string().max(64).nullish().describe(
-      "State filter (R_UNIT_STATE), e.g. running, failed, active, inactive",
+      "State, e.g. failed",
     ),
     unit_type: z.string().max(64).default("service").describe(
-      "Unit type (R_UNIT_PATTERN), e.g. service, timer, socket, mount",
+      "Unit type, e.g. timer",
     ),
   }),
   output: z.strictObject({

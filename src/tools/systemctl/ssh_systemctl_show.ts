@@ -12,13 +12,12 @@ export default defineTool({
   group: "systemctl",
   tier: "read",
   posixOnly: true,
-  description:
-    "Machine-readable properties of a systemd unit (systemctl show), all of them or only the named ones (e.g. ActiveState, SubState, MainPID, ExecMainStatus, NRestarts, FragmentPath).",
+  description: "Properties of a systemd unit (systemctl show).",
   input: z.strictObject({
     host: HostArg,
     unit: UnitArg,
     properties: z.array(z.string().max(128)).max(64).nullish().describe(
-      "Property names (R_PROPERTY, e.g. ActiveState); default: all",
+      "Properties (default all)",
     ),
   }),
   output: z.strictObject({

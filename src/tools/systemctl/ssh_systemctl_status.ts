@@ -11,8 +11,7 @@ export default defineTool({
   group: "systemctl",
   tier: "read",
   posixOnly: true,
-  description:
-    "Status of one systemd unit (systemctl status --no-pager -- <unit>): the status text and the parsed Active state. A non-zero exit (3 = not running, 4 = no such unit) is data.",
+  description: "Status of a systemd unit (systemctl status).",
   input: z.strictObject({ host: HostArg, unit: UnitArg }),
   output: z.strictObject({
     host: z.string(),
