@@ -27,6 +27,16 @@ import { cheatsheetGate, commandGate } from "./checks.ts";
 import { buildContext, CallDoor, type CallExtra } from "./context.ts";
 import { admitted, platformGate, timeoutCeiling } from "./gates.ts";
 import { type ListedTool, listedTools } from "./visibility.ts";
+import { ErrorCode, McpError } from "../mcp/sdk.ts";
+import {
+  CALL_TOOL,
+  CALL_TOOL_DECL,
+  CallInput,
+  metaListing,
+  SEARCH_TOOLS,
+  searchToolsFor,
+  ToolSearch,
+} from "./search.ts";
 
 export type { CallExtra };
 
@@ -298,11 +308,21 @@ export class ToolRegistry {
   readonly #byName: Map<string, Tool>;
   readonly #visibleNames: ReadonlySet<string>;
   #listed: ListedTool[] | null = null;
+  /** search mode (SSH_ENABLE_BM25): the synthetic tools, else null */
+  readonly #meta: ReadonlyMap<string, Tool> | null;
+  #search: ToolSearch | null = null;
+  #searchListed: ListedTool[] | null = null;
 
   constructor(app: AppServices) {
     this.#app = app;
     this.#byName = new Map(app.catalog.visible.map((t) => [t.name, t]));
     this.#visibleNames = new Set(this.#byName.keys());
+    this.#meta = app.settings.SSH_ENABLE_BM25
+      ? new Map([
+        [SEARCH_TOOLS, searchToolsFor(() => this.#index())],
+        [CALL_TOOL, CALL_TOOL_DECL],
+      ])
+      : null;
   }
 
   /** Visible tools. */
@@ -310,20 +330,70 @@ export class ToolRegistry {
     return [...this.#byName.values()];
   }
 
-  /** `tools/list` payload (schemas computed once). */
+  /**
+   * `tools/list` payload (schemas computed once). In search mode: the
+   * synthetic `search_tools` and `call_tool` plus the visible pinned tools
+   * (`SSH_BM25_ALWAYS_VISIBLE`).
+   */
   list(): ListedTool[] {
     this.#listed ??= listedTools(this.tools);
-    return this.#listed;
+    if (!this.#meta) return this.#listed;
+    if (!this.#searchListed) {
+      const [search, call] = listedTools([...this.#meta.values()]);
+      const pinned = new Set(this.#app.settings.SSH_BM25_ALWAYS_VISIBLE);
+      this.#searchListed = [
+        ...metaListing(search!, call!, this.tools),
+        ...this.#listed.filter((l) => pinned.has(l.name)),
+      ];
+    }
+    return this.#searchListed;
   }
 
-  /** The visible tool `name`, if any. */
+  /** The search index over the visible tools (built on first use). */
+  #index(): ToolSearch {
+    this.#listed ??= listedTools(this.tools);
+    this.#search ??= new ToolSearch(
+      this.tools,
+      this.#listed,
+      this.#app.skills,
+      this.#app.settings.SSH_BM25_MAX_RESULTS,
+    );
+    return this.#search;
+  }
+
+  /** The visible tool `name` (or a synthetic tool of search mode), if any. */
   get(name: string): Tool | undefined {
-    return this.#byName.get(name);
+    return this.#byName.get(name) ?? this.#meta?.get(name);
   }
 
   /** True when `name` is callable in this configuration. */
   has(name: string): boolean {
-    return this.#byName.has(name);
+    return this.#byName.has(name) || (this.#meta?.has(name) ?? false);
+  }
+
+  /**
+   * `call_tool`: the named visible tool through this same pipeline with the
+   * caller's `extra`. A hidden or unknown name gets exactly the answer of a
+   * direct call to an unknown tool (TIER-7); the synthetic tools themselves
+   * are not callable through it. `call_tool` gets its own audit line.
+   */
+  async #callTool(rawArgs: unknown, extra: CallExtra): Promise<CallOutcome | null> {
+    const parsed = CallInput.safeParse(rawArgs ?? {});
+    // malformed arguments: the pipeline's parse stage refuses them (and audits the refusal)
+    if (!parsed.success) return await this.#run(CALL_TOOL_DECL, rawArgs, extra);
+    const inner = parsed.data.name;
+    if (!this.#byName.has(inner)) {
+      throw new McpError(ErrorCode.InvalidParams, `Tool ${inner} not found`);
+    }
+    const rec = new CallRecord(this.#app, CALL_TOOL_DECL, rawArgs, this.#visibleNames);
+    rec.hook("pre_tool_call");
+    const outcome = (await this.call(inner, parsed.data.arguments ?? {}, extra))!;
+    const errorClass = outcome.error?.error;
+    await rec.finish({
+      isError: outcome.isError,
+      ...(typeof errorClass === "string" ? { errorClass } : {}),
+    });
+    return outcome;
   }
 
   /**
@@ -331,8 +401,14 @@ export class ToolRegistry {
    * visible (the MCP layer answers exactly as for a name that never existed).
    */
   async call(name: string, rawArgs: unknown, extra: CallExtra): Promise<CallOutcome | null> {
-    const tool = this.#byName.get(name);
+    if (this.#meta && name === CALL_TOOL) return await this.#callTool(rawArgs, extra);
+    const tool = this.get(name);
     if (!tool) return null;
+    return await this.#run(tool, rawArgs, extra);
+  }
+
+  /** The pipeline for one resolved tool. */
+  async #run(tool: Tool, rawArgs: unknown, extra: CallExtra): Promise<CallOutcome> {
     const app = this.#app;
     const rec = new CallRecord(app, tool, rawArgs, this.#visibleNames);
     const door = new CallDoor(app, rec, extra);
