@@ -8,7 +8,15 @@
  * the tier or group flags is never served, by any URI or by `ssh_skill_read`
  * (TIER-12; issue 9 wins over SK-6's "serve every skill" default).
  * `SSH_SKILLS_VISIBLE_ONLY=true` narrows further: skills that belong to no
- * visible tool (an operator's own skill directories) are dropped too. URIs:
+ * visible tool (an operator's own skill directories) are dropped too.
+ *
+ * Runbooks (issue 12 item 5, also overriding SK-6): a runbook is listed and
+ * readable only when EVERY tool it calls is visible. "Calls" means the
+ * `ssh_<tool>(` call lines of its fenced code blocks (the notation checked by
+ * tests/e2e/runbooks_test.ts; see {@link runbookTools}); tool names mentioned
+ * only in prose or links do not count, nor do names that are not registered
+ * tools at all. A hidden runbook answers like an unknown one.
+ * `SSH_ENABLE_RUNBOOKS=false` drops every runbook (SK-4). URIs:
  *
  * - `skill://<name>/SKILL.md` (text/markdown)
  * - `skill://<name>/_manifest` (application/json)
@@ -60,6 +68,18 @@ export function parseFrontMatter(
     if (c > 0) fields[l.slice(0, c).trim()] = l.slice(c + 1).trim();
   }
   return null;
+}
+
+/**
+ * The tools a runbook calls: every `ssh_<tool>(` inside its fenced code blocks
+ * (the call notation of SKILLS.md §2.2 item 8, used by every runbook).
+ */
+export function runbookTools(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const block of text.matchAll(/^```[^\n]*\n([\s\S]*?)^```/gm)) {
+    for (const m of block[1]!.matchAll(/\b(ssh_[a-z0-9_]+)\(/g)) out.add(m[1]!);
+  }
+  return out;
 }
 
 /** Description: front matter, else the first meaningful body line (<= 200 chars). */
@@ -123,13 +143,17 @@ export class SkillLibrary {
     logger: Logger;
   }): Promise<SkillLibrary> {
     const lib = new SkillLibrary();
+    /** names of runbooks withheld because they call a hidden tool */
+    const shadowed = new Set<string>();
+    const usesHidden = (text: string) =>
+      [...runbookTools(text)].some((t) => opts.hiddenTools?.has(t) ?? false);
     const accept = (kind: "skill" | "runbook", name: string) => {
       if (kind === "runbook" && !opts.enableRunbooks) return false;
       if (opts.hiddenTools?.has(name.replaceAll("-", "_"))) return false;
       if (
         kind === "skill" && opts.visibleTools && !opts.visibleTools.has(name.replaceAll("-", "_"))
       ) return false;
-      return !lib.docs.has(name);
+      return !lib.docs.has(name) && !shadowed.has(name);
     };
     for (const [kind, dir] of [["skill", opts.skillsDir], ["runbook", opts.runbooksDir]] as const) {
       if (!dir) continue;
@@ -146,7 +170,14 @@ export class SkillLibrary {
       for (const e of entries) {
         if (!accept(kind, e.name)) continue;
         const doc = await loadDiskDoc(kind, e.name, join(dir, e.name), opts.logger);
-        if (doc) lib.docs.set(e.name, doc);
+        if (!doc) continue;
+        const main = doc.files.get("SKILL.md");
+        if (kind === "runbook" && main && usesHidden(decoder.decode(main))) {
+          // the on-disk runbook still shadows the embedded one of the same name
+          shadowed.add(e.name);
+          continue;
+        }
+        lib.docs.set(e.name, doc);
       }
     }
     for (const d of opts.embedded) {
@@ -155,6 +186,7 @@ export class SkillLibrary {
       for (const [p, t] of Object.entries(d.files)) files.set(p, encoder.encode(t));
       const main = d.files["SKILL.md"];
       if (main === undefined) continue;
+      if (d.kind === "runbook" && usesHidden(main)) continue;
       lib.docs.set(d.name, {
         kind: d.kind,
         name: d.name,
