@@ -126,7 +126,9 @@ export function parseHostsToml(
   env: Record<string, string | undefined> = {},
 ): HostsFile {
   const file = sourcePath;
-  const ctx: Ctx = { file, settings, env };
+  // parsers append deprecation / clamp WARNINGs here (before the §9.2 notices)
+  const notices: ConfigNotice[] = [];
+  const ctx: Ctx = { file, settings, env, notices };
   let doc: Table;
   try {
     doc = parse(text.replace(/^\uFEFF/, ""), { integersAsBigInt: true }) as Table;
@@ -139,7 +141,6 @@ export function parseHostsToml(
     }
     throw new ConfigError(`${file}: cannot parse TOML: ${errorText(e)}.`);
   }
-  const notices: ConfigNotice[] = [];
 
   for (const k of Object.keys(doc)) {
     if (!(TOP_LEVEL_KEYS as readonly string[]).includes(k)) {

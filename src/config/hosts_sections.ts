@@ -70,10 +70,16 @@ const AUTH_KEY_PARSERS: KeyTable<AuthConfig, Ctx> = {
 };
 
 /** Parsers of the keys of an `alerts` table. */
+const PERCENT_CLAMP = "an alert threshold is a percentage; clamped to the nearest bound";
+
 const ALERTS_KEY_PARSERS: KeyTable<AlertsConfig, Ctx> = {
-  disk_use_percent_max: (v, at) => asInt(v, at, 0, 100, 90),
+  // Alert thresholds are clamped, not refused (python-ssh-mcp had no range):
+  // they only decide what ssh_host_alerts reports, never what may run, and a
+  // percentage outside 0..100 behaves like the nearest bound (above 100 never
+  // breaches, below 0 always does).
+  disk_use_percent_max: (v, at, ctx) => asInt(v, at, 0, 100, 90, ctx, PERCENT_CLAMP),
   load_avg_1min_max: (v, at) => asNumber(v, at, 0),
-  mem_free_percent_min: (v, at) => asInt(v, at, 0, 100, 10),
+  mem_free_percent_min: (v, at, ctx) => asInt(v, at, 0, 100, 10, ctx, PERCENT_CLAMP),
   disk_mounts: asStringList,
 };
 

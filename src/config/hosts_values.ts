@@ -10,7 +10,7 @@
 
 import { TomlDate } from "smol-toml";
 import { ConfigError } from "../errors.ts";
-import type { Settings } from "./types.ts";
+import type { ConfigNotice, Settings } from "./types.ts";
 
 /** A TOML table as smol-toml returns it. */
 export type Table = Record<string, unknown>;
@@ -33,6 +33,21 @@ export interface Ctx {
   settings: Settings;
   /** environment for `~` / `${VAR}` expansion */
   env: Record<string, string | undefined>;
+  /**
+   * where accepted-but-deprecated spellings and clamped values are reported
+   * (WARNING notices, logged at start-up and on reload); absent = not reported
+   */
+  notices?: ConfigNotice[];
+}
+
+/** The dotted name of a key for messages: `hosts.web.port`, `defaults.auth.method`. */
+export function dotted(at: At): string {
+  return at.table === "" ? at.key : at.key === "" ? at.table : `${at.table}.${at.key}`;
+}
+
+/** Appends a WARNING notice `file: table.key: message` when `ctx` collects notices. */
+export function warnAt(at: At, ctx: Pick<Ctx, "notices"> | undefined, message: string): void {
+  ctx?.notices?.push({ level: "WARNING", message: `${at.file}: ${dotted(at)}: ${message}` });
 }
 
 /** Validates the value of one key (`at` names it) and returns it converted. */
@@ -122,8 +137,24 @@ export function asOptString(v: unknown, at: At): string | null {
   return s === "" ? null : s;
 }
 
-/** A boolean (unquoted `true` / `false`). */
-export function asBool(v: unknown, at: At): boolean {
+/**
+ * A boolean (unquoted `true` / `false`). COMPAT: python-ssh-mcp (pydantic, lax
+ * mode) also took quoted booleans; `"true"` / `"false"` (any case) are accepted
+ * with a deprecation WARNING naming file and key. Other strings stay errors.
+ */
+export function asBool(v: unknown, at: At, ctx?: Pick<Ctx, "notices">): boolean {
+  if (typeof v === "string") {
+    const b = parseQuotedBool(v);
+    if (b !== null) {
+      warnAt(
+        at,
+        ctx,
+        `the quoted boolean ${JSON.stringify(v)} is deprecated (accepted for python-ssh-mcp ` +
+          `compatibility); write ${at.key} = ${b} (unquoted)`,
+      );
+      return b;
+    }
+  }
   if (typeof v !== "boolean") {
     fail(
       at,
@@ -134,8 +165,33 @@ export function asBool(v: unknown, at: At): boolean {
   return v;
 }
 
-/** Integer from a TOML integer or a decimal string; floats are rejected. */
-export function asInt(v: unknown, at: At, min: number, max: number, example: number): number {
+/**
+ * `"true"` / `"false"` in any case (what python-ssh-mcp's documentation and
+ * deployments used); other strings are not guessed at.
+ */
+function parseQuotedBool(v: string): boolean | null {
+  const t = v.trim().toLowerCase();
+  return t === "true" ? true : t === "false" ? false : null;
+}
+
+/**
+ * Integer from a TOML integer or a decimal string. COMPAT: an integral float
+ * (`90.0`, which python-ssh-mcp accepted) is taken with a deprecation WARNING;
+ * a float with a fraction (`22.5`) is an error.
+ *
+ * `clamp`: when given, an out-of-range value is clamped into `min..max` with a
+ * WARNING (the text says why that is safe) instead of being an error; only for
+ * keys whose bound is not security-relevant.
+ */
+export function asInt(
+  v: unknown,
+  at: At,
+  min: number,
+  max: number,
+  example: number,
+  ctx?: Pick<Ctx, "notices">,
+  clamp?: string,
+): number {
   const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `${min}..${max}`;
   const fix = `use an integer ${range} (e.g. ${at.key} = ${example})`;
   let n: number;
@@ -147,13 +203,34 @@ export function asInt(v: unknown, at: At, min: number, max: number, example: num
   } else if (typeof v === "string" && /^\s*[+-]?[0-9]+\s*$/.test(v)) {
     n = Number(v.trim());
     if (!Number.isSafeInteger(n)) fail(at, `${shown(at, v)} is out of range`, fix);
+  } else if (typeof v === "number" && Number.isSafeInteger(v)) {
+    n = v;
+    warnAt(
+      at,
+      ctx,
+      `the float ${floatText(v)} for an integer key is deprecated (accepted for python-ssh-mcp ` +
+        `compatibility); write ${at.key} = ${v}`,
+    );
   } else if (typeof v === "number") {
-    fail(at, `${shown(at, v)} is not an integer (floats are not accepted)`, fix);
+    fail(
+      at,
+      `${shown(at, v)} is not an integer (only whole floats like 90.0 are accepted)`,
+      fix,
+    );
   } else {
     fail(at, `${shown(at, v)} is not an integer`, fix);
   }
-  if (n < min || n > max) fail(at, `${n} is out of range`, fix);
+  if (n < min || n > max) {
+    if (clamp === undefined) fail(at, `${n} is out of range`, fix);
+    const c = Math.min(max, Math.max(min, n));
+    warnAt(at, ctx, `${n} is outside ${range}; using ${c} (${clamp})`);
+    return c;
+  }
   return n;
+}
+
+function floatText(v: number): string {
+  return Number.isInteger(v) ? v.toFixed(1) : String(v);
 }
 
 /** A finite integer or float `>= min`. */

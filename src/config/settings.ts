@@ -116,7 +116,7 @@ export function parseSettings(
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const raw = getEnv(env, name);
     if (raw !== undefined) present.add(name);
-    out[name] = parseOne(name, raw);
+    out[name] = parseOne(name, raw, warn);
   }
   const s = out as MutableSettings;
 
@@ -235,7 +235,20 @@ export function parseSettings(
       warn(`SSH_PATH_ALLOWLIST contains ${JSON.stringify(e)}: every path on every host is allowed`);
     }
   }
-  if (s.SSH_COMMAND_TIMEOUT > s.SSH_MAX_COMMAND_TIMEOUT) {
+  if (
+    s.SSH_COMMAND_TIMEOUT > s.SSH_MAX_COMMAND_TIMEOUT && !present.has("SSH_MAX_COMMAND_TIMEOUT")
+  ) {
+    // COMPAT: python-ssh-mcp has no per-call ceiling, so a deployment with a
+    // default timeout above our built-in ceiling would refuse its own default
+    // when a client passes it explicitly. A ceiling bounds resources, not
+    // access, and the operator did not choose one: raise it to the default.
+    warn(
+      `SSH_COMMAND_TIMEOUT (${s.SSH_COMMAND_TIMEOUT}) is above the built-in ` +
+        `SSH_MAX_COMMAND_TIMEOUT (${s.SSH_MAX_COMMAND_TIMEOUT}); the ceiling is raised to ` +
+        `${s.SSH_COMMAND_TIMEOUT}. Set SSH_MAX_COMMAND_TIMEOUT to choose another ceiling.`,
+    );
+    s.SSH_MAX_COMMAND_TIMEOUT = s.SSH_COMMAND_TIMEOUT;
+  } else if (s.SSH_COMMAND_TIMEOUT > s.SSH_MAX_COMMAND_TIMEOUT) {
     warn(
       `SSH_COMMAND_TIMEOUT (${s.SSH_COMMAND_TIMEOUT}) is above SSH_MAX_COMMAND_TIMEOUT ` +
         `(${s.SSH_MAX_COMMAND_TIMEOUT})`,
@@ -244,7 +257,35 @@ export function parseSettings(
   return { settings: s, notices };
 }
 
-function parseOne(name: SettingName, raw: string | undefined): unknown {
+/**
+ * Upper bounds that are clamped with a WARNING instead of refusing start-up,
+ * with the reason shown to the operator. COMPAT: python-ssh-mcp accepted any
+ * value for these, so a deployment moved over unchanged must still start.
+ * Only bounds whose clamping cannot widen what a caller may do belong here.
+ *
+ * Reviewed and deliberately NOT clamped (still fatal):
+ * - `SSH_REDACT_HINT_CHARS` (0..4): security-relevant (each extra character
+ *   leaks part of every secret) and the reference refuses it too (§9.1 item 4).
+ * - `MCP_HTTP_PORT` (1..65535): not a cap; no port outside the range exists.
+ * - the `> 0` lower bound of caps and timeouts (CONFIG.md §3.6 NEW): a zero or
+ *   negative cap or timeout has no safe nearest value to pick for the
+ *   operator (0 = "no output" / "no wait" in the reference), so it stays an
+ *   explicit error.
+ */
+const CLAMP_ABOVE_MAX: Partial<Record<SettingName, string>> = {
+  // The reference declared but never used it (one connection, unbounded
+  // channels); here it is the channel limit per pooled connection, capped by
+  // what OpenSSH's default MaxSessions (10) leaves after SFTP and the kill
+  // channel. A lower value only makes extra callers queue: safe to clamp.
+  SSH_MAX_CONNECTIONS_PER_HOST:
+    "channels per connection are limited by sshd's MaxSessions; extra calls queue",
+};
+
+function parseOne(
+  name: SettingName,
+  raw: string | undefined,
+  warn: (message: string) => void,
+): unknown {
   const spec = SETTINGS[name];
   const secret = SECRET_SETTINGS.has(name);
   const shown = (v: string) => secret ? "(value not shown)" : JSON.stringify(clip(v));
@@ -276,6 +317,11 @@ function parseOne(name: SettingName, raw: string | undefined): unknown {
         );
       }
       const v = Number(t);
+      const clampWhy = CLAMP_ABOVE_MAX[name];
+      if (max !== undefined && v > max && clampWhy !== undefined) {
+        warn(`${name}=${v} is above the maximum of ${max}; using ${max} (${clampWhy}).`);
+        return max;
+      }
       if ((min !== undefined && v < min) || (max !== undefined && v > max)) {
         const why = min === 1 && (max === undefined) ? " (caps and timeouts must be > 0)" : "";
         throw new ConfigError(
@@ -309,16 +355,30 @@ function parseOne(name: SettingName, raw: string | undefined): unknown {
     }
     case "enum": {
       if (raw === undefined) return spec.default;
-      const t = raw.trim();
+      const t = name === "LOG_LEVEL" ? pythonLogLevel(raw) : raw.trim();
       if (!(spec.values as readonly string[]).includes(t)) {
         throw new ConfigError(
           `${name}=${shown(raw)} is not allowed; use one of ${spec.values.join(", ")} ` +
-            `(exact spelling; default ${spec.default}).`,
+            (name === "LOG_LEVEL"
+              ? `(any case; WARN, FATAL and NOTSET as in Python; default ${spec.default}).`
+              : `(exact spelling; default ${spec.default}).`),
         );
       }
       return t;
     }
   }
+}
+
+/**
+ * `LOG_LEVEL` as Python's logging reads it (COMPAT): any case, `WARN` =
+ * `WARNING`, `FATAL` = `CRITICAL`, `NOTSET` = everything (`DEBUG`, the most
+ * verbose level here). Other values come back unchanged (upper-cased) for the
+ * enum check to refuse.
+ */
+export function pythonLogLevel(raw: string): string {
+  const t = raw.trim().toUpperCase();
+  const alias: Record<string, string> = { WARN: "WARNING", FATAL: "CRITICAL", NOTSET: "DEBUG" };
+  return alias[t] ?? t;
 }
 
 /**

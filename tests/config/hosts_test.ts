@@ -242,7 +242,7 @@ Deno.test("§2: ${VAR} and ~ are expanded in identity_agent and key", () => {
 
 Deno.test("AC-013: bad ports are fatal naming hosts.web and port", () => {
   for (
-    const bad of ["0", "-1", "65536", "100000", '"abc"', '"22a"', '""', "22.5", "22.0", "true"]
+    const bad of ["0", "-1", "65536", "100000", '"abc"', '"22a"', '""', "22.5", "0.0", "true"]
   ) {
     err(`[hosts.web]\nport = ${bad}\n`, ["hosts.web", "port", "1..65535"]);
   }
@@ -522,7 +522,7 @@ Deno.test("§9.1-7: caps and timeouts <= 0 are fatal", () => {
     err(`[hosts.x]\n${k} = 1.5\n`, ["hosts.x", k, "float"]);
     assert.equal((host(`[hosts.x]\n${k} = 30\n`, "x") as unknown as Record<string, number>)[k], 30);
   }
-  err("[hosts.x.alerts]\ndisk_use_percent_max = 150\n", ["hosts.x.alerts", "disk_use_percent_max"]);
+  err("[hosts.x.alerts]\ndisk_use_percent_max = 1.5\n", ["hosts.x.alerts", "disk_use_percent_max"]);
 });
 
 Deno.test("§9.1-7: tags must match ^[A-Za-z0-9._-]{1,50}$", () => {
@@ -575,7 +575,7 @@ Deno.test("remote_mcp table: command/subsystem strings and allow_tools list", ()
 
 Deno.test("§9.1-6: wrong value types name table and key", () => {
   err("[hosts.x]\npersistent_session = 1\n", ["hosts.x", "persistent_session", "boolean"]);
-  err('[hosts.x]\nredact_entropy_detection = "true"\n', ["redact_entropy_detection"]);
+  err('[hosts.x]\nredact_entropy_detection = "maybe"\n', ["redact_entropy_detection"]);
   err("[hosts.x]\nuser = 5\n", ["hosts.x", "user", "string"]);
   err('[hosts.x]\nuser = ""\n', ["hosts.x", "user"]);
   err('[hosts.x]\nhostname = "bad host"\n', ["hosts.x", "hostname"]);
@@ -805,4 +805,81 @@ Deno.test("hosts.toml.example: every commented-out key line is valid when uncomm
   });
   assert.equal(f.hosts.get("web01")?.become_method, "sudo");
   assert.equal(f.hosts.get("bastion")?.default_dir, "/srv");
+});
+
+// ---------------------------------------------------------------------------
+// COMPAT (issue 12 item 7): values python-ssh-mcp (pydantic, lax mode) accepted
+
+Deno.test("COMPAT: quoted booleans are accepted with a deprecation WARNING naming file and key", () => {
+  const toml = '[defaults]\npersistent_session = "false"\n' +
+    '[hosts.web]\nhostname = "web.example"\nredact_entropy_detection = "True"\n' +
+    '[hosts.web.auth]\nidentities_only = "FALSE"\n[network]\nresolve_dns = "true"\n';
+  const f = ok(toml);
+  const p = f.hosts.get("web")!;
+  assert.equal(p.persistent_session, false);
+  assert.equal(p.redact_entropy_detection, true);
+  assert.equal(p.auth.identities_only, false);
+  assert.equal(f.network.resolve_dns, true);
+  const w = warns(toml);
+  for (
+    const key of [
+      "defaults.persistent_session",
+      "hosts.web.redact_entropy_detection",
+      "hosts.web.auth.identities_only",
+      "network.resolve_dns",
+    ]
+  ) {
+    const m = w.find((x) => x.includes(`${FILE}: ${key}:`));
+    assert.ok(m, `no warning for ${key} in ${JSON.stringify(w)}`);
+    assert.match(m, /deprecated/);
+  }
+  // other strings stay errors, with a clear message
+  const msg = err('[hosts.web]\npersistent_session = "sometimes"\n', [
+    "hosts.web",
+    "persistent_session",
+    "boolean",
+    '"sometimes"',
+  ]);
+  assert.match(msg, /true or false/);
+});
+
+Deno.test("COMPAT: integral floats for integer keys are accepted with a deprecation WARNING", () => {
+  const toml = '[hosts.web]\nhostname = "web.example"\nport = 2222.0\ncommand_timeout = 90.0\n' +
+    "[hosts.web.alerts]\ndisk_use_percent_max = 90.0\n";
+  const p = host(toml, "web");
+  assert.equal(p.port, 2222);
+  assert.equal(p.command_timeout, 90);
+  assert.equal(p.alerts.disk_use_percent_max, 90);
+  const w = warns(toml);
+  for (const key of ["hosts.web.port", "hosts.web.command_timeout"]) {
+    const m = w.find((x) => x.includes(`${FILE}: ${key}:`));
+    assert.ok(m, `no warning for ${key} in ${JSON.stringify(w)}`);
+    assert.match(m, /deprecated/);
+  }
+  assert.ok(w.some((x) => x.includes("hosts.web.alerts.disk_use_percent_max: the float 90.0")));
+  // non-integral floats stay errors; an integral float out of range too
+  err("[hosts.web]\nport = 22.5\n", ["hosts.web", "port", "22.5", "not an integer"]);
+  err("[hosts.web]\ncommand_timeout = 0.0\n", ["hosts.web", "command_timeout", "out of range"]);
+  err("[hosts.web]\nport = 1e300\n", ["hosts.web", "port"]);
+  err("[hosts.web]\nport = inf\n", ["hosts.web", "port"]);
+  // plain integers: no warning
+  assert.deepEqual(warns('[hosts.web]\nhostname = "web.example"\nport = 22\n'), []);
+});
+
+Deno.test("COMPAT: alert percentages outside 0..100 are clamped with a WARNING; hint chars stay fatal", () => {
+  const toml = "[hosts.x.alerts]\ndisk_use_percent_max = 150\nmem_free_percent_min = -5\n";
+  const p = host(toml, "x");
+  assert.equal(p.alerts.disk_use_percent_max, 100);
+  assert.equal(p.alerts.mem_free_percent_min, 0);
+  const w = warns(toml);
+  assert.ok(
+    w.some((x) =>
+      x.includes("hosts.x.alerts.disk_use_percent_max: 150") && x.includes("using 100")
+    ),
+  );
+  assert.ok(
+    w.some((x) => x.includes("hosts.x.alerts.mem_free_percent_min: -5") && x.includes("using 0")),
+  );
+  err("[hosts.x]\nredact_hint_chars = 5\n", ["hosts.x", "redact_hint_chars"]);
+  err("[hosts.x]\nport = 70000\n", ["hosts.x", "port"]);
 });

@@ -86,8 +86,74 @@ Deno.test("§3.6 caps/timeouts <= 0 are fatal", () => {
 Deno.test("int bounds from the table: MCP_HTTP_PORT, SSH_MAX_CONNECTIONS_PER_HOST", () => {
   fatal({ MCP_HTTP_PORT: "70000" }, "MCP_HTTP_PORT", "between 1 and 65535");
   fatal({ MCP_HTTP_PORT: "0" }, "MCP_HTTP_PORT");
-  fatal({ SSH_MAX_CONNECTIONS_PER_HOST: "9" }, "SSH_MAX_CONNECTIONS_PER_HOST", "between 1 and 8");
+  fatal({ SSH_MAX_CONNECTIONS_PER_HOST: "0" }, "SSH_MAX_CONNECTIONS_PER_HOST", "between 1 and 8");
   assertEquals(parse({ MCP_HTTP_PORT: "65535" }).settings.MCP_HTTP_PORT, 65535);
+});
+
+Deno.test("COMPAT: SSH_MAX_CONNECTIONS_PER_HOST above the channel limit is clamped with a WARNING", () => {
+  for (const v of ["9", "16", "100"]) {
+    const r = parse({ SSH_MAX_CONNECTIONS_PER_HOST: v });
+    assertEquals(r.settings.SSH_MAX_CONNECTIONS_PER_HOST, 8);
+    const w = r.notices.filter((n) => n.level === "WARNING").map((n) => n.message);
+    assert(w.some((m) => m.includes("SSH_MAX_CONNECTIONS_PER_HOST") && m.includes("using 8")), v);
+  }
+  assertEquals(parse({ SSH_MAX_CONNECTIONS_PER_HOST: "8" }).notices.length, 0);
+  // security-relevant or meaningless bounds stay fatal
+  fatal({ SSH_REDACT_HINT_CHARS: "5" }, "SSH_REDACT_HINT_CHARS");
+  fatal({ MCP_HTTP_PORT: "65536" }, "MCP_HTTP_PORT");
+});
+
+Deno.test("COMPAT: SSH_COMMAND_TIMEOUT above the built-in ceiling raises the ceiling (unless set)", () => {
+  const r = parse({ SSH_COMMAND_TIMEOUT: "7200" });
+  assertEquals(r.settings.SSH_MAX_COMMAND_TIMEOUT, 7200);
+  assert(r.notices.some((n) => n.level === "WARNING" && n.message.includes("raised to 7200")));
+  const explicit = parse({ SSH_COMMAND_TIMEOUT: "7200", SSH_MAX_COMMAND_TIMEOUT: "600" });
+  assertEquals(explicit.settings.SSH_MAX_COMMAND_TIMEOUT, 600);
+  assert(explicit.notices.some((n) => n.message.includes("above SSH_MAX_COMMAND_TIMEOUT")));
+});
+
+Deno.test("COMPAT: LOG_LEVEL as Python's logging reads it (any case, WARN, FATAL, NOTSET)", () => {
+  const cases: [string, string][] = [
+    ["WARN", "WARNING"],
+    ["warn", "WARNING"],
+    ["Warning", "WARNING"],
+    ["NOTSET", "DEBUG"],
+    ["notset", "DEBUG"],
+    ["debug", "DEBUG"],
+    [" info ", "INFO"],
+    ["error", "ERROR"],
+    ["FATAL", "CRITICAL"],
+    ["critical", "CRITICAL"],
+  ];
+  for (const [raw, want] of cases) {
+    assertEquals(parse({ LOG_LEVEL: raw }).settings.LOG_LEVEL, want, raw);
+  }
+  fatal({ LOG_LEVEL: "TRACE" }, "LOG_LEVEL", "NOTSET");
+});
+
+Deno.test("COMPAT: the reference's spellings of the BM25 settings", () => {
+  for (const t of ["true", "True", "1", "yes"]) {
+    assertEquals(parse({ SSH_ENABLE_BM25: t }).settings.SSH_ENABLE_BM25, true, t);
+  }
+  assertEquals(parse({ ssh_enable_bm25: "TRUE" }).settings.SSH_ENABLE_BM25, true);
+  assertEquals(parse({ SSH_BM25_MAX_RESULTS: "5" }).settings.SSH_BM25_MAX_RESULTS, 5);
+  assertEquals(parse({ SSH_BM25_MAX_RESULTS: " 12 " }).settings.SSH_BM25_MAX_RESULTS, 12);
+  for (
+    const raw of [
+      "ssh_host_ping,ssh_exec_run",
+      "ssh_host_ping, ssh_exec_run",
+      '["ssh_host_ping","ssh_exec_run"]',
+      '[ "ssh_host_ping", "ssh_exec_run" ]',
+    ]
+  ) {
+    assertEquals(
+      [...parse({ SSH_BM25_ALWAYS_VISIBLE: raw }).settings.SSH_BM25_ALWAYS_VISIBLE],
+      ["ssh_host_ping", "ssh_exec_run"],
+      raw,
+    );
+  }
+  assertEquals(parse({}).settings.SSH_ENABLE_BM25, false);
+  assertEquals(parse({}).settings.SSH_BM25_MAX_RESULTS, 8);
 });
 
 Deno.test("AC-663: SSH_REDACT_HINT_CHARS 5 or -1 is fatal; 0..4 accepted", () => {
@@ -177,7 +243,7 @@ Deno.test("§1.1 enum: exact literal only", () => {
     "block, warn, audit_only",
   );
   fatal({ SSH_SUDO_MODE: "persistent" }, "SSH_SUDO_MODE");
-  fatal({ LOG_LEVEL: "debug" }, "LOG_LEVEL", "DEBUG");
+  fatal({ LOG_LEVEL: "verbose" }, "LOG_LEVEL", "DEBUG");
   fatal({ MCP_TRANSPORT: "websocket" }, "MCP_TRANSPORT");
   fatal({ SSH_LOG_FORMAT: "JSON" }, "SSH_LOG_FORMAT");
   assertEquals(

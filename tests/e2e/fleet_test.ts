@@ -194,9 +194,13 @@ Deno.test("CHEAT scope (NEW): the cheatsheet applies to ssh_broadcast and ssh_ru
   }, { env: ANY, perHost: () => 'tags = ["web"]' });
 });
 
-Deno.test("patterns and identical-output grouping (web:&prod:!h2; `hosts with identical output`)", async () => {
+Deno.test("patterns and identical-output grouping (web:&prod:!h2; opt-in `group_output`, COMPAT default off)", async () => {
   await withFleet(6, async ({ s }) => {
-    const r = await s.ok<Out>("ssh_broadcast", { pattern: "web:&prod:!h2", command: "echo same" });
+    const r = await s.ok<Out>("ssh_broadcast", {
+      pattern: "web:&prod:!h2",
+      command: "echo same",
+      group_output: true,
+    });
     assert.deepEqual(r.hosts_matched, ["h1", "h3"]);
     assert.equal(r.output_groups.length, 1);
     assert.deepEqual(r.output_groups[0]!.hosts, ["h1", "h3"]);
@@ -206,8 +210,20 @@ Deno.test("patterns and identical-output grouping (web:&prod:!h2; `hosts with id
     const d = await s.ok<Out>("ssh_broadcast", {
       pattern: "h*",
       command: "echo $SSH_CONNECTION | cut -d' ' -f3",
+      group_output: true,
     });
     assert.equal(d.output_groups.length, 6);
+    // python-ssh-mcp contract: without group_output every host's stdout/stderr is filled
+    const byDefault = await s.ok<Out>("ssh_broadcast", {
+      hosts: ["h5", "h6"],
+      command: "echo same; echo err >&2",
+    });
+    assert.deepEqual(byDefault.output_groups, []);
+    for (const h of ["h5", "h6"]) {
+      assert.equal(byDefault.results[h]!.stdout, "same\n");
+      assert.equal(byDefault.results[h]!.stderr, "err\n");
+      assert.equal(byDefault.results[h]!.output_group, null);
+    }
     const flat = await s.ok<Out>("ssh_broadcast", {
       pattern: "db",
       command: "echo same",
@@ -247,6 +263,7 @@ Deno.test("rolling broadcast over 32 hosts: a failing subset stops at max_fail_p
           serial: 5,
           max_fail_percentage: 10,
           concurrency: 1,
+          group_output: true,
         });
         // 10% of 32 = 3.2 failures allowed; h12 is the 4th failure
         assert.equal(r.stop_reason, "max_fail_percentage");
@@ -279,7 +296,11 @@ Deno.test("rolling broadcast over 32 hosts: a failing subset stops at max_fail_p
       },
     );
     await t.step("no threshold: every host runs and failures are reported", async () => {
-      const r = await s.ok<Out>("ssh_broadcast", { pattern: "all", command: `sh ${script}` });
+      const r = await s.ok<Out>("ssh_broadcast", {
+        pattern: "all",
+        command: `sh ${script}`,
+        group_output: true,
+      });
       assert.equal(r.stop_reason, null);
       assert.deepEqual(r.failed, failing);
       assert.equal(r.succeeded.length, 26);

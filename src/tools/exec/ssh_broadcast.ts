@@ -26,6 +26,9 @@ export default defineTool({
     command: CommandArg,
     timeout: TimeoutArg,
     ...FANOUT_INPUT,
+    // COMPAT (python-ssh-mcp): every host's stdout/stderr is filled by default;
+    // grouping identical output is opt-in.
+    group_output: z.boolean().default(false).describe("Group identical outputs"),
   }),
   output: z.strictObject({
     ...FANOUT_OUTPUT,

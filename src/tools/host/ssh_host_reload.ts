@@ -6,6 +6,7 @@ export default defineTool({
   name: "ssh_host_reload",
   group: "host",
   tier: "low-access",
+  hints: { idempotentHint: true },
   description:
     "Re-read hosts.toml (fully validated; on any error nothing changes), known_hosts and the network policy. Tier flags and other environment settings are not reloaded.",
   input: z.strictObject({
@@ -14,7 +15,7 @@ export default defineTool({
     ),
   }),
   output: z.strictObject({
-    loaded: z.boolean(),
+    loaded: z.number().int().describe("Host count"),
     source: z.string(),
     added: z.array(z.string()),
     removed: z.array(z.string()),
@@ -23,6 +24,9 @@ export default defineTool({
     invalidated_connections: z.number().int(),
   }),
   async handler({ invalidate_changed }, ctx) {
-    return await ctx.server.reload({ invalidateChanged: invalidate_changed });
+    const r = await ctx.server.reload({ invalidateChanged: invalidate_changed });
+    // COMPAT (python-ssh-mcp): `loaded` is the number of hosts now configured;
+    // a failed reload throws, so success needs no flag of its own.
+    return { ...r, loaded: ctx.inventory.list().length };
   },
 });
