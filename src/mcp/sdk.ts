@@ -22,6 +22,8 @@ export {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  InitializeRequestSchema,
+  type InitializeResult,
   type JSONRPCMessage,
   JSONRPCMessageSchema,
   ListResourcesRequestSchema,

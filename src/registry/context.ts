@@ -27,7 +27,13 @@ import type { RawExecResult } from "../ssh/exec.ts";
 import { RemoteFs } from "../ssh/fs.ts";
 import { assertStarted, createElevation, type Elevation } from "../sudo/elevation.ts";
 import type { Tool } from "../tools/define.ts";
-import type { CheckPathOptions, CtxExecOptions, Host, ToolContext } from "../tools/context.ts";
+import type {
+  CheckPathOptions,
+  CtxExecOptions,
+  Host,
+  LargeOutputs,
+  ToolContext,
+} from "../tools/context.ts";
 import type { CallRecord } from "./audit.ts";
 import { checkCommandOn, pathGate, subtreeGate } from "./checks.ts";
 import { admitted, platformGate, timeoutCeiling } from "./gates.ts";
@@ -40,6 +46,8 @@ export interface CallExtra {
   sessionKey: string;
   /** sends `notifications/progress` when the request carried a progress token */
   progress?: (message: string) => Promise<void>;
+  /** large outputs as resource links; absent when the client cannot follow them */
+  outputs?: LargeOutputs;
 }
 
 function cancelledError(): ToolError {
@@ -301,6 +309,7 @@ export function buildContext(
       return requireHost();
     },
     hosts: door.hosts,
+    largeOutputs: () => extra.outputs ?? null,
     fs: (host) => door.fs(host ?? requireHost()),
     freshFs: async (host) =>
       await RemoteFs.open(await raceAbort(app.pool.acquire(host.policy), extra.signal)),

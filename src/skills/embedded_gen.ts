@@ -11,113 +11,124 @@ import f7 from "../../skills/ssh-apt-show-holds/SKILL.md" with { type: "text" };
 import f8 from "../../skills/ssh-apt-update/SKILL.md" with { type: "text" };
 import f9 from "../../skills/ssh-apt-upgrade/SKILL.md" with { type: "text" };
 import f10 from "../../skills/ssh-broadcast/SKILL.md" with { type: "text" };
-import f11 from "../../skills/ssh-cancel-async-task/SKILL.md" with { type: "text" };
-import f12 from "../../skills/ssh-cp/SKILL.md" with { type: "text" };
-import f13 from "../../skills/ssh-delete/SKILL.md" with { type: "text" };
-import f14 from "../../skills/ssh-delete-folder/SKILL.md" with { type: "text" };
-import f15 from "../../skills/ssh-deploy/SKILL.md" with { type: "text" };
-import f16 from "../../skills/ssh-describe-host/SKILL.md" with { type: "text" };
-import f17 from "../../skills/ssh-docker-compose-down/SKILL.md" with { type: "text" };
-import f18 from "../../skills/ssh-docker-compose-logs/SKILL.md" with { type: "text" };
-import f19 from "../../skills/ssh-docker-compose-ps/SKILL.md" with { type: "text" };
-import f20 from "../../skills/ssh-docker-compose-pull/SKILL.md" with { type: "text" };
-import f21 from "../../skills/ssh-docker-compose-restart/SKILL.md" with { type: "text" };
-import f22 from "../../skills/ssh-docker-compose-start/SKILL.md" with { type: "text" };
-import f23 from "../../skills/ssh-docker-compose-stop/SKILL.md" with { type: "text" };
-import f24 from "../../skills/ssh-docker-compose-up/SKILL.md" with { type: "text" };
-import f25 from "../../skills/ssh-docker-cp/SKILL.md" with { type: "text" };
-import f26 from "../../skills/ssh-docker-events/SKILL.md" with { type: "text" };
-import f27 from "../../skills/ssh-docker-exec/SKILL.md" with { type: "text" };
-import f28 from "../../skills/ssh-docker-images/SKILL.md" with { type: "text" };
-import f29 from "../../skills/ssh-docker-inspect/SKILL.md" with { type: "text" };
-import f30 from "../../skills/ssh-docker-logs/SKILL.md" with { type: "text" };
-import f31 from "../../skills/ssh-docker-prune/SKILL.md" with { type: "text" };
-import f32 from "../../skills/ssh-docker-ps/SKILL.md" with { type: "text" };
-import f33 from "../../skills/ssh-docker-pull/SKILL.md" with { type: "text" };
-import f34 from "../../skills/ssh-docker-restart/SKILL.md" with { type: "text" };
-import f35 from "../../skills/ssh-docker-rm/SKILL.md" with { type: "text" };
-import f36 from "../../skills/ssh-docker-rmi/SKILL.md" with { type: "text" };
-import f37 from "../../skills/ssh-docker-run/SKILL.md" with { type: "text" };
-import f38 from "../../skills/ssh-docker-start/SKILL.md" with { type: "text" };
-import f39 from "../../skills/ssh-docker-stats/SKILL.md" with { type: "text" };
-import f40 from "../../skills/ssh-docker-stop/SKILL.md" with { type: "text" };
-import f41 from "../../skills/ssh-docker-system-df/SKILL.md" with { type: "text" };
-import f42 from "../../skills/ssh-docker-top/SKILL.md" with { type: "text" };
-import f43 from "../../skills/ssh-docker-volumes/SKILL.md" with { type: "text" };
-import f44 from "../../skills/ssh-edit/SKILL.md" with { type: "text" };
-import f45 from "../../skills/ssh-exec-run/SKILL.md" with { type: "text" };
-import f46 from "../../skills/ssh-exec-run-streaming/SKILL.md" with { type: "text" };
-import f47 from "../../skills/ssh-exec-script/SKILL.md" with { type: "text" };
-import f48 from "../../skills/ssh-file-hash/SKILL.md" with { type: "text" };
-import f49 from "../../skills/ssh-find/SKILL.md" with { type: "text" };
-import f50 from "../../skills/ssh-get-task-output/SKILL.md" with { type: "text" };
-import f51 from "../../skills/ssh-get-task-result/SKILL.md" with { type: "text" };
-import f52 from "../../skills/ssh-get-task-status/SKILL.md" with { type: "text" };
-import f53 from "../../skills/ssh-host-alerts/SKILL.md" with { type: "text" };
-import f54 from "../../skills/ssh-host-disk-usage/SKILL.md" with { type: "text" };
-import f55 from "../../skills/ssh-host-info/SKILL.md" with { type: "text" };
-import f56 from "../../skills/ssh-host-list/SKILL.md" with { type: "text" };
-import f57 from "../../skills/ssh-host-network/SKILL.md" with { type: "text" };
-import f58 from "../../skills/ssh-host-notes/SKILL.md" with { type: "text" };
-import f59 from "../../skills/ssh-host-notes-append/SKILL.md" with { type: "text" };
-import f60 from "../../skills/ssh-host-notes-set/SKILL.md" with { type: "text" };
-import f61 from "../../skills/ssh-host-ping/SKILL.md" with { type: "text" };
-import f62 from "../../skills/ssh-host-processes/SKILL.md" with { type: "text" };
-import f63 from "../../skills/ssh-host-reload/SKILL.md" with { type: "text" };
-import f64 from "../../skills/ssh-journalctl/SKILL.md" with { type: "text" };
-import f65 from "../../skills/ssh-known-hosts-verify/SKILL.md" with { type: "text" };
-import f66 from "../../skills/ssh-link/SKILL.md" with { type: "text" };
-import f67 from "../../skills/ssh-mkdir/SKILL.md" with { type: "text" };
-import f68 from "../../skills/ssh-mv/SKILL.md" with { type: "text" };
-import f69 from "../../skills/ssh-patch/SKILL.md" with { type: "text" };
-import f70 from "../../skills/ssh-plan/SKILL.md" with { type: "text" };
-import f71 from "../../skills/ssh-read-redacted/SKILL.md" with { type: "text" };
-import f72 from "../../skills/ssh-run-async/SKILL.md" with { type: "text" };
-import f73 from "../../skills/ssh-run-on-tag/SKILL.md" with { type: "text" };
-import f74 from "../../skills/ssh-server-info/SKILL.md" with { type: "text" };
-import f75 from "../../skills/ssh-session-list/SKILL.md" with { type: "text" };
-import f76 from "../../skills/ssh-sftp-download/SKILL.md" with { type: "text" };
-import f77 from "../../skills/ssh-sftp-list/SKILL.md" with { type: "text" };
-import f78 from "../../skills/ssh-sftp-stat/SKILL.md" with { type: "text" };
-import f79 from "../../skills/ssh-shell-close/SKILL.md" with { type: "text" };
-import f80 from "../../skills/ssh-shell-exec/SKILL.md" with { type: "text" };
-import f81 from "../../skills/ssh-shell-list/SKILL.md" with { type: "text" };
-import f82 from "../../skills/ssh-shell-open/SKILL.md" with { type: "text" };
-import f83 from "../../skills/ssh-skill-read/SKILL.md" with { type: "text" };
-import f84 from "../../skills/ssh-sudo-capabilities/SKILL.md" with { type: "text" };
-import f85 from "../../skills/ssh-sudo-edit/SKILL.md" with { type: "text" };
-import f86 from "../../skills/ssh-sudo-exec/SKILL.md" with { type: "text" };
-import f87 from "../../skills/ssh-sudo-read/SKILL.md" with { type: "text" };
-import f88 from "../../skills/ssh-sudo-read-redacted/SKILL.md" with { type: "text" };
-import f89 from "../../skills/ssh-sudo-run-script/SKILL.md" with { type: "text" };
-import f90 from "../../skills/ssh-sudo-sftp-list/SKILL.md" with { type: "text" };
-import f91 from "../../skills/ssh-sudo-write/SKILL.md" with { type: "text" };
-import f92 from "../../skills/ssh-systemctl-cat/SKILL.md" with { type: "text" };
-import f93 from "../../skills/ssh-systemctl-daemon-reload/SKILL.md" with { type: "text" };
-import f94 from "../../skills/ssh-systemctl-disable/SKILL.md" with { type: "text" };
-import f95 from "../../skills/ssh-systemctl-enable/SKILL.md" with { type: "text" };
-import f96 from "../../skills/ssh-systemctl-is-active/SKILL.md" with { type: "text" };
-import f97 from "../../skills/ssh-systemctl-is-enabled/SKILL.md" with { type: "text" };
-import f98 from "../../skills/ssh-systemctl-is-failed/SKILL.md" with { type: "text" };
-import f99 from "../../skills/ssh-systemctl-list-units/SKILL.md" with { type: "text" };
-import f100 from "../../skills/ssh-systemctl-mask/SKILL.md" with { type: "text" };
-import f101 from "../../skills/ssh-systemctl-reload/SKILL.md" with { type: "text" };
-import f102 from "../../skills/ssh-systemctl-reset-failed/SKILL.md" with { type: "text" };
-import f103 from "../../skills/ssh-systemctl-restart/SKILL.md" with { type: "text" };
-import f104 from "../../skills/ssh-systemctl-show/SKILL.md" with { type: "text" };
-import f105 from "../../skills/ssh-systemctl-start/SKILL.md" with { type: "text" };
-import f106 from "../../skills/ssh-systemctl-status/SKILL.md" with { type: "text" };
-import f107 from "../../skills/ssh-systemctl-stop/SKILL.md" with { type: "text" };
-import f108 from "../../skills/ssh-systemctl-unmask/SKILL.md" with { type: "text" };
-import f109 from "../../skills/ssh-task-list/SKILL.md" with { type: "text" };
-import f110 from "../../skills/ssh-transfer/SKILL.md" with { type: "text" };
-import f111 from "../../skills/ssh-upload/SKILL.md" with { type: "text" };
-import f112 from "../../skills/ssh-user-info/SKILL.md" with { type: "text" };
-import f113 from "../../runbooks/ssh-container-rollout/SKILL.md" with { type: "text" };
-import f114 from "../../runbooks/ssh-docker-incident-response/SKILL.md" with { type: "text" };
-import f115 from "../../runbooks/ssh-host-snapshot/SKILL.md" with { type: "text" };
-import f116 from "../../runbooks/ssh-package-upgrade/SKILL.md" with { type: "text" };
-import f117 from "../../runbooks/ssh-systemd-diagnostics/SKILL.md" with { type: "text" };
+import f11 from "../../skills/ssh-call-tool/SKILL.md" with { type: "text" };
+import f12 from "../../skills/ssh-cancel-async-task/SKILL.md" with { type: "text" };
+import f13 from "../../skills/ssh-cp/SKILL.md" with { type: "text" };
+import f14 from "../../skills/ssh-delete/SKILL.md" with { type: "text" };
+import f15 from "../../skills/ssh-delete-folder/SKILL.md" with { type: "text" };
+import f16 from "../../skills/ssh-deploy/SKILL.md" with { type: "text" };
+import f17 from "../../skills/ssh-describe-host/SKILL.md" with { type: "text" };
+import f18 from "../../skills/ssh-docker-compose-down/SKILL.md" with { type: "text" };
+import f19 from "../../skills/ssh-docker-compose-logs/SKILL.md" with { type: "text" };
+import f20 from "../../skills/ssh-docker-compose-ps/SKILL.md" with { type: "text" };
+import f21 from "../../skills/ssh-docker-compose-pull/SKILL.md" with { type: "text" };
+import f22 from "../../skills/ssh-docker-compose-restart/SKILL.md" with { type: "text" };
+import f23 from "../../skills/ssh-docker-compose-start/SKILL.md" with { type: "text" };
+import f24 from "../../skills/ssh-docker-compose-stop/SKILL.md" with { type: "text" };
+import f25 from "../../skills/ssh-docker-compose-up/SKILL.md" with { type: "text" };
+import f26 from "../../skills/ssh-docker-cp/SKILL.md" with { type: "text" };
+import f27 from "../../skills/ssh-docker-events/SKILL.md" with { type: "text" };
+import f28 from "../../skills/ssh-docker-exec/SKILL.md" with { type: "text" };
+import f29 from "../../skills/ssh-docker-images/SKILL.md" with { type: "text" };
+import f30 from "../../skills/ssh-docker-inspect/SKILL.md" with { type: "text" };
+import f31 from "../../skills/ssh-docker-logs/SKILL.md" with { type: "text" };
+import f32 from "../../skills/ssh-docker-prune/SKILL.md" with { type: "text" };
+import f33 from "../../skills/ssh-docker-ps/SKILL.md" with { type: "text" };
+import f34 from "../../skills/ssh-docker-pull/SKILL.md" with { type: "text" };
+import f35 from "../../skills/ssh-docker-restart/SKILL.md" with { type: "text" };
+import f36 from "../../skills/ssh-docker-rm/SKILL.md" with { type: "text" };
+import f37 from "../../skills/ssh-docker-rmi/SKILL.md" with { type: "text" };
+import f38 from "../../skills/ssh-docker-run/SKILL.md" with { type: "text" };
+import f39 from "../../skills/ssh-docker-start/SKILL.md" with { type: "text" };
+import f40 from "../../skills/ssh-docker-stats/SKILL.md" with { type: "text" };
+import f41 from "../../skills/ssh-docker-stop/SKILL.md" with { type: "text" };
+import f42 from "../../skills/ssh-docker-system-df/SKILL.md" with { type: "text" };
+import f43 from "../../skills/ssh-docker-top/SKILL.md" with { type: "text" };
+import f44 from "../../skills/ssh-docker-volumes/SKILL.md" with { type: "text" };
+import f45 from "../../skills/ssh-edit/SKILL.md" with { type: "text" };
+import f46 from "../../skills/ssh-exec-run/SKILL.md" with { type: "text" };
+import f47 from "../../skills/ssh-exec-run-streaming/SKILL.md" with { type: "text" };
+import f48 from "../../skills/ssh-exec-script/SKILL.md" with { type: "text" };
+import f49 from "../../skills/ssh-file-hash/SKILL.md" with { type: "text" };
+import f50 from "../../skills/ssh-find/SKILL.md" with { type: "text" };
+import f51 from "../../skills/ssh-get-task-output/SKILL.md" with { type: "text" };
+import f52 from "../../skills/ssh-get-task-result/SKILL.md" with { type: "text" };
+import f53 from "../../skills/ssh-get-task-status/SKILL.md" with { type: "text" };
+import f54 from "../../skills/ssh-host-alerts/SKILL.md" with { type: "text" };
+import f55 from "../../skills/ssh-host-disk-usage/SKILL.md" with { type: "text" };
+import f56 from "../../skills/ssh-host-info/SKILL.md" with { type: "text" };
+import f57 from "../../skills/ssh-host-list/SKILL.md" with { type: "text" };
+import f58 from "../../skills/ssh-host-network/SKILL.md" with { type: "text" };
+import f59 from "../../skills/ssh-host-notes/SKILL.md" with { type: "text" };
+import f60 from "../../skills/ssh-host-notes-append/SKILL.md" with { type: "text" };
+import f61 from "../../skills/ssh-host-notes-set/SKILL.md" with { type: "text" };
+import f62 from "../../skills/ssh-host-ping/SKILL.md" with { type: "text" };
+import f63 from "../../skills/ssh-host-processes/SKILL.md" with { type: "text" };
+import f64 from "../../skills/ssh-host-reload/SKILL.md" with { type: "text" };
+import f65 from "../../skills/ssh-journalctl/SKILL.md" with { type: "text" };
+import f66 from "../../skills/ssh-known-hosts-verify/SKILL.md" with { type: "text" };
+import f67 from "../../skills/ssh-link/SKILL.md" with { type: "text" };
+import f68 from "../../skills/ssh-mkdir/SKILL.md" with { type: "text" };
+import f69 from "../../skills/ssh-mv/SKILL.md" with { type: "text" };
+import f70 from "../../skills/ssh-patch/SKILL.md" with { type: "text" };
+import f71 from "../../skills/ssh-plan/SKILL.md" with { type: "text" };
+import f72 from "../../skills/ssh-read-redacted/SKILL.md" with { type: "text" };
+import f73 from "../../skills/ssh-run-async/SKILL.md" with { type: "text" };
+import f74 from "../../skills/ssh-run-on-tag/SKILL.md" with { type: "text" };
+import f75 from "../../skills/ssh-search-tools/SKILL.md" with { type: "text" };
+import f76 from "../../skills/ssh-server-info/SKILL.md" with { type: "text" };
+import f77 from "../../skills/ssh-session-list/SKILL.md" with { type: "text" };
+import f78 from "../../skills/ssh-sftp-download/SKILL.md" with { type: "text" };
+import f79 from "../../skills/ssh-sftp-list/SKILL.md" with { type: "text" };
+import f80 from "../../skills/ssh-sftp-stat/SKILL.md" with { type: "text" };
+import f81 from "../../skills/ssh-shell-close/SKILL.md" with { type: "text" };
+import f82 from "../../skills/ssh-shell-exec/SKILL.md" with { type: "text" };
+import f83 from "../../skills/ssh-shell-list/SKILL.md" with { type: "text" };
+import f84 from "../../skills/ssh-shell-open/SKILL.md" with { type: "text" };
+import f85 from "../../skills/ssh-skill-read/SKILL.md" with { type: "text" };
+import f86 from "../../skills/ssh-sudo-capabilities/SKILL.md" with { type: "text" };
+import f87 from "../../skills/ssh-sudo-edit/SKILL.md" with { type: "text" };
+import f88 from "../../skills/ssh-sudo-exec/SKILL.md" with { type: "text" };
+import f89 from "../../skills/ssh-sudo-read/SKILL.md" with { type: "text" };
+import f90 from "../../skills/ssh-sudo-read-redacted/SKILL.md" with { type: "text" };
+import f91 from "../../skills/ssh-sudo-run-script/SKILL.md" with { type: "text" };
+import f92 from "../../skills/ssh-sudo-sftp-list/SKILL.md" with { type: "text" };
+import f93 from "../../skills/ssh-sudo-write/SKILL.md" with { type: "text" };
+import f94 from "../../skills/ssh-systemctl-cat/SKILL.md" with { type: "text" };
+import f95 from "../../skills/ssh-systemctl-daemon-reload/SKILL.md" with { type: "text" };
+import f96 from "../../skills/ssh-systemctl-disable/SKILL.md" with { type: "text" };
+import f97 from "../../skills/ssh-systemctl-enable/SKILL.md" with { type: "text" };
+import f98 from "../../skills/ssh-systemctl-is-active/SKILL.md" with { type: "text" };
+import f99 from "../../skills/ssh-systemctl-is-enabled/SKILL.md" with { type: "text" };
+import f100 from "../../skills/ssh-systemctl-is-failed/SKILL.md" with { type: "text" };
+import f101 from "../../skills/ssh-systemctl-list-units/SKILL.md" with { type: "text" };
+import f102 from "../../skills/ssh-systemctl-mask/SKILL.md" with { type: "text" };
+import f103 from "../../skills/ssh-systemctl-reload/SKILL.md" with { type: "text" };
+import f104 from "../../skills/ssh-systemctl-reset-failed/SKILL.md" with { type: "text" };
+import f105 from "../../skills/ssh-systemctl-restart/SKILL.md" with { type: "text" };
+import f106 from "../../skills/ssh-systemctl-show/SKILL.md" with { type: "text" };
+import f107 from "../../skills/ssh-systemctl-start/SKILL.md" with { type: "text" };
+import f108 from "../../skills/ssh-systemctl-status/SKILL.md" with { type: "text" };
+import f109 from "../../skills/ssh-systemctl-stop/SKILL.md" with { type: "text" };
+import f110 from "../../skills/ssh-systemctl-unmask/SKILL.md" with { type: "text" };
+import f111 from "../../skills/ssh-task-list/SKILL.md" with { type: "text" };
+import f112 from "../../skills/ssh-transfer/SKILL.md" with { type: "text" };
+import f113 from "../../skills/ssh-upload/SKILL.md" with { type: "text" };
+import f114 from "../../skills/ssh-user-info/SKILL.md" with { type: "text" };
+import f115 from "../../runbooks/ssh-container-rollout/SKILL.md" with { type: "text" };
+import f116 from "../../runbooks/ssh-deploy-verify/SKILL.md" with { type: "text" };
+import f117 from "../../runbooks/ssh-disk-cleanup/SKILL.md" with { type: "text" };
+import f118 from "../../runbooks/ssh-docker-incident-response/SKILL.md" with { type: "text" };
+import f119 from "../../runbooks/ssh-fleet-rollout/SKILL.md" with { type: "text" };
+import f120 from "../../runbooks/ssh-host-healthcheck/SKILL.md" with { type: "text" };
+import f121 from "../../runbooks/ssh-host-snapshot/SKILL.md" with { type: "text" };
+import f122 from "../../runbooks/ssh-incident-response/SKILL.md" with { type: "text" };
+import f123 from "../../runbooks/ssh-integrity-audit/SKILL.md" with { type: "text" };
+import f124 from "../../runbooks/ssh-long-running-job/SKILL.md" with { type: "text" };
+import f125 from "../../runbooks/ssh-os-upgrade/SKILL.md" with { type: "text" };
+import f126 from "../../runbooks/ssh-package-upgrade/SKILL.md" with { type: "text" };
+import f127 from "../../runbooks/ssh-systemd-diagnostics/SKILL.md" with { type: "text" };
+import f128 from "../../runbooks/ssh-verify-signature/SKILL.md" with { type: "text" };
 import type { EmbeddedDoc } from "./library.ts";
 
 /** Every skill and runbook file, embedded at build time. */
@@ -133,111 +144,122 @@ export const EMBEDDED_DOCS: readonly EmbeddedDoc[] = [
   { kind: "skill", name: "ssh-apt-update", files: { "SKILL.md": f8 } },
   { kind: "skill", name: "ssh-apt-upgrade", files: { "SKILL.md": f9 } },
   { kind: "skill", name: "ssh-broadcast", files: { "SKILL.md": f10 } },
-  { kind: "skill", name: "ssh-cancel-async-task", files: { "SKILL.md": f11 } },
-  { kind: "skill", name: "ssh-cp", files: { "SKILL.md": f12 } },
-  { kind: "skill", name: "ssh-delete", files: { "SKILL.md": f13 } },
-  { kind: "skill", name: "ssh-delete-folder", files: { "SKILL.md": f14 } },
-  { kind: "skill", name: "ssh-deploy", files: { "SKILL.md": f15 } },
-  { kind: "skill", name: "ssh-describe-host", files: { "SKILL.md": f16 } },
-  { kind: "skill", name: "ssh-docker-compose-down", files: { "SKILL.md": f17 } },
-  { kind: "skill", name: "ssh-docker-compose-logs", files: { "SKILL.md": f18 } },
-  { kind: "skill", name: "ssh-docker-compose-ps", files: { "SKILL.md": f19 } },
-  { kind: "skill", name: "ssh-docker-compose-pull", files: { "SKILL.md": f20 } },
-  { kind: "skill", name: "ssh-docker-compose-restart", files: { "SKILL.md": f21 } },
-  { kind: "skill", name: "ssh-docker-compose-start", files: { "SKILL.md": f22 } },
-  { kind: "skill", name: "ssh-docker-compose-stop", files: { "SKILL.md": f23 } },
-  { kind: "skill", name: "ssh-docker-compose-up", files: { "SKILL.md": f24 } },
-  { kind: "skill", name: "ssh-docker-cp", files: { "SKILL.md": f25 } },
-  { kind: "skill", name: "ssh-docker-events", files: { "SKILL.md": f26 } },
-  { kind: "skill", name: "ssh-docker-exec", files: { "SKILL.md": f27 } },
-  { kind: "skill", name: "ssh-docker-images", files: { "SKILL.md": f28 } },
-  { kind: "skill", name: "ssh-docker-inspect", files: { "SKILL.md": f29 } },
-  { kind: "skill", name: "ssh-docker-logs", files: { "SKILL.md": f30 } },
-  { kind: "skill", name: "ssh-docker-prune", files: { "SKILL.md": f31 } },
-  { kind: "skill", name: "ssh-docker-ps", files: { "SKILL.md": f32 } },
-  { kind: "skill", name: "ssh-docker-pull", files: { "SKILL.md": f33 } },
-  { kind: "skill", name: "ssh-docker-restart", files: { "SKILL.md": f34 } },
-  { kind: "skill", name: "ssh-docker-rm", files: { "SKILL.md": f35 } },
-  { kind: "skill", name: "ssh-docker-rmi", files: { "SKILL.md": f36 } },
-  { kind: "skill", name: "ssh-docker-run", files: { "SKILL.md": f37 } },
-  { kind: "skill", name: "ssh-docker-start", files: { "SKILL.md": f38 } },
-  { kind: "skill", name: "ssh-docker-stats", files: { "SKILL.md": f39 } },
-  { kind: "skill", name: "ssh-docker-stop", files: { "SKILL.md": f40 } },
-  { kind: "skill", name: "ssh-docker-system-df", files: { "SKILL.md": f41 } },
-  { kind: "skill", name: "ssh-docker-top", files: { "SKILL.md": f42 } },
-  { kind: "skill", name: "ssh-docker-volumes", files: { "SKILL.md": f43 } },
-  { kind: "skill", name: "ssh-edit", files: { "SKILL.md": f44 } },
-  { kind: "skill", name: "ssh-exec-run", files: { "SKILL.md": f45 } },
-  { kind: "skill", name: "ssh-exec-run-streaming", files: { "SKILL.md": f46 } },
-  { kind: "skill", name: "ssh-exec-script", files: { "SKILL.md": f47 } },
-  { kind: "skill", name: "ssh-file-hash", files: { "SKILL.md": f48 } },
-  { kind: "skill", name: "ssh-find", files: { "SKILL.md": f49 } },
-  { kind: "skill", name: "ssh-get-task-output", files: { "SKILL.md": f50 } },
-  { kind: "skill", name: "ssh-get-task-result", files: { "SKILL.md": f51 } },
-  { kind: "skill", name: "ssh-get-task-status", files: { "SKILL.md": f52 } },
-  { kind: "skill", name: "ssh-host-alerts", files: { "SKILL.md": f53 } },
-  { kind: "skill", name: "ssh-host-disk-usage", files: { "SKILL.md": f54 } },
-  { kind: "skill", name: "ssh-host-info", files: { "SKILL.md": f55 } },
-  { kind: "skill", name: "ssh-host-list", files: { "SKILL.md": f56 } },
-  { kind: "skill", name: "ssh-host-network", files: { "SKILL.md": f57 } },
-  { kind: "skill", name: "ssh-host-notes", files: { "SKILL.md": f58 } },
-  { kind: "skill", name: "ssh-host-notes-append", files: { "SKILL.md": f59 } },
-  { kind: "skill", name: "ssh-host-notes-set", files: { "SKILL.md": f60 } },
-  { kind: "skill", name: "ssh-host-ping", files: { "SKILL.md": f61 } },
-  { kind: "skill", name: "ssh-host-processes", files: { "SKILL.md": f62 } },
-  { kind: "skill", name: "ssh-host-reload", files: { "SKILL.md": f63 } },
-  { kind: "skill", name: "ssh-journalctl", files: { "SKILL.md": f64 } },
-  { kind: "skill", name: "ssh-known-hosts-verify", files: { "SKILL.md": f65 } },
-  { kind: "skill", name: "ssh-link", files: { "SKILL.md": f66 } },
-  { kind: "skill", name: "ssh-mkdir", files: { "SKILL.md": f67 } },
-  { kind: "skill", name: "ssh-mv", files: { "SKILL.md": f68 } },
-  { kind: "skill", name: "ssh-patch", files: { "SKILL.md": f69 } },
-  { kind: "skill", name: "ssh-plan", files: { "SKILL.md": f70 } },
-  { kind: "skill", name: "ssh-read-redacted", files: { "SKILL.md": f71 } },
-  { kind: "skill", name: "ssh-run-async", files: { "SKILL.md": f72 } },
-  { kind: "skill", name: "ssh-run-on-tag", files: { "SKILL.md": f73 } },
-  { kind: "skill", name: "ssh-server-info", files: { "SKILL.md": f74 } },
-  { kind: "skill", name: "ssh-session-list", files: { "SKILL.md": f75 } },
-  { kind: "skill", name: "ssh-sftp-download", files: { "SKILL.md": f76 } },
-  { kind: "skill", name: "ssh-sftp-list", files: { "SKILL.md": f77 } },
-  { kind: "skill", name: "ssh-sftp-stat", files: { "SKILL.md": f78 } },
-  { kind: "skill", name: "ssh-shell-close", files: { "SKILL.md": f79 } },
-  { kind: "skill", name: "ssh-shell-exec", files: { "SKILL.md": f80 } },
-  { kind: "skill", name: "ssh-shell-list", files: { "SKILL.md": f81 } },
-  { kind: "skill", name: "ssh-shell-open", files: { "SKILL.md": f82 } },
-  { kind: "skill", name: "ssh-skill-read", files: { "SKILL.md": f83 } },
-  { kind: "skill", name: "ssh-sudo-capabilities", files: { "SKILL.md": f84 } },
-  { kind: "skill", name: "ssh-sudo-edit", files: { "SKILL.md": f85 } },
-  { kind: "skill", name: "ssh-sudo-exec", files: { "SKILL.md": f86 } },
-  { kind: "skill", name: "ssh-sudo-read", files: { "SKILL.md": f87 } },
-  { kind: "skill", name: "ssh-sudo-read-redacted", files: { "SKILL.md": f88 } },
-  { kind: "skill", name: "ssh-sudo-run-script", files: { "SKILL.md": f89 } },
-  { kind: "skill", name: "ssh-sudo-sftp-list", files: { "SKILL.md": f90 } },
-  { kind: "skill", name: "ssh-sudo-write", files: { "SKILL.md": f91 } },
-  { kind: "skill", name: "ssh-systemctl-cat", files: { "SKILL.md": f92 } },
-  { kind: "skill", name: "ssh-systemctl-daemon-reload", files: { "SKILL.md": f93 } },
-  { kind: "skill", name: "ssh-systemctl-disable", files: { "SKILL.md": f94 } },
-  { kind: "skill", name: "ssh-systemctl-enable", files: { "SKILL.md": f95 } },
-  { kind: "skill", name: "ssh-systemctl-is-active", files: { "SKILL.md": f96 } },
-  { kind: "skill", name: "ssh-systemctl-is-enabled", files: { "SKILL.md": f97 } },
-  { kind: "skill", name: "ssh-systemctl-is-failed", files: { "SKILL.md": f98 } },
-  { kind: "skill", name: "ssh-systemctl-list-units", files: { "SKILL.md": f99 } },
-  { kind: "skill", name: "ssh-systemctl-mask", files: { "SKILL.md": f100 } },
-  { kind: "skill", name: "ssh-systemctl-reload", files: { "SKILL.md": f101 } },
-  { kind: "skill", name: "ssh-systemctl-reset-failed", files: { "SKILL.md": f102 } },
-  { kind: "skill", name: "ssh-systemctl-restart", files: { "SKILL.md": f103 } },
-  { kind: "skill", name: "ssh-systemctl-show", files: { "SKILL.md": f104 } },
-  { kind: "skill", name: "ssh-systemctl-start", files: { "SKILL.md": f105 } },
-  { kind: "skill", name: "ssh-systemctl-status", files: { "SKILL.md": f106 } },
-  { kind: "skill", name: "ssh-systemctl-stop", files: { "SKILL.md": f107 } },
-  { kind: "skill", name: "ssh-systemctl-unmask", files: { "SKILL.md": f108 } },
-  { kind: "skill", name: "ssh-task-list", files: { "SKILL.md": f109 } },
-  { kind: "skill", name: "ssh-transfer", files: { "SKILL.md": f110 } },
-  { kind: "skill", name: "ssh-upload", files: { "SKILL.md": f111 } },
-  { kind: "skill", name: "ssh-user-info", files: { "SKILL.md": f112 } },
-  { kind: "runbook", name: "ssh-container-rollout", files: { "SKILL.md": f113 } },
-  { kind: "runbook", name: "ssh-docker-incident-response", files: { "SKILL.md": f114 } },
-  { kind: "runbook", name: "ssh-host-snapshot", files: { "SKILL.md": f115 } },
-  { kind: "runbook", name: "ssh-package-upgrade", files: { "SKILL.md": f116 } },
-  { kind: "runbook", name: "ssh-systemd-diagnostics", files: { "SKILL.md": f117 } },
+  { kind: "skill", name: "ssh-call-tool", files: { "SKILL.md": f11 } },
+  { kind: "skill", name: "ssh-cancel-async-task", files: { "SKILL.md": f12 } },
+  { kind: "skill", name: "ssh-cp", files: { "SKILL.md": f13 } },
+  { kind: "skill", name: "ssh-delete", files: { "SKILL.md": f14 } },
+  { kind: "skill", name: "ssh-delete-folder", files: { "SKILL.md": f15 } },
+  { kind: "skill", name: "ssh-deploy", files: { "SKILL.md": f16 } },
+  { kind: "skill", name: "ssh-describe-host", files: { "SKILL.md": f17 } },
+  { kind: "skill", name: "ssh-docker-compose-down", files: { "SKILL.md": f18 } },
+  { kind: "skill", name: "ssh-docker-compose-logs", files: { "SKILL.md": f19 } },
+  { kind: "skill", name: "ssh-docker-compose-ps", files: { "SKILL.md": f20 } },
+  { kind: "skill", name: "ssh-docker-compose-pull", files: { "SKILL.md": f21 } },
+  { kind: "skill", name: "ssh-docker-compose-restart", files: { "SKILL.md": f22 } },
+  { kind: "skill", name: "ssh-docker-compose-start", files: { "SKILL.md": f23 } },
+  { kind: "skill", name: "ssh-docker-compose-stop", files: { "SKILL.md": f24 } },
+  { kind: "skill", name: "ssh-docker-compose-up", files: { "SKILL.md": f25 } },
+  { kind: "skill", name: "ssh-docker-cp", files: { "SKILL.md": f26 } },
+  { kind: "skill", name: "ssh-docker-events", files: { "SKILL.md": f27 } },
+  { kind: "skill", name: "ssh-docker-exec", files: { "SKILL.md": f28 } },
+  { kind: "skill", name: "ssh-docker-images", files: { "SKILL.md": f29 } },
+  { kind: "skill", name: "ssh-docker-inspect", files: { "SKILL.md": f30 } },
+  { kind: "skill", name: "ssh-docker-logs", files: { "SKILL.md": f31 } },
+  { kind: "skill", name: "ssh-docker-prune", files: { "SKILL.md": f32 } },
+  { kind: "skill", name: "ssh-docker-ps", files: { "SKILL.md": f33 } },
+  { kind: "skill", name: "ssh-docker-pull", files: { "SKILL.md": f34 } },
+  { kind: "skill", name: "ssh-docker-restart", files: { "SKILL.md": f35 } },
+  { kind: "skill", name: "ssh-docker-rm", files: { "SKILL.md": f36 } },
+  { kind: "skill", name: "ssh-docker-rmi", files: { "SKILL.md": f37 } },
+  { kind: "skill", name: "ssh-docker-run", files: { "SKILL.md": f38 } },
+  { kind: "skill", name: "ssh-docker-start", files: { "SKILL.md": f39 } },
+  { kind: "skill", name: "ssh-docker-stats", files: { "SKILL.md": f40 } },
+  { kind: "skill", name: "ssh-docker-stop", files: { "SKILL.md": f41 } },
+  { kind: "skill", name: "ssh-docker-system-df", files: { "SKILL.md": f42 } },
+  { kind: "skill", name: "ssh-docker-top", files: { "SKILL.md": f43 } },
+  { kind: "skill", name: "ssh-docker-volumes", files: { "SKILL.md": f44 } },
+  { kind: "skill", name: "ssh-edit", files: { "SKILL.md": f45 } },
+  { kind: "skill", name: "ssh-exec-run", files: { "SKILL.md": f46 } },
+  { kind: "skill", name: "ssh-exec-run-streaming", files: { "SKILL.md": f47 } },
+  { kind: "skill", name: "ssh-exec-script", files: { "SKILL.md": f48 } },
+  { kind: "skill", name: "ssh-file-hash", files: { "SKILL.md": f49 } },
+  { kind: "skill", name: "ssh-find", files: { "SKILL.md": f50 } },
+  { kind: "skill", name: "ssh-get-task-output", files: { "SKILL.md": f51 } },
+  { kind: "skill", name: "ssh-get-task-result", files: { "SKILL.md": f52 } },
+  { kind: "skill", name: "ssh-get-task-status", files: { "SKILL.md": f53 } },
+  { kind: "skill", name: "ssh-host-alerts", files: { "SKILL.md": f54 } },
+  { kind: "skill", name: "ssh-host-disk-usage", files: { "SKILL.md": f55 } },
+  { kind: "skill", name: "ssh-host-info", files: { "SKILL.md": f56 } },
+  { kind: "skill", name: "ssh-host-list", files: { "SKILL.md": f57 } },
+  { kind: "skill", name: "ssh-host-network", files: { "SKILL.md": f58 } },
+  { kind: "skill", name: "ssh-host-notes", files: { "SKILL.md": f59 } },
+  { kind: "skill", name: "ssh-host-notes-append", files: { "SKILL.md": f60 } },
+  { kind: "skill", name: "ssh-host-notes-set", files: { "SKILL.md": f61 } },
+  { kind: "skill", name: "ssh-host-ping", files: { "SKILL.md": f62 } },
+  { kind: "skill", name: "ssh-host-processes", files: { "SKILL.md": f63 } },
+  { kind: "skill", name: "ssh-host-reload", files: { "SKILL.md": f64 } },
+  { kind: "skill", name: "ssh-journalctl", files: { "SKILL.md": f65 } },
+  { kind: "skill", name: "ssh-known-hosts-verify", files: { "SKILL.md": f66 } },
+  { kind: "skill", name: "ssh-link", files: { "SKILL.md": f67 } },
+  { kind: "skill", name: "ssh-mkdir", files: { "SKILL.md": f68 } },
+  { kind: "skill", name: "ssh-mv", files: { "SKILL.md": f69 } },
+  { kind: "skill", name: "ssh-patch", files: { "SKILL.md": f70 } },
+  { kind: "skill", name: "ssh-plan", files: { "SKILL.md": f71 } },
+  { kind: "skill", name: "ssh-read-redacted", files: { "SKILL.md": f72 } },
+  { kind: "skill", name: "ssh-run-async", files: { "SKILL.md": f73 } },
+  { kind: "skill", name: "ssh-run-on-tag", files: { "SKILL.md": f74 } },
+  { kind: "skill", name: "ssh-search-tools", files: { "SKILL.md": f75 } },
+  { kind: "skill", name: "ssh-server-info", files: { "SKILL.md": f76 } },
+  { kind: "skill", name: "ssh-session-list", files: { "SKILL.md": f77 } },
+  { kind: "skill", name: "ssh-sftp-download", files: { "SKILL.md": f78 } },
+  { kind: "skill", name: "ssh-sftp-list", files: { "SKILL.md": f79 } },
+  { kind: "skill", name: "ssh-sftp-stat", files: { "SKILL.md": f80 } },
+  { kind: "skill", name: "ssh-shell-close", files: { "SKILL.md": f81 } },
+  { kind: "skill", name: "ssh-shell-exec", files: { "SKILL.md": f82 } },
+  { kind: "skill", name: "ssh-shell-list", files: { "SKILL.md": f83 } },
+  { kind: "skill", name: "ssh-shell-open", files: { "SKILL.md": f84 } },
+  { kind: "skill", name: "ssh-skill-read", files: { "SKILL.md": f85 } },
+  { kind: "skill", name: "ssh-sudo-capabilities", files: { "SKILL.md": f86 } },
+  { kind: "skill", name: "ssh-sudo-edit", files: { "SKILL.md": f87 } },
+  { kind: "skill", name: "ssh-sudo-exec", files: { "SKILL.md": f88 } },
+  { kind: "skill", name: "ssh-sudo-read", files: { "SKILL.md": f89 } },
+  { kind: "skill", name: "ssh-sudo-read-redacted", files: { "SKILL.md": f90 } },
+  { kind: "skill", name: "ssh-sudo-run-script", files: { "SKILL.md": f91 } },
+  { kind: "skill", name: "ssh-sudo-sftp-list", files: { "SKILL.md": f92 } },
+  { kind: "skill", name: "ssh-sudo-write", files: { "SKILL.md": f93 } },
+  { kind: "skill", name: "ssh-systemctl-cat", files: { "SKILL.md": f94 } },
+  { kind: "skill", name: "ssh-systemctl-daemon-reload", files: { "SKILL.md": f95 } },
+  { kind: "skill", name: "ssh-systemctl-disable", files: { "SKILL.md": f96 } },
+  { kind: "skill", name: "ssh-systemctl-enable", files: { "SKILL.md": f97 } },
+  { kind: "skill", name: "ssh-systemctl-is-active", files: { "SKILL.md": f98 } },
+  { kind: "skill", name: "ssh-systemctl-is-enabled", files: { "SKILL.md": f99 } },
+  { kind: "skill", name: "ssh-systemctl-is-failed", files: { "SKILL.md": f100 } },
+  { kind: "skill", name: "ssh-systemctl-list-units", files: { "SKILL.md": f101 } },
+  { kind: "skill", name: "ssh-systemctl-mask", files: { "SKILL.md": f102 } },
+  { kind: "skill", name: "ssh-systemctl-reload", files: { "SKILL.md": f103 } },
+  { kind: "skill", name: "ssh-systemctl-reset-failed", files: { "SKILL.md": f104 } },
+  { kind: "skill", name: "ssh-systemctl-restart", files: { "SKILL.md": f105 } },
+  { kind: "skill", name: "ssh-systemctl-show", files: { "SKILL.md": f106 } },
+  { kind: "skill", name: "ssh-systemctl-start", files: { "SKILL.md": f107 } },
+  { kind: "skill", name: "ssh-systemctl-status", files: { "SKILL.md": f108 } },
+  { kind: "skill", name: "ssh-systemctl-stop", files: { "SKILL.md": f109 } },
+  { kind: "skill", name: "ssh-systemctl-unmask", files: { "SKILL.md": f110 } },
+  { kind: "skill", name: "ssh-task-list", files: { "SKILL.md": f111 } },
+  { kind: "skill", name: "ssh-transfer", files: { "SKILL.md": f112 } },
+  { kind: "skill", name: "ssh-upload", files: { "SKILL.md": f113 } },
+  { kind: "skill", name: "ssh-user-info", files: { "SKILL.md": f114 } },
+  { kind: "runbook", name: "ssh-container-rollout", files: { "SKILL.md": f115 } },
+  { kind: "runbook", name: "ssh-deploy-verify", files: { "SKILL.md": f116 } },
+  { kind: "runbook", name: "ssh-disk-cleanup", files: { "SKILL.md": f117 } },
+  { kind: "runbook", name: "ssh-docker-incident-response", files: { "SKILL.md": f118 } },
+  { kind: "runbook", name: "ssh-fleet-rollout", files: { "SKILL.md": f119 } },
+  { kind: "runbook", name: "ssh-host-healthcheck", files: { "SKILL.md": f120 } },
+  { kind: "runbook", name: "ssh-host-snapshot", files: { "SKILL.md": f121 } },
+  { kind: "runbook", name: "ssh-incident-response", files: { "SKILL.md": f122 } },
+  { kind: "runbook", name: "ssh-integrity-audit", files: { "SKILL.md": f123 } },
+  { kind: "runbook", name: "ssh-long-running-job", files: { "SKILL.md": f124 } },
+  { kind: "runbook", name: "ssh-os-upgrade", files: { "SKILL.md": f125 } },
+  { kind: "runbook", name: "ssh-package-upgrade", files: { "SKILL.md": f126 } },
+  { kind: "runbook", name: "ssh-systemd-diagnostics", files: { "SKILL.md": f127 } },
+  { kind: "runbook", name: "ssh-verify-signature", files: { "SKILL.md": f128 } },
 ];

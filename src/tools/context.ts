@@ -210,6 +210,38 @@ export interface ServerControl {
 /** Read access to the skill library (ssh_skill_read). */
 export type SkillReader = Pick<SkillLibrary, "readText">;
 
+/** A `resource_link` content item (MCP 2025-06-18). */
+export interface OutputLink {
+  type: "resource_link";
+  uri: string;
+  name: string;
+  title?: string;
+  description?: string;
+  mimeType: string;
+  size: number;
+}
+
+/** What a tool offers: the full text (or bytes) of one output. */
+export interface OutputOffer {
+  /** short name, e.g. `stdout` */
+  name: string;
+  description?: string;
+  /** default `text/plain; charset=utf-8` for text, `application/octet-stream` for bytes */
+  mimeType?: string;
+  data: string | Uint8Array;
+}
+
+/**
+ * The per-call side of the large-output store (`src/mcp/outputs.ts`), handed
+ * to handlers through `ToolContext.largeOutputs()`.
+ */
+export interface LargeOutputs {
+  /** the largest output that can be stored (bytes) */
+  readonly maxBytes: number;
+  /** stores `offer` and returns its link (also added to the call's result), or null when too large */
+  offer(offer: OutputOffer): OutputLink | null;
+}
+
 /** Everything a handler may use. */
 export interface ToolContext {
   readonly correlationId: string;
@@ -228,6 +260,12 @@ export interface ToolContext {
   readonly hosts: ReadonlyMap<string, Host>;
 
   /** the remote file system of an admitted host (default {@link host}) */
+  /**
+   * Large outputs as resource links (issue 12 item 3): the call's sink, or
+   * null when the client cannot follow `resource_link` content. Offer only
+   * the text the tool would return inline (after its sanitizing).
+   */
+  largeOutputs(): LargeOutputs | null;
   fs(host?: Host): Promise<RemoteFs>;
   /**
    * A file system over a fresh pooled connection, for cleanup after the
