@@ -75,6 +75,9 @@ export function loggerFor(settings: Settings): Logger {
   return new Logger({ level: settings.LOG_LEVEL, format: settings.SSH_LOG_FORMAT });
 }
 
+/** Skill names (as tool names) of the search-mode tools `search_tools` and `call_tool`. */
+const SEARCH_SKILLS = ["ssh_search_tools", "ssh_call_tool"];
+
 /** The running server's services. */
 export class App implements AppServices {
   readonly version: string = VERSION;
@@ -231,11 +234,18 @@ export class App implements AppServices {
       skillsDir: s.SSH_SKILLS_DIR ? resolvePath(s.SSH_SKILLS_DIR, cfg) : null,
       runbooksDir: s.SSH_RUNBOOKS_DIR ? resolvePath(s.SSH_RUNBOOKS_DIR, cfg) : null,
       enableRunbooks: s.SSH_ENABLE_RUNBOOKS,
-      visibleTools: s.SSH_SKILLS_VISIBLE_ONLY ? new Set(catalog.visible.map((t) => t.name)) : null,
-      // TIER-12: the skill of a hidden tool is never served, whatever SSH_SKILLS_VISIBLE_ONLY says
-      hiddenTools: new Set(
-        catalog.registered.filter((t) => !catalog.visible.includes(t)).map((t) => t.name),
-      ),
+      visibleTools: s.SSH_SKILLS_VISIBLE_ONLY
+        ? new Set([
+          ...catalog.visible.map((t) => t.name),
+          ...(s.SSH_ENABLE_BM25 ? SEARCH_SKILLS : []),
+        ])
+        : null,
+      // TIER-12: the skill of a hidden tool is never served, whatever SSH_SKILLS_VISIBLE_ONLY says;
+      // the search-mode tools exist only with SSH_ENABLE_BM25 (their skills are named ssh-*)
+      hiddenTools: new Set([
+        ...catalog.registered.filter((t) => !catalog.visible.includes(t)).map((t) => t.name),
+        ...(s.SSH_ENABLE_BM25 ? [] : SEARCH_SKILLS),
+      ]),
       logger,
     });
     const serverFiles = await serverFilesFor(cfg);

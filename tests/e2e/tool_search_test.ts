@@ -259,7 +259,20 @@ Deno.test("issue 12 §2: without SSH_ENABLE_BM25 there is no search mode", async
     assert.ok(names.includes("ssh_host_list"));
     const r = await outcome(s, "search_tools", { query: "disk" });
     assert.equal(r.error?.code, ErrorCode.InvalidParams);
+    // TIER-12: the skills of the (absent) search-mode tools are not served either
+    const uris = (await s.client.listResources()).resources.map((x) => x.uri);
+    assert.ok(uris.includes("skill://ssh-host-list/SKILL.md"), uris.join());
+    assert.ok(!uris.some((u) => /ssh-(search-tools|call-tool)/.test(u)), uris.join());
   } finally {
     await s.close();
+  }
+  // in search mode they are, also with SSH_SKILLS_VISIBLE_ONLY
+  const on = await start({ SSH_SKILLS_VISIBLE_ONLY: "true" });
+  try {
+    const uris = (await on.client.listResources()).resources.map((x) => x.uri);
+    assert.ok(uris.includes("skill://ssh-search-tools/SKILL.md"), uris.join());
+    assert.ok(uris.includes("skill://ssh-call-tool/SKILL.md"), uris.join());
+  } finally {
+    await on.close();
   }
 });
