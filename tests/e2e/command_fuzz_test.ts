@@ -197,11 +197,20 @@ Deno.test("EXEC-48: fuzz: admitted command lines run on bash and dash hosts whos
           const trip = await Deno.readTextFile(`${root}/trip/log`).catch(() => "");
           assert.equal(trip, "", `seed ${seed} (${shell}): ${JSON.stringify(command)} ran ${trip}`);
           const want = expected(command);
-          assert.deepEqual(
-            await recordsOf(root, want.length),
-            want,
-            `seed ${seed} (${shell}): ${JSON.stringify(command)}`,
-          );
+          const got = await recordsOf(root, want.length);
+          const where = `seed ${seed} (${shell}): ${JSON.stringify(command)}`;
+          if (/(?<!&)&(?!&)/.test(command.replaceAll(/[|>]&|&>/g, ""))) {
+            // a background job (`cmd &`) can be cut off by the end of the session before
+            // it starts; whatever did run must be admitted argv (a multiset subset)
+            const left = want.map((w) => JSON.stringify(w));
+            for (const rec of got) {
+              const i = left.indexOf(JSON.stringify(rec));
+              assert.ok(i >= 0, `${where}: unexpected ${JSON.stringify(rec)} (want ${left})`);
+              left.splice(i, 1);
+            }
+          } else {
+            assert.deepEqual(got, want, where);
+          }
         }
         // the oracle can fire: on an allow-any host the same chroot catches an escaped program
         const ctl = await s.ok<{ exit_code: number }>("ssh_exec_run", {
