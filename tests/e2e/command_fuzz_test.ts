@@ -29,6 +29,7 @@ import {
   FUZZ_ALLOWLIST,
   generateCommand,
   parseRecord,
+  recordComplete,
   recorderScript,
   rng,
 } from "../policy/command_gen.ts";
@@ -126,7 +127,9 @@ async function buildChroot(users: { name: string; uid: number }[]): Promise<stri
 async function readRecords(root: string): Promise<string[][]> {
   const out: string[][] = [];
   for await (const e of Deno.readDir(`${root}/rec`)) {
-    out.push(parseRecord(await Deno.readTextFile(`${root}/rec/${e.name}`)));
+    const text = await Deno.readTextFile(`${root}/rec/${e.name}`);
+    if (!recordComplete(text)) continue; // still being written: the next poll reads it
+    out.push(parseRecord(text));
     await Deno.remove(`${root}/rec/${e.name}`);
   }
   return out.sort(compare);

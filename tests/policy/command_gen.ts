@@ -252,15 +252,26 @@ export function expectedRecords(parsed: ParsedCommand): string[][] {
 
 /** Parses one recorder file: arguments terminated by NUL. */
 export function parseRecord(text: string): string[] {
-  return text.split("\0").slice(0, -1);
+  const words = text.split("\0").slice(0, -1);
+  if (words.at(-1) === RECORD_END) words.pop();
+  return words;
+}
+
+/** The last word of a finished record (no argv word the generators make equals it). */
+export const RECORD_END = "\x01";
+
+/** True when the recorder that writes `text` has finished (a reader may race the writer). */
+export function recordComplete(text: string): boolean {
+  return text.endsWith(`${RECORD_END}\0`);
 }
 
 /**
  * The body of a recorder program (POSIX sh): writes its argv (its own name
  * first when `name` is given), NUL-terminated, to a file of its own in `dir`
- * (one file per process, so concurrent pipeline members never interleave).
+ * (one file per process, so concurrent pipeline members never interleave),
+ * ending with {@link RECORD_END} once complete.
  */
 export function recorderScript(dir: string, name: string | null): string {
   const self = name === null ? "" : `printf '%s\\0' '${name}' > "$f"\n`;
-  return `#!/bin/sh\nf=${dir}/rec.$$\n: > "$f"\n${self}for a in "$@"; do printf '%s\\0' "$a" >> "$f"; done\n`;
+  return `#!/bin/sh\nf=${dir}/rec.$$\n: > "$f"\n${self}for a in "$@"; do printf '%s\\0' "$a" >> "$f"; done\nprintf '\\001\\0' >> "$f"\n`;
 }
