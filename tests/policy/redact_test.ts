@@ -570,8 +570,10 @@ function fill(s: string, n: number): string {
 }
 
 Deno.test("RED-36 (replaces RED-13's 20 s limit): redaction time grows linearly, measured as a ratio within one run", () => {
-  // n and 8n bytes, alternating, best of up to three rounds: a linear redactor
-  // takes about 8 times as long on 8n, a quadratic one 64 times, so no
+  // n and 8n bytes, alternating, best of up to five rounds: a linear redactor
+  // takes about 8 times as long on 8n, a quadratic one 64 times (the bound, 32,
+  // sits between them: allocation and GC under a loaded CI machine pushed a
+  // linear input to x27 once), so no
   // wall-clock limit is needed. n grows until the small input takes a few
   // milliseconds, so timer noise cannot dominate.
   const slow: string[] = [];
@@ -591,13 +593,13 @@ Deno.test("RED-36 (replaces RED-13's 20 s limit): redaction time grows linearly,
     const big = gen(8 * n);
     let ts = Infinity;
     let tb = Infinity;
-    // up to three rounds; a round within the bound ends the measurement
-    for (let k = 0; k < 3 && !(tb / ts <= 24); k++) {
+    // up to five rounds; a round within the bound ends the measurement
+    for (let k = 0; k < 5 && !(tb / ts <= 32); k++) {
       ts = Math.min(ts, time(small));
       tb = Math.min(tb, time(big));
     }
     const ratio = tb / ts;
-    if (ratio > 24) {
+    if (ratio > 32) {
       slow.push(`${name}: ${ts.toFixed(1)} ms -> ${tb.toFixed(1)} ms CPU (x${ratio.toFixed(1)})`);
     }
   }
