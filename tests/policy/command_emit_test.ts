@@ -83,15 +83,23 @@ async function runAll(b: Bed, text: string): Promise<Record<string, string[][]>>
   for (const [name, argv] of Object.entries(SHELLS)) {
     const recs = await Deno.makeTempDir({ dir: b.dir, prefix: "r-" });
     await Deno.writeTextFile(b.recorder, recorderScript(recs, null), { mode: 0o755 });
-    const r = await new Deno.Command(argv[0]!, {
-      args: [...argv.slice(1), `${text}\nwait`],
-      env: { PATH: `${b.dir}/bin`, HOME: b.dir },
-      clearEnv: true,
-      cwd: b.dir,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
+    let r: Deno.CommandOutput;
+    for (let attempt = 0;; attempt++) {
+      r = await new Deno.Command(argv[0]!, {
+        args: [...argv.slice(1), `${text}\nwait`],
+        env: { PATH: `${b.dir}/bin`, HOME: b.dir },
+        clearEnv: true,
+        cwd: b.dir,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      // ETXTBSY: a process forked by another test worker at the moment the recorder was
+      // written holds it open for writing until it execs; the shell then cannot run it
+      if (attempt >= 20 || !/text file busy/i.test(new TextDecoder().decode(r.stderr))) break;
+      for await (const e of Deno.readDir(recs)) await Deno.remove(`${recs}/${e.name}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
     const records: string[][] = [];
     for await (const e of Deno.readDir(recs)) {
       records.push(parseRecord(await Deno.readTextFile(`${recs}/${e.name}`)));
