@@ -7,6 +7,7 @@
  * @module
  */
 
+import { DOCKER_RUN_OPTIONS } from "./docker_run_options.ts";
 import {
   CallBuilder,
   noteOnePerCall,
@@ -209,46 +210,6 @@ export function exec(words: readonly string[]): Suggestion {
   return finish(b, r);
 }
 
-/** DOCKER-5 `run_options` flags (src/tools/docker/_validate.ts); true = takes a value. */
-const RUN_OPTIONS: Record<string, boolean> = {
-  "-e": true,
-  "--env": true,
-  "-p": true,
-  "--publish": true,
-  "-v": true,
-  "--volume": true,
-  "--mount": true,
-  "--network": true,
-  "--restart": true,
-  "-l": true,
-  "--label": true,
-  "-u": true,
-  "--user": true,
-  "-w": true,
-  "--workdir": true,
-  "--entrypoint": true,
-  "-m": true,
-  "--memory": true,
-  "--memory-reservation": true,
-  "--cpus": true,
-  "--read-only": false,
-  "--tmpfs": true,
-  "--health-cmd": true,
-  "--health-interval": true,
-  "--health-retries": true,
-  "--health-timeout": true,
-  "--health-start-period": true,
-  "--health-start-interval": true,
-  "--no-healthcheck": false,
-  "-h": true,
-  "--hostname": true,
-  "--init": false,
-  "--stop-timeout": true,
-  "--stop-signal": true,
-  "--cap-drop": true,
-  "--pids-limit": true,
-  "--shm-size": true,
-};
 /** Other `docker run` options that take a value (skipped, never carried over). */
 const RUN_OTHER_VALUE = [
   "--add-host",
@@ -322,10 +283,10 @@ const RUN_OTHER_FLAG = [
 ];
 
 export function run(words: readonly string[]): Suggestion {
-  const allowed = Object.keys(RUN_OPTIONS);
+  const allowed = Object.keys(DOCKER_RUN_OPTIONS);
   const { b, r, s } = begin("ssh_docker_run", words, {
-    value: [...allowed.filter((k) => RUN_OPTIONS[k]), ...RUN_OTHER_VALUE],
-    flag: [...allowed.filter((k) => !RUN_OPTIONS[k]), ...RUN_OTHER_FLAG],
+    value: [...allowed.filter((k) => DOCKER_RUN_OPTIONS[k]), ...RUN_OTHER_VALUE],
+    flag: [...allowed.filter((k) => !DOCKER_RUN_OPTIONS[k]), ...RUN_OTHER_FLAG],
     quiet: ["-q", "--quiet"],
   }, true);
   const [image, ...args] = s.pos;
@@ -337,7 +298,7 @@ export function run(words: readonly string[]): Suggestion {
   if (r.has("-d", "--detach")) b.set("detached", true);
   const runOptions: string[] = [];
   for (const o of s.opts) {
-    if (!Object.hasOwn(RUN_OPTIONS, o.name)) continue;
+    if (!Object.hasOwn(DOCKER_RUN_OPTIONS, o.name)) continue;
     r.has(o.name);
     if (o.text.includes(" ")) runOptions.push(o.name, o.value ?? "");
     else runOptions.push(o.text);

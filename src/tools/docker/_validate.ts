@@ -12,6 +12,7 @@
  * @module
  */
 
+import { DOCKER_RUN_OPTIONS } from "../../policy/docker_run_options.ts";
 import { posix } from "node:path";
 import { z } from "zod";
 import { shellSplit } from "../../config/env.ts";
@@ -489,47 +490,6 @@ export function assertNoEscalation(
   }
 }
 
-/** DOCKER-5: flags `run_options` may use (positive allowlist); value = takes a value. */
-const RUN_OPTIONS: Record<string, boolean> = {
-  "-e": true,
-  "--env": true,
-  "-p": true,
-  "--publish": true,
-  "-v": true,
-  "--volume": true,
-  "--mount": true,
-  "--network": true,
-  "--restart": true,
-  "-l": true,
-  "--label": true,
-  "-u": true,
-  "--user": true,
-  "-w": true,
-  "--workdir": true,
-  "--entrypoint": true,
-  "-m": true,
-  "--memory": true,
-  "--memory-reservation": true,
-  "--cpus": true,
-  "--read-only": false,
-  "--tmpfs": true,
-  "--health-cmd": true,
-  "--health-interval": true,
-  "--health-retries": true,
-  "--health-timeout": true,
-  "--health-start-period": true,
-  "--health-start-interval": true,
-  "--no-healthcheck": false,
-  "-h": true,
-  "--hostname": true,
-  "--init": false,
-  "--stop-timeout": true,
-  "--stop-signal": true,
-  "--cap-drop": true,
-  "--pids-limit": true,
-  "--shm-size": true,
-};
-
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*=/;
 const RESTART = /^(?:no|always|unless-stopped|on-failure(?::\d{1,4})?)$/;
 
@@ -569,13 +529,15 @@ export function checkRunOptions(tokens: readonly string[], privileged: boolean):
       flag = t.slice(0, 2);
       value = t.slice(2).replace(/^=/, "");
     }
-    if (!Object.hasOwn(RUN_OPTIONS, flag)) {
+    if (!Object.hasOwn(DOCKER_RUN_OPTIONS, flag)) {
       if (privileged) continue;
       bad(
-        `${flag} is not an allowed run option (allowed: ${Object.keys(RUN_OPTIONS).join(", ")}).`,
+        `${flag} is not an allowed run option (allowed: ${
+          Object.keys(DOCKER_RUN_OPTIONS).join(", ")
+        }).`,
       );
     }
-    const takesValue = RUN_OPTIONS[flag]!;
+    const takesValue = DOCKER_RUN_OPTIONS[flag]!;
     if (!takesValue) {
       if (value !== null) bad(`${flag} takes no value.`);
       continue;
