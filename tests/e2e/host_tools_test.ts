@@ -509,7 +509,7 @@ Deno.test("skills as resources: list, manifest, read, confinement (SKILLS.md §3
     assert.ok(uris.includes("skill://ssh-host-ping/_manifest"));
     const skill = await s.client.readResource({ uri: "skill://ssh-host-ping/SKILL.md" });
     const text = (skill.contents[0] as { text: string }).text;
-    assert.match(text, /^---\ndescription: /);
+    assert.match(text, /^---\nname: ssh-host-ping\ndescription: /);
     const manifest = JSON.parse(
       ((await s.client.readResource({ uri: "skill://ssh-host-ping/_manifest" })).contents[0] as {
         text: string;
