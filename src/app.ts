@@ -27,7 +27,7 @@ import { type ServerFile, serverFilesFor } from "./policy/server_files.ts";
 import { EMBEDDED_DOCS } from "./skills/embedded_gen.ts";
 import { type EmbeddedDoc, SkillLibrary } from "./skills/library.ts";
 import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";
-import { KnownHosts } from "./ssh/known_hosts.ts";
+import { HostPins } from "./ssh/host_pins.ts";
 import { ConnectionPool } from "./ssh/pool.ts";
 import type { SocketFactory } from "./ssh/connection.ts";
 import { ALL_TOOLS } from "./tools/catalog.ts";
@@ -84,7 +84,8 @@ export class App implements AppServices {
   readonly settings: Settings;
   readonly logger: Logger;
   readonly pool: ConnectionPool;
-  readonly knownHosts: KnownHosts;
+  /** known_hosts + the server's pin file (a `KnownHosts`, plus `pin()` / `pinPath`) */
+  readonly knownHosts: HostPins;
   readonly notes: NotesStore;
   readonly audit: AuditLog;
   readonly #hookProgram: HookProgram | null;
@@ -129,7 +130,12 @@ export class App implements AppServices {
     this.#network = App.#networkFor(cfg, this.#resolver);
     this.#sshConfig = sshConfig;
     this.#sshConfigPath = sshConfigPath;
-    this.knownHosts = new KnownHosts(resolvePath(s.SSH_KNOWN_HOSTS, cfg), { logger });
+    // known_hosts (never written) + the server's own first-contact pin file (host_pins.ts)
+    this.knownHosts = new HostPins(
+      resolvePath(s.SSH_KNOWN_HOSTS, cfg),
+      resolvePath(s.SSH_PINNED_KNOWN_HOSTS, cfg),
+      { logger },
+    );
     this.notes = new NotesStore(
       s.SSH_HOST_NOTES_DIR ? resolvePath(s.SSH_HOST_NOTES_DIR, cfg) : null,
       s.SSH_HOST_NOTES_MAX_BYTES,

@@ -129,6 +129,16 @@ export function parseSettings(
     }
   }
 
+  // SSH_PINNED_KNOWN_HOSTS default: under $XDG_CONFIG_HOME when that is an
+  // absolute path (the XDG rule: relative values are ignored), else the table's
+  // `~/.config/...` default.
+  if ((getEnv(env, "SSH_PINNED_KNOWN_HOSTS") ?? "").trim() === "") {
+    const xdg = getEnv(env, "XDG_CONFIG_HOME")?.trim();
+    if (xdg && path.isAbsolute(xdg)) {
+      s.SSH_PINNED_KNOWN_HOSTS = path.join(xdg, "ssh-mcp", "pinned_known_hosts");
+    }
+  }
+
   // §9.1 item 2
   if (s.SSH_REDACT_KEYS_ADD.length > 0 && s.SSH_REDACT_KEYS_REPLACE.length > 0) {
     throw new ConfigError(
@@ -334,8 +344,9 @@ function parseOne(
     }
     case "list": {
       if (raw === undefined) return [...spec.default];
+      let items: string[];
       try {
-        return parseList(raw);
+        items = parseList(raw);
       } catch (e) {
         throw new ConfigError(
           `${name}: ${
@@ -343,6 +354,19 @@ function parseOne(
           }. Use a JSON array of strings (["a","b"]) or a comma-separated list.`,
         );
       }
+      const allowed = "values" in spec ? spec.values : undefined;
+      if (allowed !== undefined) {
+        const bad = items.filter((x) => !(allowed as readonly string[]).includes(x));
+        if (bad.length > 0) {
+          throw new ConfigError(
+            `${name}: ${bad.map((x) => shown(x)).join(", ")} ${
+              bad.length === 1 ? "is not an allowed value" : "are not allowed values"
+            }; allowed values: ${allowed.join(", ")} (exact spelling, comma-separated or a ` +
+              `JSON array; default empty).`,
+          );
+        }
+      }
+      return items;
     }
     case "path": {
       if (raw === undefined) return spec.default;

@@ -20,7 +20,12 @@ export type SettingSpec =
     readonly min?: number;
     readonly max?: number;
   }
-  | { readonly kind: "list"; readonly default: readonly string[] }
+  | {
+    readonly kind: "list";
+    readonly default: readonly string[];
+    /** when set, every item must be one of these (anything else is a startup error) */
+    readonly values?: readonly string[];
+  }
   | {
     /**
      * a filesystem path; `~` is expanded at use time. Unset -> default. Blank ->
@@ -47,6 +52,9 @@ function int(d: number, min?: number, max?: number) {
 function list(d: readonly string[] = []) {
   return { kind: "list", default: d } as const;
 }
+function listOf<const V extends readonly string[]>(values: V, d: readonly V[number][] = []) {
+  return { kind: "list", default: d, values } as const;
+}
 function path<const D extends string | null>(d: D) {
   return { kind: "path", default: d, optional: true } as const;
 }
@@ -70,6 +78,35 @@ export const SETTINGS = {
   // §3.1 SSH transport
   SSH_CONFIG_FILE: path(null),
   SSH_KNOWN_HOSTS: requiredPath("~/.ssh/known_hosts"),
+  /**
+   * NEW (first contact confirmed by a human): the server's OWN pin file, read
+   * in addition to `SSH_KNOWN_HOSTS` (which is never written). Only a host
+   * key a human explicitly accepted is appended here (file 0600, directory
+   * 0700, written by temp file + rename). When the variable is unset and
+   * `XDG_CONFIG_HOME` is an absolute path, the default is
+   * `$XDG_CONFIG_HOME/ssh-mcp/pinned_known_hosts` (`parseSettings`). Must not
+   * be the `SSH_KNOWN_HOSTS` file. Blank means the default.
+   */
+  SSH_PINNED_KNOWN_HOSTS: requiredPath("~/.config/ssh-mcp/pinned_known_hosts"),
+  /**
+   * NEW: when true and the MCP client can ask its user (elicitation), an
+   * UNKNOWN host key is shown (host, address, key type, SHA256 fingerprint)
+   * and pinned into `SSH_PINNED_KNOWN_HOSTS` only on an explicit yes. A
+   * changed (mismatched or revoked) key is never offered. false = unknown
+   * keys are refused (UnknownHost) as before.
+   */
+  SSH_CONFIRM_NEW_HOST_KEYS: bool(false),
+  /**
+   * NEW: access tiers whose tool calls need an explicit human approval
+   * through the client (values: read, low-access, dangerous, sudo). Empty =
+   * no approval prompts.
+   */
+  SSH_APPROVAL_TIERS: listOf(["read", "low-access", "dangerous", "sudo"] as const),
+  /**
+   * NEW: seconds an approval is reused for the same grant (0..3600); 0 = every
+   * call asks again.
+   */
+  SSH_APPROVAL_GRANT_S: int(0, 0, 3600),
   SSH_DEFAULT_USER: str("root"),
   SSH_DEFAULT_KEY: path(null),
   SSH_HOSTS_FILE: path("hosts.toml"),

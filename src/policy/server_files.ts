@@ -8,7 +8,9 @@
  *
  * - configuration: the hosts file (even when missing: creating it would widen
  *   the policy at the next reload), `.env` in the working directory, the
- *   known_hosts file (and `known_hosts.old`, ...), the ssh_config file, every
+ *   known_hosts file (and `known_hosts.old`, ...), the server's pin file
+ *   `SSH_PINNED_KNOWN_HOSTS` (and its `.tmp-*` write siblings: whoever can
+ *   write it decides which host keys are trusted), the ssh_config file, every
  *   file its `Include` lines can reach, and the `IdentityFile` /
  *   `CertificateFile` / known-hosts / `IdentityAgent` paths it names;
  * - state: the audit log and every name in its directory that starts with its
@@ -241,6 +243,11 @@ function settingsFiles(
   add(hostsSource ?? s.SSH_HOSTS_FILE, "file", "the hosts file (SSH_HOSTS_FILE)");
   add(path.join(cwd, ".env"), "file", "the .env file of the server");
   add(s.SSH_KNOWN_HOSTS, "prefix", "the known_hosts file (SSH_KNOWN_HOSTS)");
+  add(
+    s.SSH_PINNED_KNOWN_HOSTS,
+    "prefix",
+    "the server's host-key pin file (SSH_PINNED_KNOWN_HOSTS)",
+  );
   const audit = s.SSH_AUDIT_LOG.trim();
   if (audit !== "" && audit !== "stderr" && audit !== "off") {
     add(audit, "prefix", "the audit log (SSH_AUDIT_LOG) or one of its rotated files");

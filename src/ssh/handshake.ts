@@ -4,7 +4,8 @@
  * host, or an ssh_config ProxyCommand), the SSH handshake with strict host-key
  * verification through `KnownHosts` (ssh2's `hostVerifier` is always set) and
  * the operator's auth methods only. `connection.ts` wraps the result in a
- * `Connection`.
+ * `Connection`. An unknown host key is also reported to the caller's
+ * first-contact scope (`first_contact.ts`); it is refused all the same.
  *
  * @module
  */
@@ -17,7 +18,8 @@ import { Duplex } from "node:stream";
 import type { HostPolicy } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { fingerprintSha256 } from "./key_blob.ts";
+import { firstContact } from "./first_contact.ts";
+import { fingerprintSha256, keyTypeOfBlob } from "./key_blob.ts";
 import { type HostKeyVerdict, type KnownHosts, verdictError } from "./known_hosts.ts";
 import type { PreparedAuth } from "./auth.ts";
 
@@ -188,6 +190,8 @@ export async function handshake(
 ): Promise<Handshake> {
   const { knownHosts } = deps;
   const alias = target.policy.alias;
+  // read now, while the caller's async context is certain (first_contact.ts)
+  const firstContactCollector = firstContact.current();
   const sock: Duplex = via
     ? await via.forwardOut(target.connectAddress, target.port)
     : target.proxyCommand
@@ -280,10 +284,23 @@ export async function handshake(
       hostVerifier: (key: Buffer) => {
         const blob = new Uint8Array(key);
         presented = fingerprintSha256(blob);
-        verdict = knownHosts.verify(target.lookupName, target.port, blob, {
+        const v = knownHosts.verify(target.lookupName, target.port, blob, {
           hostKeyAlias: target.hostKeyAlias,
         });
-        return verdict.status === "trusted";
+        verdict = v;
+        // first contact: only an unknown key is ever offered, never a changed one
+        if (v.status === "unknown" && !v.certAuthorityOnly && firstContactCollector) {
+          firstContactCollector.record({
+            alias,
+            lookupKey: v.lookupKey,
+            port: target.port,
+            address: target.connectAddress,
+            keyType: keyTypeOfBlob(blob),
+            keyBlob: blob,
+            fingerprint: v.actualFingerprint,
+          });
+        }
+        return v.status === "trusted";
       },
       algorithms: {
         serverHostKey: serverHostKey as ssh2.ServerHostKeyAlgorithm[],

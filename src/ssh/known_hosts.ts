@@ -140,12 +140,24 @@ export class KnownHosts {
   #racy = false;
   #lastText: string | null = null;
   #missingWarned = false;
+  #missingOk: boolean;
+  #label: string;
   #cache = new Map<string, MatchSet>();
 
-  /** Loads the file now (a missing file logs one WARNING). */
-  constructor(path: string, opts: { logger?: Logger } = {}) {
+  /**
+   * Loads the file now (a missing file logs one WARNING unless `missingOk`).
+   * `label` names the file in log lines (default `known_hosts file
+   * (SSH_KNOWN_HOSTS)`); `missingOk` is for files whose absence is normal
+   * (the server's own pin file, `host_pins.ts`).
+   */
+  constructor(
+    path: string,
+    opts: { logger?: Logger; missingOk?: boolean; label?: string } = {},
+  ) {
     this.path = path;
     this.#logger = opts.logger ?? nullLogger;
+    this.#missingOk = opts.missingOk ?? false;
+    this.#label = opts.label ?? "known_hosts file (SSH_KNOWN_HOSTS)";
     this.refresh();
   }
 
@@ -173,9 +185,9 @@ export class KnownHosts {
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "ENOENT" || code === "ENOTDIR") {
-        if (!this.#missingWarned) {
+        if (!this.#missingWarned && !this.#missingOk) {
           this.#logger.warn(
-            "known_hosts file (SSH_KNOWN_HOSTS) does not exist: every host is UnknownHost until it is created",
+            `${this.#label} does not exist: every host is UnknownHost until it is created`,
           );
           this.#missingWarned = true;
         }
@@ -185,7 +197,7 @@ export class KnownHosts {
         this.#racy = false;
         return;
       }
-      this.#failed(`stat:${code}`, `cannot stat the known_hosts file (${code ?? "error"})`);
+      this.#failed(`stat:${code}`, `cannot stat the ${this.#label} (${code ?? "error"})`);
       return;
     }
     this.#missingWarned = false;
@@ -194,7 +206,7 @@ export class KnownHosts {
       text = Buffer.from(readFileSync(this.path)).toString("latin1");
     } catch (e) {
       const code = (e as { code?: string }).code;
-      this.#failed(sig, `cannot read the known_hosts file (${code ?? "error"})`);
+      this.#failed(sig, `cannot read the ${this.#label} (${code ?? "error"})`);
       return;
     }
     if (sig === this.#signature && text === this.#lastText) return; // racy re-check, unchanged
@@ -202,7 +214,7 @@ export class KnownHosts {
     this.#lastText = text;
     if (text.includes("\0")) {
       this.#logger.warn(
-        "known_hosts file contains NUL bytes (not a text file): keeping the previously loaded entries",
+        `${this.#label} contains NUL bytes (not a text file): keeping the previously loaded entries`,
       );
       return;
     }
@@ -213,7 +225,7 @@ export class KnownHosts {
     });
     if (entryLines > 0 && entries.length === 0) {
       this.#logger.warn(
-        "known_hosts file has no valid entry (all lines invalid): keeping the previously loaded entries",
+        `${this.#label} has no valid entry (all lines invalid): keeping the previously loaded entries`,
         { invalid_lines: skipped },
       );
       return;

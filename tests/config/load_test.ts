@@ -292,12 +292,14 @@ const NON_SETTINGS = new Set([
  * variables; anything configurable belongs in SETTINGS.
  */
 // DENO_DIR, XDG_CACHE_HOME, LOCALAPPDATA: where the runtime keeps its module cache (LOCAL-12 protects it)
+// XDG_CONFIG_HOME: where the default SSH_PINNED_KNOWN_HOSTS pin file lives when it is set
 const OS_STANDARD = new Set([
   "USER",
   "USERNAME",
   "COMSPEC",
   "DENO_DIR",
   "XDG_CACHE_HOME",
+  "XDG_CONFIG_HOME",
   "LOCALAPPDATA",
 ]);
 const NON_SETTINGS_PREFIXES = ["SSH_MCP_SECRET_", "OTEL_"];
