@@ -16,7 +16,8 @@ import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { ConfigError, FIX_HINTS, isToolError } from "./errors.ts";
 import { Logger, stderrSink } from "./log.ts";
 import { checkInlineCaps, messageLimit } from "./mcp/limits.ts";
-import { buildMcpServer } from "./mcp/server.ts";
+import { McpService } from "./mcp/server.ts";
+import { serveStdio } from "./mcp/sdk.ts";
 import { LineTransport, writeStdout } from "./mcp/stdio.ts";
 import { type ConfigCheck, runDoctor } from "./doctor.ts";
 import { ToolRegistry } from "./registry/pipeline.ts";
@@ -155,7 +156,7 @@ async function serve(): Promise<number> {
   const limit = messageLimit(cfg.settings);
   app.logger.info("MCP stdio transport", { max_message_bytes: limit });
   const registry = new ToolRegistry(app);
-  const server = buildMcpServer(app, registry);
+  const service = new McpService(app, registry);
   app.pool.startReaper();
   await app.startHooks();
   const closed = Promise.withResolvers<void>();
@@ -167,7 +168,7 @@ async function serve(): Promise<number> {
     maxMessageBytes: limit,
     logger: app.logger,
   });
-  transport.onclose = () => closed.resolve();
+  void transport.ended.then(() => closed.resolve());
   const stopSignals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onStop = () => closed.resolve();
   const onHup = () => {
@@ -181,8 +182,12 @@ async function serve(): Promise<number> {
     for (const s of stopSignals) Deno.addSignalListener(s, onStop);
     Deno.addSignalListener("SIGHUP", onHup);
   }
-  // connect() chains the SDK's own close handling after ours
-  await server.connect(transport);
+  // one server instance per connection, for whichever protocol era the client opens with
+  // (2025: initialize; 2026-07-28: server/discover and per-request envelopes)
+  const handle = serveStdio(() => service.create(), {
+    transport,
+    onerror: (e) => app.logger.debug("MCP protocol error", { error: e.message.slice(0, 500) }),
+  });
   app.logger.info(`ssh-mcp ${VERSION} serving MCP on stdio`);
   void app.checkPinnedAgentKeys();
   await closed.promise;
@@ -190,7 +195,7 @@ async function serve(): Promise<number> {
     for (const s of stopSignals) Deno.removeSignalListener(s, onStop);
     Deno.removeSignalListener("SIGHUP", onHup);
   }
-  await server.close().catch(() => {});
+  await handle.close().catch(() => {});
   await app.close();
   return EXIT.ok;
 }

@@ -122,7 +122,7 @@ async function checkHost(app: App, p: HostPolicy): Promise<DoctorHost> {
     checks.push({
       check: "host_key",
       status: "fail",
-      detail: `no trusted key for ${pins.lookupKey} in ${app.knownHosts.path}${
+      detail: `no trusted key for ${pins.lookupKey} in ${app.knownHosts.path} or ${app.knownHosts.pinPath}${
         pins.certAuthority.length
           ? " (only @cert-authority lines, which ssh-mcp cannot verify)"
           : ""
@@ -207,6 +207,10 @@ export async function runDoctor(
           hosts_file: cfg.hosts.source,
           known_hosts: app.knownHosts.path,
           known_hosts_loaded: app.knownHosts.loaded,
+          pinned_known_hosts: app.knownHosts.pinPath,
+          pinned_known_hosts_loaded: app.knownHosts.pinsLoaded,
+          confirm_new_host_keys: app.settings.SSH_CONFIRM_NEW_HOST_KEYS,
+          approval_tiers: app.settings.SSH_APPROVAL_TIERS,
           audit_log: app.audit.target,
         },
         notices,
@@ -223,6 +227,11 @@ export async function runDoctor(
   w(`ssh-mcp doctor ${VERSION}`);
   w(`hosts file : ${cfg.hosts.source ?? "(none: env-only mode)"} (${all.length} hosts)`);
   w(`known_hosts: ${app.knownHosts.path}${app.knownHosts.loaded ? "" : " (missing!)"}`);
+  w(
+    `pins       : ${app.knownHosts.pinPath}${app.knownHosts.pinsLoaded ? "" : " (none yet)"}; ` +
+      `first contact ${app.settings.SSH_CONFIRM_NEW_HOST_KEYS ? "asks the user" : "off"}; ` +
+      `approval tiers: ${app.settings.SSH_APPROVAL_TIERS.join(",") || "none"}`,
+  );
   w(`audit log  : ${app.audit.target}`);
   w(`dotenv     : ${cfg.dotenvPath ?? "absent"}`);
   for (const n of notices) w(`${n.level}: ${n.message}`);

@@ -37,6 +37,8 @@ export const ERROR_CODES = [
   "AuditUnavailable",
   /** NEW: apt/dpkg is locked by another process (the holder is named) */
   "PackageManagerLocked",
+  /** NEW: the call's tier needs a human's approval (SSH_APPROVAL_TIERS) and none was given */
+  "ApprovalRequired",
 ] as const;
 
 /** One error class name of the contract. */
@@ -95,6 +97,8 @@ export const FIX_HINTS: Readonly<Record<ErrorCode, string>> = {
     "The host is on SSH_HOSTS_BLOCKLIST or refused by the [network] policy; ask the operator.",
   UnknownHost:
     "Pin the host key out of band: ssh-keyscan -p PORT HOST > scratch; compare `ssh-keygen -lf scratch` with the fingerprint from the host console; append to SSH_KNOWN_HOSTS.",
+  ApprovalRequired:
+    "The operator set SSH_APPROVAL_TIERS: use a client that can ask its user (elicitation) and have a human accept the call, or ask the operator.",
   HostKeyMismatch:
     "The host key changed. Find out why (reinstall? attack?) before replacing the pinned line; never re-trust blindly.",
   AuthenticationFailed:

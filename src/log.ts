@@ -30,12 +30,17 @@ export function stderrSink(line: string): void {
   }
 }
 
+/** Receives every WARNING-or-above line a logger writes (MCP log notifications). */
+export type LogTap = (level: LogLevel, msg: string, fields: LogFields) => void;
+
 /** The server logger. */
 export class Logger {
   #min: number;
   #format: "text" | "json";
   #sink: LogSink;
   #fields: LogFields;
+  /** shared with every child logger */
+  #taps: Set<LogTap> = new Set();
 
   constructor(
     opts: { level?: LogLevel; format?: "text" | "json"; sink?: LogSink; fields?: LogFields } = {},
@@ -54,7 +59,17 @@ export class Logger {
       sink: this.#sink,
     });
     l.#fields = { ...this.#fields, ...fields };
+    l.#taps = this.#taps;
     return l;
+  }
+
+  /**
+   * Adds a tap that sees every WARNING-or-above line written by this logger
+   * and its children (existing and future); returns its remover.
+   */
+  addTap(tap: LogTap): () => void {
+    this.#taps.add(tap);
+    return () => this.#taps.delete(tap);
   }
 
   /** True when lines of `level` are written. */
@@ -64,6 +79,17 @@ export class Logger {
 
   /** Writes one line. */
   log(level: LogLevel, msg: string, fields: LogFields = {}): void {
+    // taps (MCP log notifications) see WARNING and above whatever LOG_LEVEL says
+    if (this.#taps.size && LOG_LEVELS.indexOf(level) >= 2) {
+      const all = { ...this.#fields, ...fields };
+      for (const tap of this.#taps) {
+        try {
+          tap(level, msg, all);
+        } catch {
+          // a tap never breaks logging
+        }
+      }
+    }
     if (!this.enabled(level)) return;
     const all = { ...this.#fields, ...fields };
     const ts = new Date().toISOString();

@@ -1,34 +1,35 @@
 /**
- * Typed re-exports of the MCP SDK for Deno.
- *
- * The SDK's wildcard export (`./*`) maps `types.js` and `shared/*.js` to
- * non-existent `*.js.d.ts` files, so under Deno those modules are silently
- * `any` (TESTBED.md). Subpath exports with a `types` condition (`/server`,
- * `/client`) are typed; for the rest we point `@ts-types` at the declaration
- * files. This is the only module that does so.
+ * The MCP SDK v2 surface this server uses, re-exported from one place
+ * (`@modelcontextprotocol/server` 2.4, the successor of
+ * `@modelcontextprotocol/sdk`): it serves 2025-era clients (`initialize`,
+ * 2025-06-18 and 2025-11-25) and 2026-07-28 clients (`server/discover`,
+ * per-request envelope, multi round-trip `input_required` results) from one
+ * server factory.
  *
  * The SDK's `StdioServerTransport` is not used: it closes the whole
  * connection when one line exceeds its buffer (issue 9 §5). `stdio.ts` is
- * the server's own line transport.
+ * the server's own line transport, handed to `serveStdio`.
  *
  * @module
  */
 
-export { Server } from "@modelcontextprotocol/sdk/server";
-// @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/shared/transport.d.ts"
-export type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-// @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
 export {
-  CallToolRequestSchema,
+  acceptedContent,
   type CallToolResult,
-  ErrorCode,
-  InitializeRequestSchema,
-  type InitializeResult,
+  type ClientCapabilities,
+  inputRequired,
+  type InputRequiredResult,
   type JSONRPCMessage,
-  JSONRPCMessageSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+  type LoggingLevel,
+  McpServer,
+  parseJSONRPCMessage,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceTemplate,
+  Server,
+  type ServerContext,
+  type Task,
+  type Transport,
+  UriTemplate,
+} from "@modelcontextprotocol/server";
+export { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";

@@ -25,7 +25,12 @@
  * @module
  */
 
-import { ErrorCode, type JSONRPCMessage, JSONRPCMessageSchema, type Transport } from "./sdk.ts";
+import {
+  type JSONRPCMessage,
+  parseJSONRPCMessage,
+  ProtocolErrorCode as ErrorCode,
+  type Transport,
+} from "./sdk.ts";
 import type { Logger } from "../log.ts";
 
 /** Options of {@link LineTransport}. */
@@ -205,6 +210,16 @@ export class LineTransport implements Transport {
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
   #started = false;
+  readonly #ended = Promise.withResolvers<void>();
+
+  /**
+   * Resolves once the transport closed (stdin EOF, a failed write, or
+   * `close()`): the connection's owner (`serveStdio`) replaces `onclose`, so
+   * the process waits on this instead.
+   */
+  get ended(): Promise<void> {
+    return this.#ended.promise;
+  }
 
   constructor(opts: LineTransportOptions) {
     this.#opts = opts;
@@ -274,8 +289,10 @@ export class LineTransport implements Transport {
       );
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(obj);
-    if (!parsed.success) {
+    let message: JSONRPCMessage;
+    try {
+      message = parseJSONRPCMessage(obj);
+    } catch {
       const o = (obj !== null && typeof obj === "object" ? obj : {}) as Record<string, unknown>;
       const id = typeof o.id === "string" || typeof o.id === "number" ? o.id : undefined;
       this.#reject(
@@ -286,7 +303,7 @@ export class LineTransport implements Transport {
       );
       return;
     }
-    this.onmessage?.(parsed.data);
+    this.onmessage?.(message);
   }
 
   /** TRANS-7: a line over the limit, already discarded; answer it when it has an id. */
@@ -391,6 +408,7 @@ export class LineTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#ended.resolve();
     try {
       await this.#reader?.cancel();
     } catch {

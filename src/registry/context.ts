@@ -48,7 +48,27 @@ export interface CallExtra {
   progress?: (message: string) => Promise<void>;
   /** large outputs as resource links; absent when the client cannot follow them */
   outputs?: LargeOutputs;
+  /**
+   * Asks whether a call in a tier listed in `SSH_APPROVAL_TIERS` was approved
+   * by a human (issue 13); absent when the client cannot ask its user.
+   */
+  approval?: ApprovalGate;
 }
+
+/** What a human is shown before approving a call (tool, hosts, exact command or paths). */
+export interface ApprovalRequest {
+  tool: string;
+  tier: string;
+  /** resolved host aliases of the call's host fields */
+  hosts: string[];
+  /** the command text as the agent sent it, when the tool has a command field */
+  command: string | null;
+  /** path fields as the agent sent them */
+  paths: Record<string, string>;
+}
+
+/** True when the call was approved (this round, or by a still-valid grant). */
+export type ApprovalGate = (request: ApprovalRequest) => boolean;
 
 function cancelledError(): ToolError {
   return new ToolError("Cancelled", "The request was cancelled.");

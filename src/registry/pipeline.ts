@@ -3,7 +3,7 @@
  * once (docs/ARCHITECTURE.md "The request pipeline"):
  *
  * parse -> audit gate -> resolve -> cheatsheet -> platform -> command -> limits
- * -> prepare -> paths -> handler -> output -> audit
+ * -> prepare -> paths -> approval -> handler -> output -> audit
  *
  * A name that is not visible returns null before any of them (TIER-5). A
  * `ToolError` becomes an `isError` result `"<Class>: <message>"`; anything
@@ -24,10 +24,10 @@ import type { CheckPathOptions, Host } from "../tools/context.ts";
 import type { Tool } from "../tools/define.ts";
 import { CallRecord } from "./audit.ts";
 import { cheatsheetGate, commandGate } from "./checks.ts";
-import { buildContext, CallDoor, type CallExtra } from "./context.ts";
+import { type ApprovalRequest, buildContext, CallDoor, type CallExtra } from "./context.ts";
 import { admitted, platformGate, timeoutCeiling } from "./gates.ts";
 import { type ListedTool, listedTools } from "./visibility.ts";
-import { ErrorCode, McpError } from "../mcp/sdk.ts";
+import { ProtocolError, ProtocolErrorCode } from "../mcp/sdk.ts";
 import {
   CALL_TOOL,
   CALL_TOOL_DECL,
@@ -212,6 +212,36 @@ async function paths(c: Call): Promise<void> {
 }
 
 /**
+ * Stage approval (NEW, issue 13): a call in a tier listed in
+ * `SSH_APPROVAL_TIERS` runs only after a human accepted exactly this call
+ * (or the identical call within `SSH_APPROVAL_GRANT_S`). It runs after every
+ * policy gate, so the human is never asked about a call policy refuses, and
+ * is shown the command and paths the handler will get.
+ */
+function approval(c: Call): void {
+  const { tool, door, app } = c;
+  if (!app.settings.SSH_APPROVAL_TIERS.includes(tool.tier)) return;
+  const request: ApprovalRequest = {
+    tool: tool.name,
+    tier: tool.tier,
+    hosts: [...new Set([...door.hosts.values()].map((h) => h.policy.alias))],
+    command: door.rawCommand ?? null,
+    paths: Object.fromEntries(door.rawPaths),
+  };
+  if (c.extra.approval?.(request)) return;
+  throw new ToolError(
+    "ApprovalRequired",
+    `${tool.name} is in the ${tool.tier} tier, which the operator set to need a human's approval ` +
+      `for every call (SSH_APPROVAL_TIERS); ` +
+      (c.extra.approval
+        ? "it was not approved, so nothing ran."
+        : "this client cannot ask its user (no elicitation support), so nothing ran. Use a client " +
+          "that supports elicitation, or ask the operator."),
+    { tier: tool.tier },
+  );
+}
+
+/**
  * The subtree option of a declared path (PATH-33..PATH-36): the subtree as
  * it is, or the subtree of an earlier declared field landing here.
  */
@@ -383,7 +413,7 @@ export class ToolRegistry {
     if (!parsed.success) return await this.#run(CALL_TOOL_DECL, rawArgs, extra);
     const inner = parsed.data.name;
     if (!this.#byName.has(inner)) {
-      throw new McpError(ErrorCode.InvalidParams, `Tool ${inner} not found`);
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${inner} not found`);
     }
     const rec = new CallRecord(this.#app, CALL_TOOL_DECL, rawArgs, this.#visibleNames);
     rec.hook("pre_tool_call");
@@ -426,6 +456,7 @@ export class ToolRegistry {
       limits(c);
       prepared = await prepare(c);
       await paths(c);
+      approval(c);
       const ctx = buildContext(app, tool, rec, door, extra);
       const result = await tool.handler(c.input as never, ctx, prepared);
       outcome = output(c, result);

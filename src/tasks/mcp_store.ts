@@ -12,27 +12,37 @@
  *   (SECURITY.md §TIMEOUT) instead of the command running on unobserved;
  * - a TTL ceiling (`SSH_TASK_KEEPALIVE_S`) and a cap on running tasks
  *   (`SSH_TASK_MAX_CONCURRENT`), so memory stays bounded;
- * - tasks are bound to the MCP session that created them (other sessions get
- *   "not found", as for `ssh_get_task_status`).
+ * - tasks are bound to the caller that created them (its caller key: the
+ *   session, or the authenticated principal on HTTP); any other caller gets
+ *   "not found", as for `ssh_get_task_status`, and task ids are 128-bit
+ *   random values, so a stateless 2026-07-28 request cannot reach another
+ *   caller's task by guessing;
+ * - `tasks/result` waits on a status-change signal instead of a poll loop.
+ *
+ * The SDK v2 has no task store: src/mcp/server.ts answers the 2025-11-25
+ * `tasks/*` methods from this store.
  *
  * @module
  */
 
-import type {
-  CreateTaskOptions,
-  Task,
-  TaskStore,
-} from "@modelcontextprotocol/sdk/experimental/tasks";
+import type { CallToolResult, Task } from "@modelcontextprotocol/server";
 import { randomHex } from "../util/random.ts";
 
-type RequestId = Parameters<TaskStore["createTask"]>[1];
-type Request = Parameters<TaskStore["createTask"]>[2];
-type Result = Awaited<ReturnType<TaskStore["getTaskResult"]>>;
+/** What a task ends with: the `tools/call` result it stood in for. */
+type Result = CallToolResult;
+
+/** Parameters of {@link McpTaskStore.createTask}. */
+export interface CreateTaskOptions {
+  ttl?: number | null;
+  pollInterval?: number;
+}
 
 interface Stored {
   task: Task;
-  sessionId: string | undefined;
+  caller: string;
   result?: Result;
+  /** resolved (and replaced) on every status change */
+  changed: PromiseWithResolvers<void>;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -51,7 +61,7 @@ export interface McpTaskStoreOptions {
 }
 
 /** Session-bound task store with cancellation callbacks (see module docs). */
-export class McpTaskStore implements TaskStore {
+export class McpTaskStore {
   readonly #opts: McpTaskStoreOptions;
   readonly #tasks = new Map<string, Stored>();
   readonly #onCancel = new Map<string, () => void>();
@@ -72,13 +82,36 @@ export class McpTaskStore implements TaskStore {
     this.#onCancel.set(taskId, fn);
   }
 
-  #lookup(taskId: string, sessionId: string | undefined): Stored | undefined {
+  #lookup(taskId: string, caller: string): Stored | undefined {
     const s = this.#tasks.get(taskId);
-    if (!s) return undefined;
-    if (s.sessionId !== undefined && sessionId !== undefined && s.sessionId !== sessionId) {
-      return undefined;
+    return s && s.caller === caller ? s : undefined;
+  }
+
+  #changed(s: Stored): void {
+    const old = s.changed;
+    s.changed = Promise.withResolvers<void>();
+    old.resolve();
+  }
+
+  /**
+   * Resolves when the task changes status, or at once if it is terminal;
+   * rejects when `signal` aborts (the `tasks/result` request was cancelled).
+   */
+  async waitForTerminal(taskId: string, caller: string, signal: AbortSignal): Promise<Task | null> {
+    for (;;) {
+      const s = this.#lookup(taskId, caller);
+      if (!s) return null;
+      if (terminal(s.task.status)) return { ...s.task };
+      if (signal.aborted) throw new Error("request cancelled");
+      const aborted = Promise.withResolvers<void>();
+      const onAbort = () => aborted.resolve();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        await Promise.race([s.changed.promise, aborted.promise]);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
     }
-    return s;
   }
 
   #expire(taskId: string, s: Stored): void {
@@ -93,9 +126,7 @@ export class McpTaskStore implements TaskStore {
 
   createTask(
     params: CreateTaskOptions,
-    _requestId: RequestId,
-    _request: Request,
-    sessionId?: string,
+    caller: string,
   ): Promise<Task> {
     if (this.running >= this.#opts.maxRunning) {
       return Promise.reject(
@@ -112,12 +143,12 @@ export class McpTaskStore implements TaskStore {
       lastUpdatedAt: now,
       pollInterval: params.pollInterval ?? this.#opts.pollIntervalMs,
     };
-    this.#tasks.set(task.taskId, { task, sessionId });
+    this.#tasks.set(task.taskId, { task, caller, changed: Promise.withResolvers<void>() });
     return Promise.resolve({ ...task });
   }
 
-  getTask(taskId: string, sessionId?: string): Promise<Task | null> {
-    const s = this.#lookup(taskId, sessionId);
+  getTask(taskId: string, caller: string): Promise<Task | null> {
+    const s = this.#lookup(taskId, caller);
     return Promise.resolve(s ? { ...s.task } : null);
   }
 
@@ -125,9 +156,9 @@ export class McpTaskStore implements TaskStore {
     taskId: string,
     status: "completed" | "failed",
     result: Result,
-    sessionId?: string,
+    caller: string,
   ): Promise<void> {
-    const s = this.#lookup(taskId, sessionId);
+    const s = this.#lookup(taskId, caller);
     if (!s) return Promise.reject(new Error(`Task ${taskId} not found`));
     if (terminal(s.task.status)) {
       return Promise.reject(new Error(`Task ${taskId} is already ${s.task.status}`));
@@ -137,11 +168,12 @@ export class McpTaskStore implements TaskStore {
     s.task.lastUpdatedAt = new Date().toISOString();
     this.#onCancel.delete(taskId);
     this.#expire(taskId, s);
+    this.#changed(s);
     return Promise.resolve();
   }
 
-  getTaskResult(taskId: string, sessionId?: string): Promise<Result> {
-    const s = this.#lookup(taskId, sessionId);
+  getTaskResult(taskId: string, caller: string): Promise<Result> {
+    const s = this.#lookup(taskId, caller);
     if (!s) return Promise.reject(new Error(`Task ${taskId} not found`));
     if (!s.result) return Promise.reject(new Error(`Task ${taskId} has no result`));
     return Promise.resolve(s.result);
@@ -150,10 +182,10 @@ export class McpTaskStore implements TaskStore {
   updateTaskStatus(
     taskId: string,
     status: Task["status"],
-    statusMessage?: string,
-    sessionId?: string,
+    statusMessage: string | undefined,
+    caller: string,
   ): Promise<void> {
-    const s = this.#lookup(taskId, sessionId);
+    const s = this.#lookup(taskId, caller);
     if (!s) return Promise.reject(new Error(`Task ${taskId} not found`));
     if (terminal(s.task.status)) {
       return Promise.reject(new Error(`Task ${taskId} is already ${s.task.status}`));
@@ -167,11 +199,15 @@ export class McpTaskStore implements TaskStore {
       this.#onCancel.delete(taskId);
       if (status === "cancelled") cancel?.();
     }
+    this.#changed(s);
     return Promise.resolve();
   }
 
-  listTasks(cursor?: string, sessionId?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
-    const ids = [...this.#tasks.keys()].filter((id) => this.#lookup(id, sessionId));
+  listTasks(
+    cursor: string | undefined,
+    caller: string,
+  ): Promise<{ tasks: Task[]; nextCursor?: string }> {
+    const ids = [...this.#tasks.keys()].filter((id) => this.#lookup(id, caller));
     let start = 0;
     if (cursor) {
       const i = ids.indexOf(cursor);
@@ -190,6 +226,7 @@ export class McpTaskStore implements TaskStore {
     for (const [id, s] of this.#tasks) {
       if (!terminal(s.task.status)) this.#onCancel.get(id)?.();
       if (s.timer) clearTimeout(s.timer);
+      s.changed.resolve();
     }
     this.#tasks.clear();
     this.#onCancel.clear();

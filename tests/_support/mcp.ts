@@ -1,30 +1,57 @@
 /**
  * Drives the real server through a real MCP `Client`:
  *
- * - {@link startInProcess}: the real App + registry + MCP server, connected to
- *   a `Client` over the SDK's in-memory transport (fast; tests can also look at
- *   the App's internals such as the pool);
+ * - {@link startInProcess}: the real App + registry + MCP service, served by
+ *   the SDK's `serveStdio` entry (both protocol eras) over an in-memory
+ *   transport (fast; tests can also look at the App's internals such as the
+ *   pool);
  * - {@link startStdio}: `deno run main.ts serve` as a child process over stdio,
  *   exactly what `deno task start` runs.
+ *
+ * The default client is the 1.32 SDK's `Client` (`@modelcontextprotocol/sdk`,
+ * protocol 2025-11-25), i.e. what most MCP hosts ship today; `startInProcess2`
+ * and `startStdio2` connect the v2 SDK's client pinned to 2026-07-28.
  *
  * @module
  */
 
 import { Client } from "@modelcontextprotocol/sdk/client";
-// @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/inMemory.d.ts"
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 // @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { Client as Client2, InMemoryTransport } from "@modelcontextprotocol/client";
+import { StdioClientTransport as StdioClientTransport2 } from "@modelcontextprotocol/client/stdio";
 import { App, type AppOptions } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { Logger } from "../../src/log.ts";
-import { buildMcpServer } from "../../src/mcp/server.ts";
+import { type McpServerOptions, McpService } from "../../src/mcp/server.ts";
+import { serveStdio } from "../../src/mcp/sdk.ts";
 import { ToolRegistry } from "../../src/registry/pipeline.ts";
 
-export { Client };
+/** What the 1.32 client throws for a JSON-RPC error answer, and its codes. */
+export { Client, Client2, ErrorCode, McpError };
 export type { CallToolResult };
+
+/** The protocol revision a v2 test client pins. */
+export const MODERN = "2026-07-28";
+
+/** Options of the v2 (2026-07-28) test client. */
+export interface Client2Options {
+  /** capabilities to declare (e.g. `{ elicitation: { form: {} } }`) */
+  capabilities?: Record<string, unknown>;
+  /** answer `input_required` rounds automatically through registered handlers (default true) */
+  autoFulfill?: boolean;
+}
+
+/** A v2 client pinned to 2026-07-28. */
+export function modernClient(opts: Client2Options = {}): Client2 {
+  return new Client2({ name: "ssh-mcp-tests-2026", version: "1.0.0" }, {
+    versionNegotiation: { mode: { pin: MODERN } },
+    ...(opts.capabilities ? { capabilities: opts.capabilities as never } : {}),
+    ...(opts.autoFulfill === false ? { inputRequired: { autoFulfill: false } } : {}),
+  });
+}
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -55,11 +82,19 @@ export interface McpHandle {
   close(): Promise<void>;
 }
 
-function helpers(client: Client, close: () => Promise<void>): McpHandle {
+/** The one client method the helpers use (both SDK generations have it). */
+interface CallsTools {
+  callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown>;
+}
+
+function helpers<C extends CallsTools>(
+  client: C,
+  close: () => Promise<void>,
+): McpHandle & { client: C } {
   const call = async (name: string, args: Record<string, unknown> = {}) =>
     await client.callTool({ name, arguments: args }) as CallToolResult;
   return {
-    client,
+    client: client as C & Client,
     call,
     async ok<T>(name: string, args: Record<string, unknown> = {}) {
       const r = await call(name, args);
@@ -92,6 +127,16 @@ export interface InProcess extends McpHandle {
   app: App;
 }
 
+/** A pin file no test server shares with the machine's real ~/.config (issue 13). */
+const PIN_DIR = Deno.makeTempDirSync({ prefix: "sshmcp-pins-" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(PIN_DIR, { recursive: true });
+  } catch {
+    // already gone
+  }
+});
+
 /** Env every test server gets unless overridden. */
 export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -101,15 +146,22 @@ export function baseEnv(extra: Record<string, string> = {}): Record<string, stri
     SSH_AUDIT_LOG: "off",
     LOG_LEVEL: "ERROR",
     SSH_HOST_NOTES_DIR: "",
+    SSH_PINNED_KNOWN_HOSTS: `${PIN_DIR}/pinned_known_hosts`,
     ...extra,
   };
 }
 
-/** Starts the real server in this process and connects a real MCP client. */
-export async function startInProcess(
-  env: Record<string, string>,
-  opts: AppOptions & { cwd?: string } = {},
-): Promise<InProcess> {
+/** Options of {@link startInProcess}. */
+export type InProcessOptions = AppOptions & {
+  cwd?: string;
+  mcp?: McpServerOptions;
+  /** capabilities the 1.32 client declares (e.g. `{ elicitation: {} }`) */
+  clientCapabilities?: Record<string, unknown>;
+  /** registers client-side handlers before connecting (1.32 client) */
+  setup?: (c: Client) => void;
+};
+
+async function serveInProcess(env: Record<string, string>, opts: InProcessOptions) {
   const cfg = await loadConfig({ env, cwd: opts.cwd ?? Deno.cwd() });
   const app = await App.create(cfg, {
     logger: opts.logger ?? new Logger({ level: "CRITICAL" }),
@@ -117,16 +169,59 @@ export async function startInProcess(
   });
   await app.startHooks(); // as `serve` does
   const registry = new ToolRegistry(app);
-  const server = buildMcpServer(app, registry);
+  const service = new McpService(app, registry, opts.mcp);
   const [ct, st] = InMemoryTransport.createLinkedPair();
-  await server.connect(st);
-  const client = new Client({ name: "ssh-mcp-tests", version: "1.0.0" });
+  const handle = serveStdio(() => service.create(), { transport: st });
+  const close = async () => {
+    await handle.close().catch(() => {});
+    await app.close();
+  };
+  return { app, ct, close };
+}
+
+/** Starts the real server in this process and connects a real MCP client (1.32). */
+export async function startInProcess(
+  env: Record<string, string>,
+  opts: InProcessOptions = {},
+): Promise<InProcess> {
+  const { app, ct, close } = await serveInProcess(env, opts);
+  const client = new Client(
+    { name: "ssh-mcp-tests", version: "1.0.0" },
+    opts.clientCapabilities ? { capabilities: opts.clientCapabilities } : undefined,
+  );
+  opts.setup?.(client);
+  await client.connect(ct as never);
+  await client.listTools();
+  const h = helpers(client, async () => {
+    await client.close();
+    await close();
+  });
+  return { ...h, app };
+}
+
+/** An in-process server with a v2 client pinned to 2026-07-28. */
+export interface InProcess2 extends Omit<McpHandle, "client"> {
+  client: Client2;
+  app: App;
+}
+
+/** Like {@link startInProcess}, with the v2 client pinned to 2026-07-28. */
+export async function startInProcess2(
+  env: Record<string, string>,
+  opts: Omit<InProcessOptions, "setup"> & {
+    client?: Client2Options;
+    setup?: (c: Client2) => void;
+  } = {},
+): Promise<InProcess2> {
+  const { setup: _setup, ...rest } = opts;
+  const { app, ct, close } = await serveInProcess(env, rest);
+  const client = modernClient(opts.client);
+  opts.setup?.(client);
   await client.connect(ct);
   await client.listTools();
   const h = helpers(client, async () => {
     await client.close();
-    await server.close();
-    await app.close();
+    await close();
   });
   return { ...h, app };
 }
@@ -162,6 +257,54 @@ export async function startStdio(
   transport.stderr?.on("data", (d: Uint8Array) => (err += dec.decode(d)));
   const client = new Client({ name: "ssh-mcp-tests", version: "1.0.0" });
   await client.connect(transport);
+  await client.listTools();
+  const h = helpers(client, async () => {
+    await client.close();
+  });
+  const pid = transport.pid;
+  if (pid === null) throw new Error("the stdio server has no pid after connect");
+  return { ...h, stderr: () => err, pid };
+}
+
+/** A stdio server with the v2 client pinned to 2026-07-28. */
+export interface StdioServer2 extends Omit<McpHandle, "client"> {
+  client: Client2;
+  stderr(): string;
+  pid: number;
+}
+
+/** Like {@link startStdio}, with the v2 client pinned to 2026-07-28. */
+export async function startStdio2(
+  env: Record<string, string>,
+  opts: {
+    cwd?: string;
+    client?: Client2Options;
+    setup?: (c: Client2) => void;
+    /** sees every message the server sends, as received (before the client decodes it) */
+    tap?: (message: unknown) => void;
+  } = {},
+): Promise<StdioServer2> {
+  const transport = new StdioClientTransport2({
+    command: Deno.execPath(),
+    args: ["run", "--quiet", ...START_PERMS, `${ROOT}main.ts`, "serve"],
+    env,
+    cwd: opts.cwd ?? ROOT,
+    stderr: "pipe",
+  });
+  let err = "";
+  const dec = new TextDecoder();
+  transport.stderr?.on("data", (d: Uint8Array) => (err += dec.decode(d)));
+  const client = modernClient(opts.client);
+  opts.setup?.(client);
+  await client.connect(transport);
+  if (opts.tap) {
+    const deliver = transport.onmessage;
+    const tap = opts.tap;
+    transport.onmessage = ((m: unknown, extra: unknown) => {
+      tap(m);
+      (deliver as (m: unknown, e: unknown) => void)?.(m, extra);
+    }) as typeof transport.onmessage;
+  }
   await client.listTools();
   const h = helpers(client, async () => {
     await client.close();

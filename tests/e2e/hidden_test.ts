@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ErrorCode, McpError } from "../../src/mcp/sdk.ts";
+import { ErrorCode, McpError } from "../_support/mcp.ts";
 import { baseEnv, type InProcess, startInProcess } from "../_support/mcp.ts";
 
 const HIDDEN = "ssh_sudo_exec";

@@ -20,7 +20,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { ErrorCode, McpError } from "../../src/mcp/sdk.ts";
+import { ErrorCode, McpError } from "../_support/mcp.ts";
 import { auditHash } from "../../src/audit/audit.ts";
 import { startFleet, withFleetServer } from "../_support/fleet.ts";
 import { auditLines, baseEnv, START_PERMS, startInProcess, startStdio } from "../_support/mcp.ts";

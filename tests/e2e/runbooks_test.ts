@@ -24,7 +24,7 @@ import { ALL_TOOLS } from "../../src/tools/catalog.ts";
 import { matchCheatsheet } from "../../src/policy/cheatsheet.ts";
 import { EMBEDDED_DOCS } from "../../src/skills/embedded_gen.ts";
 import { runbookTools } from "../../src/skills/library.ts";
-import { McpError } from "../../src/mcp/sdk.ts";
+import { McpError } from "../_support/mcp.ts";
 import { baseEnv, type InProcess, startInProcess } from "../_support/mcp.ts";
 
 /** SKILLS.md §6 names, plus the fleet roll-out of issue 12 and the package upgrade of issue 11. */

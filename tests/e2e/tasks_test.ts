@@ -292,7 +292,7 @@ Deno.test("MCP-native tasks: ssh_run_async as a task; tasks/cancel kills a strea
       { task: { ttl: 60_000 } },
     );
     const first = await stream.next();
-    assert.equal(first.value?.type, "taskCreated");
+    assert.equal(first.value?.type, "taskCreated", JSON.stringify(first.value));
     const taskId = (first.value as { task: { taskId: string } }).task.taskId;
     await waitFor(async () => (await procsWith(z.token)).length > 0, 5000, "running");
     const cancelled = await s.client.experimental.tasks.cancelTask(taskId);

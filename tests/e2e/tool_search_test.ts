@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ErrorCode } from "../../src/mcp/sdk.ts";
+import { ErrorCode } from "../_support/mcp.ts";
 import { baseEnv, type InProcess, startInProcess } from "../_support/mcp.ts";
 
 /** tools/list budget in search mode, bytes of JSON (UTF-8). */

@@ -145,21 +145,23 @@ Deno.test("TaskManager: shutdown cancels running tasks (TASK-6)", async () => {
   assert.throws(() => m.submit(spec(() => Promise.resolve(raw()))), ToolError);
 });
 
-Deno.test("McpTaskStore: session-bound, cancel callback, cap, results", async () => {
+Deno.test("McpTaskStore: caller-bound, cancel callback, cap, results", async () => {
   const s = new McpTaskStore({ maxTtlMs: 60_000, pollIntervalMs: 3000, maxRunning: 1 });
-  const req = { method: "tools/call", params: {} };
-  const t = await s.createTask({ ttl: 999_999_999 }, 1, req, "A");
+  const t = await s.createTask({ ttl: 999_999_999 }, "A");
   assert.equal(t.ttl, 60_000);
   assert.equal(t.pollInterval, 3000);
   assert.equal(await s.getTask(t.taskId, "B"), null);
-  await assert.rejects(s.createTask({}, 2, req, "A"), /too many running tasks/);
+  await assert.rejects(s.createTask({}, "A"), /too many running tasks/);
   let cancelled = false;
   s.onCancel(t.taskId, () => (cancelled = true));
   await s.updateTaskStatus(t.taskId, "cancelled", "client", "A");
   assert.equal(cancelled, true);
   await assert.rejects(s.storeTaskResult(t.taskId, "completed", { content: [] }, "A"));
-  const t2 = await s.createTask({}, 3, req, "A");
+  const t2 = await s.createTask({}, "A");
+  const waiting = s.waitForTerminal(t2.taskId, "A", new AbortController().signal);
   await s.storeTaskResult(t2.taskId, "completed", { content: [] }, "A");
+  assert.equal((await waiting)?.status, "completed");
+  assert.equal(await s.waitForTerminal(t2.taskId, "B", new AbortController().signal), null);
   assert.deepEqual(await s.getTaskResult(t2.taskId, "A"), { content: [] });
   assert.equal((await s.listTasks(undefined, "A")).tasks.length, 2);
   assert.equal((await s.listTasks(undefined, "B")).tasks.length, 0);
