@@ -427,3 +427,39 @@ Deno.test("INPUT-8: host tools on a host whose probes print absurd numbers answe
     assert.match(e.message, /passwd entry of "u" on h1 is malformed/);
   }, { sshd: { extraConfig: [`SetEnv PATH=${bin}:/usr/bin:/bin`] } });
 });
+
+Deno.test("MCP-2026: a 2025-06-18 client (raw stdio) initializes at its revision, lists and calls", async () => {
+  const srv = rawServer(baseEnv({ SSH_HOSTS_FILE: "/nonexistent/hosts.toml" }));
+  try {
+    await srv.send(JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "raw-2025-06-18", version: "1.0.0" },
+      },
+    }));
+    const init = (await srv.reply(1)).result as Record<string, unknown>;
+    assert.equal(init.protocolVersion, "2025-06-18");
+    assert.equal((init.serverInfo as { name: string }).name, "ssh-mcp");
+    assert.ok((init.capabilities as Record<string, unknown>).logging, "logging capability");
+    await srv.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
+    await srv.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
+    const tools = ((await srv.reply(2)).result as { tools: { name: string }[] }).tools;
+    assert.ok(tools.some((t) => t.name === "ssh_host_list"));
+    // 2025-era results carry no 2026 fields
+    assert.equal(((await srv.reply(2)).result as Record<string, unknown>).resultType, undefined);
+    await srv.send(JSON.stringify({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "ssh_host_list", arguments: {} },
+    }));
+    const call = (await srv.reply(3)).result as { structuredContent?: { hosts: unknown[] } };
+    assert.ok(Array.isArray(call.structuredContent?.hosts));
+  } finally {
+    await srv.close();
+  }
+});
