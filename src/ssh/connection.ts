@@ -40,6 +40,13 @@ export function connectionKey(user: string, hostname: string, port: number, via?
 }
 
 /** An authenticated SSH connection. */
+/** The server (or ssh2) refused to open a channel; `reason` is its text. */
+class ChannelRefused extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 export class Connection implements ExecHost, JumpHost {
   readonly key: string;
   readonly target: ConnectTarget;
@@ -147,18 +154,37 @@ export class Connection implements ExecHost, JumpHost {
     }
   }
 
-  /** {@link ExecHost}: opens an exec channel (caller holds a slot). */
-  openChannel(command: string, env?: Record<string, string>): Promise<OpenedChannel> {
+  /**
+   * {@link ExecHost}: opens an exec channel (caller holds a slot). A refusal
+   * with the generic reason "open failed" is retried twice (50, 150 ms): sshd
+   * still counts a session whose close is in flight against MaxSessions, so a
+   * burst of short calls can meet it for a moment although our slots are free.
+   */
+  async openChannel(command: string, env?: Record<string, string>): Promise<OpenedChannel> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#openChannel(command, env);
+      } catch (e) {
+        const transient = e instanceof ChannelRefused && /open failed/i.test(e.reason);
+        if (!transient || attempt >= 2) {
+          throw new ToolError(
+            "ConnectError",
+            `Could not open an SSH channel on ${this.target.policy.alias}: ${
+              e instanceof ChannelRefused ? e.reason : (e as Error).message
+            }`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50 * (2 * attempt + 1)));
+      }
+    }
+  }
+
+  #openChannel(command: string, env?: Record<string, string>): Promise<OpenedChannel> {
     this.#assertAlive();
     return new Promise((resolve, reject) => {
       const cb = (err: Error | undefined, ch: ssh2.ClientChannel) => {
         if (err) {
-          reject(
-            new ToolError(
-              "ConnectError",
-              `Could not open an SSH channel on ${this.target.policy.alias}: ${err.message}`,
-            ),
-          );
+          reject(new ChannelRefused(err.message));
           return;
         }
         const opened: OpenedChannel = { channel: ch, exit: null };
@@ -171,9 +197,7 @@ export class Connection implements ExecHost, JumpHost {
         if (env) this.client.exec(command, { env }, cb);
         else this.client.exec(command, cb);
       } catch (e) {
-        reject(
-          new ToolError("ConnectError", `Could not open an SSH channel: ${(e as Error).message}`),
-        );
+        reject(new ChannelRefused((e as Error).message));
       }
     });
   }
