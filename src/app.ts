@@ -28,6 +28,7 @@ import { EMBEDDED_DOCS } from "./skills/embedded_gen.ts";
 import { type EmbeddedDoc, SkillLibrary } from "./skills/library.ts";
 import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";
 import { HostPins } from "./ssh/host_pins.ts";
+import { MemoryState, openState, type SharedState } from "./state/state.ts";
 import { ConnectionPool } from "./ssh/pool.ts";
 import type { SocketFactory } from "./ssh/connection.ts";
 import { ALL_TOOLS } from "./tools/catalog.ts";
@@ -88,6 +89,7 @@ export class App implements AppServices {
   readonly knownHosts: HostPins;
   readonly notes: NotesStore;
   readonly audit: AuditLog;
+  #state: SharedState | null = null;
   readonly #hookProgram: HookProgram | null;
   readonly catalog: CatalogInfo;
   readonly commands: CommandChecker;
@@ -256,6 +258,10 @@ export class App implements AppServices {
     });
     const serverFiles = await serverFilesFor(cfg);
     const app = new App(cfg, logger, sshConfig, sshConfigPath, skills, catalog, serverFiles, opts);
+    // shared state of replicas (SSH_STATE_URL; in memory when unset)
+    app.#state = await openState(app.settings, app.logger);
+    await app.tasks.useState(app.#state);
+    await app.shells.useState(app.#state);
     app.knownHosts.refresh();
     if (opts.openAudit !== false) await app.audit.open();
     return app;
@@ -442,5 +448,16 @@ export class App implements AppServices {
     await this.#hookProgram?.stop();
     this.pool.closeAll();
     await this.audit.close();
+    // last: final task states were written by the steps above
+    await this.#state?.close().catch(() => {});
+  }
+
+  /**
+   * The state shared with other replicas (`SSH_STATE_URL`), or this
+   * process's in-memory state: MCP tasks, large outputs, approval grants and
+   * SSE events live there (the MCP layer reads it).
+   */
+  get state(): SharedState {
+    return this.#state ??= new MemoryState();
   }
 }

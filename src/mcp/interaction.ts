@@ -18,6 +18,15 @@
  *   minted for one call is refused on any other;
  * - its nonce is accepted once: a replayed state is refused.
  *
+ * Several replicas (`state` option, Redis; src/state/state.ts): the HMAC key
+ * is the state's signing key (created once in Redis, the same on every
+ * replica), used nonces and approval grants are keys with a TTL there
+ * (`nonce:<nonce>` for the state's lifetime + 60 s, `grant:<digest of caller
+ * and call>` for `SSH_APPROVAL_GRANT_S`), so a replay or a grant holds
+ * across replicas. Use the async methods ({@link Interactions.consumeAsync},
+ * {@link Interactions.grantAsync}, {@link Interactions.grantedAsync}) then;
+ * the sync ones see this replica only.
+ *
  * Only an explicit accept counts: the choice defaults to "no"/"deny", and a
  * decline, cancel, timeout, missing answer or a client without the
  * capability all refuse.
@@ -33,9 +42,23 @@ import { inputRequired } from "./sdk.ts";
 import { stableJson } from "../audit/audit.ts";
 import { randomHex } from "../util/random.ts";
 import type { ApprovalRequest } from "../registry/context.ts";
+import type { SharedState } from "../state/state.ts";
 
 /** Seconds a minted question stays answerable (and a state verifiable). */
 export const STATE_TTL_S = 300;
+/** How long a used nonce is remembered (the state's lifetime and a margin). */
+const NONCE_TTL_MS = STATE_TTL_S * 1000 + 60_000;
+
+/** The shared-state name of a nonce (bounded, whatever the client sent). */
+function nonceKey(nonce: string): string {
+  return createHash("sha256").update(`nonce\0${nonce}`).digest("hex").slice(0, 40);
+}
+
+/** The shared-state name of a grant: a digest, never the caller key itself. */
+function grantKey(caller: string, digest: string): string {
+  return createHash("sha256").update(`grant\0${caller}\0${digest}`).digest("hex");
+}
+
 /** Key of the one elicitation in `inputRequests`. */
 export const ANSWER_KEY = "decision";
 /** The most characters of arguments shown to the human. */
@@ -120,11 +143,17 @@ export class Interactions {
   readonly #used = new Map<string, number>();
   readonly #grants = new Map<string, number>();
   readonly #grantMs: number;
+  readonly #state: SharedState | null;
 
-  constructor(opts: { grantSeconds: number; key?: Uint8Array }) {
+  /**
+   * `key`: the HMAC key (tests); else the state's signing key (shared by the
+   * replicas of one Redis); else 32 random bytes for this process.
+   */
+  constructor(opts: { grantSeconds: number; key?: Uint8Array; state?: SharedState }) {
     this.#grantMs = opts.grantSeconds * 1000;
+    this.#state = opts.state?.shared ? opts.state : null;
     this.codec = createRequestStateCodec<QuestionState>({
-      key: opts.key ?? crypto.getRandomValues(new Uint8Array(32)),
+      key: opts.key ?? opts.state?.signingKey ?? crypto.getRandomValues(new Uint8Array(32)),
       ttlSeconds: STATE_TTL_S,
       bind: (ctx) => `${ctx.mcpReq.method}\0${callerKey(ctx)}`,
     });
@@ -144,7 +173,31 @@ export class Interactions {
     this.#sweep(now);
     if (state.call !== digest) return false;
     if (this.#used.has(state.nonce)) return false;
-    this.#used.set(state.nonce, now + STATE_TTL_S * 1000 + 60_000);
+    this.#used.set(state.nonce, now + NONCE_TTL_MS);
+    // other replicas' consumeAsync sees it too (best effort from a sync call)
+    this.#state?.set(`nonce:${nonceKey(state.nonce)}`, "1", NONCE_TTL_MS).catch(() => {});
+    return true;
+  }
+
+  /**
+   * {@link consume} across replicas: the nonce is claimed atomically in the
+   * shared state (SET NX), so a state replayed on any replica is refused.
+   * Without a shared state it is {@link consume}. Throws the "shared state
+   * unavailable" ToolError when Redis is down (nothing runs then).
+   */
+  async consumeAsync(state: QuestionState, digest: string): Promise<boolean> {
+    if (!this.#state) return this.consume(state, digest);
+    const now = Date.now();
+    this.#sweep(now);
+    if (state.call !== digest || typeof state.nonce !== "string") return false;
+    if (this.#used.has(state.nonce)) return false;
+    const fresh = await this.#state.setIfAbsent(
+      `nonce:${nonceKey(state.nonce)}`,
+      "1",
+      NONCE_TTL_MS,
+    );
+    if (!fresh) return false;
+    this.#used.set(state.nonce, now + NONCE_TTL_MS);
     return true;
   }
 
@@ -152,14 +205,29 @@ export class Interactions {
   grant(caller: string, digest: string): void {
     if (this.#grantMs <= 0) return;
     this.#grants.set(`${caller}\0${digest}`, Date.now() + this.#grantMs);
+    this.#state?.set(`grant:${grantKey(caller, digest)}`, "1", this.#grantMs).catch(() => {});
   }
 
-  /** True while a grant for this call and caller is valid. */
+  /** {@link grant}, written to the shared state before it resolves. */
+  async grantAsync(caller: string, digest: string): Promise<void> {
+    if (this.#grantMs <= 0) return;
+    this.#grants.set(`${caller}\0${digest}`, Date.now() + this.#grantMs);
+    await this.#state?.set(`grant:${grantKey(caller, digest)}`, "1", this.#grantMs);
+  }
+
+  /** True while a grant for this call and caller is valid (this replica's grants). */
   granted(caller: string, digest: string): boolean {
     const now = Date.now();
     this.#sweep(now);
     const exp = this.#grants.get(`${caller}\0${digest}`);
     return exp !== undefined && exp > now;
+  }
+
+  /** {@link granted} on any replica (the shared state's grants too). */
+  async grantedAsync(caller: string, digest: string): Promise<boolean> {
+    if (this.granted(caller, digest)) return true;
+    if (!this.#state || this.#grantMs <= 0) return false;
+    return (await this.#state.get(`grant:${grantKey(caller, digest)}`)) !== null;
   }
 
   /** The approval question for one call. */

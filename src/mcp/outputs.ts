@@ -26,12 +26,21 @@
  * exactly the text they would return inline (after their sanitizing), never
  * raw bytes they would not show.
  *
+ * Several replicas (`OutputStoreOptions.state`, Redis; src/state/state.ts):
+ * every stored output is also written to the shared state (key TTL = the
+ * output's TTL; the owner is kept as a digest), so {@link OutputStore.fetch}
+ * pages it on any replica with the same ownership check. The size budget
+ * stays per replica: evicting an output here deletes it there too, so the
+ * state holds at most replicas x {@link OUTPUT_TOTAL_MAX_BYTES}. The state
+ * then holds tool output (bounded, expired by TTL).
+ *
  * @module
  */
 
 import { Buffer } from "node:buffer";
 import { randomHex } from "../util/random.ts";
 import type { LargeOutputs, OutputLink, OutputOffer } from "../tools/context.ts";
+import { getJson, ownerTag, type SharedState } from "../state/state.ts";
 
 export type { LargeOutputs, OutputLink, OutputOffer };
 
@@ -58,6 +67,20 @@ export interface OutputStoreOptions {
   itemMaxBytes?: number;
   totalMaxBytes?: number;
   now?: () => number;
+  /** shared state of several replicas (only a state with `shared` set changes anything) */
+  state?: SharedState;
+}
+
+/** An output as written to the shared state. */
+interface OutputDoc {
+  v: 1;
+  owner: string;
+  name: string;
+  mimeType: string;
+  text?: string;
+  b64?: string;
+  size: number;
+  expires: number;
 }
 
 interface Entry {
@@ -88,6 +111,59 @@ export function protocolHasResourceLinks(version: string | undefined): boolean {
     version >= RESOURCE_LINK_MIN_PROTOCOL;
 }
 
+/** The id and query of an output URI. */
+function parseUri(uri: string): { id: string; params: URLSearchParams } {
+  const rest = uri.slice(OUTPUT_URI_PREFIX.length);
+  const q = rest.indexOf("?");
+  return {
+    id: q < 0 ? rest : rest.slice(0, q),
+    params: new URLSearchParams(q < 0 ? "" : rest.slice(q + 1)),
+  };
+}
+
+/** One page of an entry (RangeError for a malformed query). */
+function pageOf(uri: string, id: string, params: URLSearchParams, e: Entry): OutputPage {
+  for (const k of params.keys()) {
+    if (k !== "offset" && k !== "length") {
+      throw new RangeError(`unknown query parameter ${JSON.stringify(k)} (offset, length)`);
+    }
+  }
+  const num = (k: string, dflt: number): number => {
+    const v = params.get(k);
+    if (v === null) return dflt;
+    if (!/^\d{1,15}$/.test(v)) throw new RangeError(`${k} must be a non-negative integer`);
+    return Number(v);
+  };
+  const offset = num("offset", 0);
+  const length = Math.min(num("length", OUTPUT_PAGE_DEFAULT), OUTPUT_PAGE_MAX);
+  if (length < 1) throw new RangeError("length must be at least 1");
+  const total = e.text !== undefined ? e.text.length : e.bytes!.byteLength;
+  if (offset > total) throw new RangeError(`offset ${offset} is past the end (${total})`);
+  let end = Math.min(total, offset + length);
+  const base = `${OUTPUT_URI_PREFIX}${id}`;
+  const page: OutputPage = { uri, mimeType: e.mimeType, _meta: {} };
+  if (e.text !== undefined) {
+    // never split a surrogate pair (the last page ends at `total`)
+    if (end < total) {
+      const c = e.text.charCodeAt(end - 1);
+      if (c >= 0xd800 && c <= 0xdbff) end += end - 1 > offset ? -1 : 1;
+    }
+    page.text = e.text.slice(offset, end);
+  } else {
+    const b = e.bytes!.subarray(offset, end);
+    page.blob = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+  }
+  page._meta["ssh-mcp/page"] = {
+    offset,
+    length: end - offset,
+    total,
+    unit: e.text !== undefined ? "utf16" : "bytes",
+    next_offset: end < total ? end : null,
+    next_uri: end < total ? `${base}?offset=${end}&length=${length}` : null,
+  };
+  return page;
+}
+
 /** The outputs of one MCP server instance, bounded by time and size. */
 export class OutputStore {
   readonly ttlMs: number;
@@ -99,12 +175,26 @@ export class OutputStore {
   #total = 0;
   /** outputs evicted for the size budget (for tests and server-info) */
   evicted = 0;
+  readonly #state: SharedState | null;
+  readonly #writes = new Set<Promise<void>>();
 
   constructor(opts: OutputStoreOptions = {}) {
     this.ttlMs = opts.ttlMs ?? OUTPUT_TTL_MS;
     this.totalMaxBytes = opts.totalMaxBytes ?? OUTPUT_TOTAL_MAX_BYTES;
     this.itemMaxBytes = Math.min(opts.itemMaxBytes ?? OUTPUT_ITEM_MAX_BYTES, this.totalMaxBytes);
     this.#now = opts.now ?? Date.now;
+    this.#state = opts.state?.shared ? opts.state : null;
+  }
+
+  #track(p: Promise<void>): void {
+    const q = p.catch(() => {});
+    this.#writes.add(q);
+    void q.finally(() => this.#writes.delete(q));
+  }
+
+  /** Resolves when the outputs stored so far are written to the shared state. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.#writes]);
   }
 
   /** Bytes held. */
@@ -129,21 +219,37 @@ export class OutputStore {
     if (size > this.itemMaxBytes) return null;
     while (this.#total + size > this.totalMaxBytes && this.#entries.size) {
       const [oldest] = this.#entries.keys();
-      this.#drop(oldest!);
+      this.#drop(oldest!, true);
       this.evicted++;
     }
     const id = randomHex(16);
     const mimeType = offer.mimeType ??
       (isText ? "text/plain; charset=utf-8" : "application/octet-stream");
-    this.#entries.set(id, {
+    const entry: Entry = {
       owner,
       name: offer.name,
       mimeType,
       ...(isText ? { text: offer.data as string } : { bytes: offer.data as Uint8Array }),
       size,
       expires: this.#now() + this.ttlMs,
-    });
+    };
+    this.#entries.set(id, entry);
     this.#total += size;
+    if (this.#state) {
+      const doc: OutputDoc = {
+        v: 1,
+        owner: ownerTag(owner),
+        name: entry.name,
+        mimeType,
+        ...(entry.text !== undefined ? { text: entry.text } : {
+          b64: Buffer.from(entry.bytes!.buffer, entry.bytes!.byteOffset, entry.bytes!.byteLength)
+            .toString("base64"),
+        }),
+        size,
+        expires: entry.expires,
+      };
+      this.#track(this.#state.set(`output:${id}`, JSON.stringify(doc), this.ttlMs));
+    }
     return {
       type: "resource_link",
       uri: `${OUTPUT_URI_PREFIX}${id}`,
@@ -166,62 +272,51 @@ export class OutputStore {
    */
   read(owner: string, uri: string): OutputPage {
     this.#expire();
-    const rest = uri.slice(OUTPUT_URI_PREFIX.length);
-    const q = rest.indexOf("?");
-    const id = q < 0 ? rest : rest.slice(0, q);
-    const params = new URLSearchParams(q < 0 ? "" : rest.slice(q + 1));
+    const { id, params } = parseUri(uri);
     const e = this.#entries.get(id);
-    if (!/^[0-9a-f]{32}$/.test(id) || !e || e.owner !== owner) {
-      throw new OutputNotFound(
-        `Output ${
-          id.length > 64 ? id.slice(0, 64) + "..." : id
-        } not found: it expired (outputs are kept ${
-          Math.round(this.ttlMs / 60000)
-        } min), was evicted for space, or never existed in this session. Run the tool again.`,
-      );
-    }
-    for (const k of params.keys()) {
-      if (k !== "offset" && k !== "length") {
-        throw new RangeError(`unknown query parameter ${JSON.stringify(k)} (offset, length)`);
-      }
-    }
-    const num = (k: string, dflt: number): number => {
-      const v = params.get(k);
-      if (v === null) return dflt;
-      if (!/^\d{1,15}$/.test(v)) throw new RangeError(`${k} must be a non-negative integer`);
-      return Number(v);
-    };
-    const offset = num("offset", 0);
-    const length = Math.min(num("length", OUTPUT_PAGE_DEFAULT), OUTPUT_PAGE_MAX);
-    if (length < 1) throw new RangeError("length must be at least 1");
+    if (!/^[0-9a-f]{32}$/.test(id) || !e || e.owner !== owner) throw this.#notFound(id);
     // LRU: a read is a use
     this.#entries.delete(id);
     this.#entries.set(id, e);
-    const total = e.text !== undefined ? e.text.length : e.bytes!.byteLength;
-    if (offset > total) throw new RangeError(`offset ${offset} is past the end (${total})`);
-    let end = Math.min(total, offset + length);
-    const base = `${OUTPUT_URI_PREFIX}${id}`;
-    const page: OutputPage = { uri, mimeType: e.mimeType, _meta: {} };
-    if (e.text !== undefined) {
-      // never split a surrogate pair (the last page ends at `total`)
-      if (end < total) {
-        const c = e.text.charCodeAt(end - 1);
-        if (c >= 0xd800 && c <= 0xdbff) end += end - 1 > offset ? -1 : 1;
-      }
-      page.text = e.text.slice(offset, end);
-    } else {
-      const b = e.bytes!.subarray(offset, end);
-      page.blob = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+    return pageOf(uri, id, params, e);
+  }
+
+  /**
+   * {@link read} on any replica: an output of this replica is read here,
+   * another one from the shared state (same ownership check, same errors).
+   * Without a shared state it is {@link read}.
+   */
+  async fetch(owner: string, uri: string): Promise<OutputPage> {
+    this.#expire();
+    const { id, params } = parseUri(uri);
+    if (!this.#state || this.#entries.has(id) || !/^[0-9a-f]{32}$/.test(id)) {
+      return this.read(owner, uri);
     }
-    page._meta["ssh-mcp/page"] = {
-      offset,
-      length: end - offset,
-      total,
-      unit: e.text !== undefined ? "utf16" : "bytes",
-      next_offset: end < total ? end : null,
-      next_uri: end < total ? `${base}?offset=${end}&length=${length}` : null,
+    const d = await getJson<OutputDoc>(this.#state, `output:${id}`);
+    if (!d || d.v !== 1 || d.owner !== ownerTag(owner) || d.expires <= this.#now()) {
+      throw this.#notFound(id);
+    }
+    const e: Entry = {
+      owner,
+      name: d.name,
+      mimeType: d.mimeType,
+      ...(d.text !== undefined
+        ? { text: d.text }
+        : { bytes: new Uint8Array(Buffer.from(d.b64 ?? "", "base64")) }),
+      size: d.size,
+      expires: d.expires,
     };
-    return page;
+    return pageOf(uri, id, params, e);
+  }
+
+  #notFound(id: string): OutputNotFound {
+    return new OutputNotFound(
+      `Output ${
+        id.length > 64 ? id.slice(0, 64) + "..." : id
+      } not found: it expired (outputs are kept ${
+        Math.round(this.ttlMs / 60000)
+      } min), was evicted for space, or never existed in this session. Run the tool again.`,
+    );
   }
 
   /** A sink for one call of session `owner` that records the links it hands out. */
@@ -242,11 +337,13 @@ export class OutputStore {
     this.#total = 0;
   }
 
-  #drop(id: string): void {
+  #drop(id: string, shared = false): void {
     const e = this.#entries.get(id);
     if (!e) return;
     this.#entries.delete(id);
     this.#total -= e.size;
+    // evicted for space: gone on every replica (an expired one expires there by TTL)
+    if (shared && this.#state) this.#track(this.#state.del(`output:${id}`));
   }
 
   #expire(): void {

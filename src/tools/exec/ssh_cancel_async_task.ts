@@ -18,7 +18,7 @@ export default defineTool({
   async handler({ task_id }, ctx) {
     ctx.audit({ task_id });
     const tasks = ctx.tasks;
-    const t = tasks.get(task_id, ctx.sessionKey);
+    const t = await tasks.lookup(task_id, ctx.sessionKey);
     if (!t) return { task_id, cancelled: false, status: "not_found" as const };
     const cancelled = await tasks.cancel(t);
     return { task_id, cancelled, status: t.status };

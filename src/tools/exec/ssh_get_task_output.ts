@@ -25,9 +25,9 @@ export default defineTool({
     dropped_lines: z.number().int(),
     output_warnings: OutputWarnings,
   }),
-  handler({ task_id, max_lines }, ctx) {
+  async handler({ task_id, max_lines }, ctx) {
     ctx.audit({ task_id });
-    const t = ctx.tasks.get(task_id, ctx.sessionKey);
+    const t = await ctx.tasks.lookup(task_id, ctx.sessionKey);
     if (!t) {
       return Promise.resolve({
         task_id,

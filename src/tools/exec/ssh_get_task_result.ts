@@ -24,9 +24,9 @@ export default defineTool({
     ),
     ...OPTIONAL_EXEC,
   }),
-  handler({ task_id }, ctx) {
+  async handler({ task_id }, ctx) {
     ctx.audit({ task_id });
-    const t = ctx.tasks.get(task_id, ctx.sessionKey);
+    const t = await ctx.tasks.lookup(task_id, ctx.sessionKey);
     if (!t) return Promise.resolve({ task_id, status: "not_found" as const });
     if (!isFinal(t.status)) return Promise.resolve({ task_id, status: t.status });
     if (!t.raw) {

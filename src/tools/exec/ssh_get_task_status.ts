@@ -18,9 +18,9 @@ export default defineTool({
     bytes_err: z.number().int(),
     exit_code: z.number().int().nullable(),
   }),
-  handler({ task_id }, ctx) {
+  async handler({ task_id }, ctx) {
     ctx.audit({ task_id });
-    const t = ctx.tasks.get(task_id, ctx.sessionKey);
+    const t = await ctx.tasks.lookup(task_id, ctx.sessionKey);
     if (!t) {
       return Promise.resolve({
         task_id,

@@ -23,8 +23,8 @@ export default defineTool({
     count: z.number().int(),
     running: z.number().int(),
   }),
-  handler(_args, ctx) {
-    const tasks = ctx.tasks.list(ctx.sessionKey).map((t) => ({
+  async handler(_args, ctx) {
+    const tasks = (await ctx.tasks.listAll(ctx.sessionKey)).map((t) => ({
       task_id: t.id,
       status: t.status,
       alias: t.alias,
