@@ -24,6 +24,7 @@ import { ToolError } from "../errors.ts";
 import { concat } from "../util/bytes.ts";
 import type { RemoteCommand } from "../checked.ts";
 import { randomHex } from "../util/random.ts";
+import { withSpan } from "../telemetry/otel.ts";
 
 /** Options for one command. */
 export interface ExecOptions {
@@ -194,8 +195,37 @@ function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
-/** Runs `command` and collects its result (see module docs). */
+/** The host alias of a connection, for spans (an `ExecHost` need not have one). */
+function aliasOf(host: ExecHost): string | undefined {
+  const alias = (host as { target?: { policy?: { alias?: unknown } } }).target?.policy?.alias;
+  return typeof alias === "string" ? alias : undefined;
+}
+
+/**
+ * Runs `command` and collects its result (see module docs), inside an
+ * `ssh.exec` span: exit code, signal and byte counts, never the command text
+ * or output (TELEM-1).
+ */
 export async function execCommand(
+  host: ExecHost,
+  command: RemoteCommand,
+  opts: ExecOptions,
+): Promise<RawExecResult> {
+  return await withSpan("ssh.exec", { "ssh.host": aliasOf(host) }, async (span) => {
+    const r = await runCommand(host, command, opts);
+    span.set({
+      "ssh.exit_code": r.exitCode,
+      "ssh.exit_signal": r.signal,
+      "ssh.stdout_bytes": r.stdoutBytes,
+      "ssh.stderr_bytes": r.stderrBytes,
+      "ssh.timed_out": r.timedOut,
+      "ssh.cancelled": r.cancelled,
+    });
+    return r;
+  }, "client");
+}
+
+async function runCommand(
   host: ExecHost,
   command: RemoteCommand,
   opts: ExecOptions,

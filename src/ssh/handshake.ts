@@ -22,6 +22,7 @@ import { firstContact } from "./first_contact.ts";
 import { fingerprintSha256, keyTypeOfBlob } from "./key_blob.ts";
 import { type HostKeyVerdict, type KnownHosts, verdictError } from "./known_hosts.ts";
 import type { PreparedAuth } from "./auth.ts";
+import { type TelemetrySpan, tracing, withSpan } from "../telemetry/otel.ts";
 
 /** Where and how to connect one hop. */
 export interface ConnectTarget {
@@ -166,6 +167,15 @@ function tcpConnect(
   });
 }
 
+/** The key type of a presented host key blob, for the handshake span ("" when unreadable). */
+function hostKeyType(blob: Uint8Array): string {
+  try {
+    return keyTypeOfBlob(blob);
+  } catch {
+    return "";
+  }
+}
+
 /** An ssh2 client past the handshake (and authentication, unless none was offered). */
 export interface Handshake {
   /** the ready client */
@@ -182,6 +192,28 @@ export interface Handshake {
  * authentication failure that follows is expected).
  */
 export async function handshake(
+  target: ConnectTarget,
+  auth: PreparedAuth | null,
+  via: JumpHost | null,
+  deps: ConnectDeps,
+  signal?: AbortSignal,
+): Promise<Handshake> {
+  const attrs = {
+    "ssh.host": target.policy.alias,
+    "net.peer.port": target.port,
+    "ssh.transport": via ? "jump" : target.proxyCommand ? "proxy_command" : "tcp",
+    "ssh.host_key_only": auth === null,
+  };
+  return await withSpan(
+    "ssh.handshake",
+    attrs,
+    (span) => handshakeIn(span, target, auth, via, deps, signal),
+    "client",
+  );
+}
+
+async function handshakeIn(
+  span: TelemetrySpan,
   target: ConnectTarget,
   auth: PreparedAuth | null,
   via: JumpHost | null,
@@ -284,6 +316,12 @@ export async function handshake(
       hostVerifier: (key: Buffer) => {
         const blob = new Uint8Array(key);
         presented = fingerprintSha256(blob);
+        if (tracing()) {
+          span.set({
+            "ssh.host_key.type": hostKeyType(blob),
+            "ssh.host_key.fingerprint": presented,
+          });
+        }
         const v = knownHosts.verify(target.lookupName, target.port, blob, {
           hostKeyAlias: target.hostKeyAlias,
         });

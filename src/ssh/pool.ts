@@ -33,6 +33,7 @@ import {
 } from "./connection.ts";
 import type { KnownHosts } from "./known_hosts.ts";
 import type { PoolSession } from "./sessions.ts";
+import { withSpan } from "../telemetry/otel.ts";
 
 export type { PoolSession };
 
@@ -373,7 +374,31 @@ export class ConnectionPool {
     return await verifyHostKeyOnly(target, via, this.#connectDeps(cfg));
   }
 
+  /** Opens one new connection (one hop) inside an `ssh.connect` span (issue 14). */
   async #open(
+    policy: HostPolicy,
+    user: string,
+    port: number,
+    cfg: SshConfigResult | null,
+    via: Connection | null,
+  ): Promise<Connection> {
+    const attrs = {
+      "ssh.host": policy.alias,
+      "net.peer.port": port,
+      "ssh.via": via?.target.policy.alias,
+      "ssh.auth_method": policy.auth.method,
+    };
+    return await withSpan("ssh.connect", attrs, async (span) => {
+      const conn = await this.#connect(policy, user, port, cfg, via);
+      span.set({
+        "ssh.host_key.fingerprint": conn.hostKeyFingerprint,
+        "ssh.posix_shell": conn.posixShell,
+      });
+      return conn;
+    }, "client");
+  }
+
+  async #connect(
     policy: HostPolicy,
     user: string,
     port: number,

@@ -21,6 +21,7 @@ import { Buffer } from "node:buffer";
 import { ToolError } from "../errors.ts";
 import { randomHex } from "../util/random.ts";
 import type { Connection } from "./connection.ts";
+import { errorClass, startSpan, tracing } from "../telemetry/otel.ts";
 
 /** SFTP status codes (draft-ietf-secsh-filexfer; OpenSSH speaks v3, 0..8). */
 export const SFTP_STATUS = {
@@ -244,6 +245,27 @@ export class SftpChannel {
    * loss, or on `signal` abort (the request itself cannot be recalled).
    */
   call<T>(op: string, path: string, fn: (cb: Cb<T>) => void, signal?: AbortSignal): Promise<T> {
+    const p = this.#request(op, path, fn, signal);
+    // one `sftp.<op>` span per request (never the path, TELEM-1); the pipelined
+    // read/write chunks are counted by the `sftp.read` / `sftp.write` span of
+    // their transfer instead (transfer.ts)
+    if (tracing() && op !== "read" && op !== "write") {
+      const span = startSpan(`sftp.${op}`, { "ssh.host": this.conn.target.policy.alias }, "client");
+      p.then(() => span.end(), (e) => {
+        if (e instanceof SftpError) span.set({ "sftp.status": e.statusName });
+        span.fail(errorClass(e));
+        span.end();
+      });
+    }
+    return p;
+  }
+
+  #request<T>(
+    op: string,
+    path: string,
+    fn: (cb: Cb<T>) => void,
+    signal?: AbortSignal,
+  ): Promise<T> {
     if (signal?.aborted) return Promise.reject(cancelled());
     if (!this.alive) return Promise.reject(this.#lost(op, path));
     return new Promise<T>((resolve, reject) => {

@@ -30,6 +30,7 @@ import {
   SftpError,
   type TempPath,
 } from "./sftp_channel.ts";
+import { errorClass, startSpan, withSpan } from "../telemetry/otel.ts";
 
 /**
  * Pipelined read of `[0, size)` (or until EOF when the file shrank),
@@ -37,6 +38,30 @@ import {
  * (plus the chunk the consumer holds).
  */
 export async function* readRange(
+  ch: SftpChannel,
+  handle: Buffer,
+  path: string,
+  size: number,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  // one `sftp.read` span per transfer: bytes delivered, never the path (TELEM-1)
+  const span = startSpan("sftp.read", { "ssh.host": ch.conn.target.policy.alias }, "client");
+  let bytes = 0;
+  try {
+    for await (const data of readRangeIn(ch, handle, path, size, signal)) {
+      bytes += data.length;
+      yield data;
+    }
+  } catch (e) {
+    span.fail(errorClass(e));
+    throw e;
+  } finally {
+    span.set({ "sftp.bytes": bytes });
+    span.end();
+  }
+}
+
+async function* readRangeIn(
   ch: SftpChannel,
   handle: Buffer,
   path: string,
@@ -95,6 +120,22 @@ export async function* readRange(
  * while the pipeline is full (backpressure).
  */
 export async function writeFrom(
+  ch: SftpChannel,
+  handle: Buffer,
+  path: string,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  signal?: AbortSignal,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<number> {
+  // one `sftp.write` span per transfer: bytes written, never the path (TELEM-1)
+  return await withSpan("sftp.write", { "ssh.host": ch.conn.target.policy.alias }, async (span) => {
+    const n = await writeFromIn(ch, handle, path, source, signal, onChunk);
+    span.set({ "sftp.bytes": n });
+    return n;
+  }, "client");
+}
+
+async function writeFromIn(
   ch: SftpChannel,
   handle: Buffer,
   path: string,
