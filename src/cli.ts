@@ -18,6 +18,10 @@ import { Logger, stderrSink } from "./log.ts";
 import { checkInlineCaps, messageLimit } from "./mcp/limits.ts";
 import { McpService } from "./mcp/server.ts";
 import { serveStdio } from "./mcp/sdk.ts";
+import { startHttp } from "./mcp/http.ts";
+import { initTelemetry } from "./telemetry/otel.ts";
+import { loadAuth, resourceUrlFromPublicUrl } from "./http/auth.ts";
+import { isLoopbackHost } from "./config/settings.ts";
 import { LineTransport, writeStdout } from "./mcp/stdio.ts";
 import { type ConfigCheck, runDoctor } from "./doctor.ts";
 import { ToolRegistry } from "./registry/pipeline.ts";
@@ -133,12 +137,14 @@ async function tools(json: boolean): Promise<number> {
 async function serve(): Promise<number> {
   const cfg = await load();
   if (!cfg) return EXIT.config;
-  if (cfg.settings.MCP_TRANSPORT !== "stdio") {
+  const transportName = cfg.settings.MCP_TRANSPORT;
+  if (transportName === "sse") {
     stderrSink(
-      `ssh-mcp: configuration error: MCP_TRANSPORT=${cfg.settings.MCP_TRANSPORT} is not available in this build; use stdio (the default).`,
+      "ssh-mcp: configuration error: MCP_TRANSPORT=sse (the old HTTP+SSE transport) is not served; use MCP_TRANSPORT=http (Streamable HTTP, which streams with SSE) or stdio.",
     );
     return EXIT.config;
   }
+  const http = transportName === "http" || transportName === "streamable-http";
   let app: App;
   try {
     // TRANS-9: inline caps must fit the transport's message limit
@@ -150,16 +156,25 @@ async function serve(): Promise<number> {
       stderrSink(`ssh-mcp: configuration error: ${e.message}`);
       return EXIT.config;
     }
+    if (isToolError(e)) {
+      // e.g. the shared state (SSH_STATE_URL) cannot be reached: a clean refusal, not a crash
+      stderrSink(`ssh-mcp: cannot start: ${e.message}`);
+      return EXIT.config;
+    }
     throw e;
   }
   app.logStartup();
-  const limit = messageLimit(cfg.settings);
-  app.logger.info("MCP stdio transport", { max_message_bytes: limit });
+  // OTLP traces only when OTEL_* names an endpoint (the SDK is not even loaded otherwise)
+  const telemetry = await initTelemetry(app.settings, cfg.env, app.logger);
+  app.onShutdown(() => telemetry.shutdown());
   const registry = new ToolRegistry(app);
   const service = new McpService(app, registry);
   app.pool.startReaper();
   await app.startHooks();
   const closed = Promise.withResolvers<void>();
+  if (http) return await serveHttp(app, service, closed);
+  const limit = messageLimit(cfg.settings);
+  app.logger.info("MCP stdio transport", { max_message_bytes: limit });
   // TRANS-7: the server's own line transport: input over the limit gets an
   // error answer, the connection stays up; stdin EOF closes it
   const transport = new LineTransport({
@@ -169,19 +184,7 @@ async function serve(): Promise<number> {
     logger: app.logger,
   });
   void transport.ended.then(() => closed.resolve());
-  const stopSignals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const onStop = () => closed.resolve();
-  const onHup = () => {
-    app.reload({ invalidateChanged: false }).catch((e) => {
-      app.logger.error("SIGHUP reload failed; the previous configuration stays active", {
-        error: isToolError(e) ? e.message : String(e),
-      });
-    });
-  };
-  if (Deno.build.os !== "windows") {
-    for (const s of stopSignals) Deno.addSignalListener(s, onStop);
-    Deno.addSignalListener("SIGHUP", onHup);
-  }
+  const removeSignals = stopAndReloadSignals(app, closed);
   // one server instance per connection, for whichever protocol era the client opens with
   // (2025: initialize; 2026-07-28: server/discover and per-request envelopes)
   const handle = serveStdio(() => service.create(), {
@@ -191,11 +194,68 @@ async function serve(): Promise<number> {
   app.logger.info(`ssh-mcp ${VERSION} serving MCP on stdio`);
   void app.checkPinnedAgentKeys();
   await closed.promise;
-  if (Deno.build.os !== "windows") {
+  removeSignals();
+  await handle.close().catch(() => {});
+  await app.close();
+  return EXIT.ok;
+}
+
+/**
+ * SIGINT/SIGTERM resolve `closed`; SIGHUP reloads the configuration (a
+ * failed reload keeps the previous one). Returns the remover.
+ */
+function stopAndReloadSignals(app: App, closed: PromiseWithResolvers<void>): () => void {
+  if (Deno.build.os === "windows") return () => {};
+  const stopSignals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const onStop = () => closed.resolve();
+  const onHup = () => {
+    app.reload({ invalidateChanged: false }).catch((e) => {
+      app.logger.error("SIGHUP reload failed; the previous configuration stays active", {
+        error: isToolError(e) ? e.message : String(e),
+      });
+    });
+  };
+  for (const s of stopSignals) Deno.addSignalListener(s, onStop);
+  Deno.addSignalListener("SIGHUP", onHup);
+  return () => {
     for (const s of stopSignals) Deno.removeSignalListener(s, onStop);
     Deno.removeSignalListener("SIGHUP", onHup);
+  };
+}
+
+/** `serve` over Streamable HTTP until SIGINT/SIGTERM (SIGHUP reloads, as on stdio). */
+async function serveHttp(
+  app: App,
+  service: McpService,
+  closed: PromiseWithResolvers<void>,
+): Promise<number> {
+  let gateway;
+  try {
+    const st = app.settings;
+    const scheme = st.MCP_HTTP_TLS_CERT !== null ? "https" : "http";
+    const host = st.MCP_HTTP_HOST.includes(":") ? `[${st.MCP_HTTP_HOST}]` : st.MCP_HTTP_HOST;
+    // the protected resource (token audience): MCP_HTTP_PUBLIC_URL, or on a loopback bind
+    // the bound URL; off loopback with OAuth, MCP_HTTP_PUBLIC_URL is required (loadAuth says so)
+    const resourceUrl = st.MCP_HTTP_PUBLIC_URL !== null
+      ? resourceUrlFromPublicUrl(st.MCP_HTTP_PUBLIC_URL)
+      : isLoopbackHost(st.MCP_HTTP_HOST)
+      ? `${scheme}://${host}:${st.MCP_HTTP_PORT}/mcp`
+      : undefined;
+    const auth = await loadAuth(st, app.config.env, {
+      logger: app.logger,
+      ...(resourceUrl ? { resourceUrl } : {}),
+    });
+    gateway = await startHttp(app, service, { auth });
+  } catch (e) {
+    stderrSink(`ssh-mcp: cannot serve HTTP: ${e instanceof Error ? e.message : String(e)}`);
+    await app.close();
+    return EXIT.config;
   }
-  await handle.close().catch(() => {});
+  const removeSignals = stopAndReloadSignals(app, closed);
+  void app.checkPinnedAgentKeys();
+  await Promise.race([closed.promise, gateway.finished]);
+  removeSignals();
+  await gateway.close().catch(() => {});
   await app.close();
   return EXIT.ok;
 }

@@ -122,11 +122,12 @@ async function checkHost(app: App, p: HostPolicy): Promise<DoctorHost> {
     checks.push({
       check: "host_key",
       status: "fail",
-      detail: `no trusted key for ${pins.lookupKey} in ${app.knownHosts.path} or ${app.knownHosts.pinPath}${
-        pins.certAuthority.length
-          ? " (only @cert-authority lines, which ssh-mcp cannot verify)"
-          : ""
-      }`,
+      detail:
+        `no trusted key for ${pins.lookupKey} in ${app.knownHosts.path} or ${app.knownHosts.pinPath}${
+          pins.certAuthority.length
+            ? " (only @cert-authority lines, which ssh-mcp cannot verify)"
+            : ""
+        }`,
       fix:
         `ssh-keyscan -p ${l.port} ${l.name} > /tmp/${p.alias}.keys; ssh-keygen -lf /tmp/${p.alias}.keys; compare with the host console, then append the line to ${app.knownHosts.path}`,
     });

@@ -23,6 +23,7 @@ import {
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   "SSH_REDACT_SALT",
   "MCP_HTTP_TOKEN",
+  "SSH_STATE_URL",
   "SSH_SUDO_PASSWORD_CMD",
   "SSH_HOOKS_COMMAND",
 ]);
@@ -157,11 +158,24 @@ export function parseSettings(
   }
   // §9.1 item 7: HTTP bind address
   const httpHost = s.MCP_HTTP_HOST ?? "127.0.0.1";
-  if (!isLoopbackHost(httpHost) && (s.MCP_HTTP_TOKEN ?? "") === "") {
+  const hasAuth = (s.MCP_HTTP_TOKEN ?? "") !== "" || (s.MCP_HTTP_TOKEN_FILE ?? "") !== "" ||
+    (s.MCP_OAUTH_ISSUER ?? "") !== "";
+  if (!isLoopbackHost(httpHost) && !hasAuth) {
     throw new ConfigError(
-      `MCP_HTTP_HOST=${JSON.stringify(httpHost)} is not a loopback address and ` +
-        "MCP_HTTP_TOKEN is not set. Set MCP_HTTP_TOKEN to a long random bearer token, or " +
-        "bind to 127.0.0.1 / ::1.",
+      `MCP_HTTP_HOST=${JSON.stringify(httpHost)} is not a loopback address and no ` +
+        "authentication is configured. Set MCP_HTTP_TOKEN (a long random bearer token), " +
+        "MCP_HTTP_TOKEN_FILE (named tokens) or MCP_OAUTH_ISSUER (OAuth 2.1 JWTs), or bind to " +
+        "127.0.0.1 / ::1.",
+    );
+  }
+  if ((s.MCP_HTTP_TLS_CERT === null) !== (s.MCP_HTTP_TLS_KEY === null)) {
+    throw new ConfigError(
+      "MCP_HTTP_TLS_CERT and MCP_HTTP_TLS_KEY go together: set both (PEM files) for HTTPS, or neither.",
+    );
+  }
+  if (s.SSH_STATE_URL !== null && !/^rediss?:\/\//.test(s.SSH_STATE_URL)) {
+    throw new ConfigError(
+      "SSH_STATE_URL must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379/0), or unset for in-memory state.",
     );
   }
   // §9.1 item 7: hooks command
@@ -214,10 +228,10 @@ export function parseSettings(
         "zero hooks from it. Use SSH_HOOKS_COMMAND (a program reading JSON events on stdin).",
     );
   }
-  if (s.ALLOW_DANGEROUS_TOOLS) {
+  if (s.ALLOW_DANGEROUS_TOOLS && s.SSH_STATE_URL === null) {
     warn(
       "async tasks are kept in memory: long-running tasks die with the server process " +
-        "(ALLOW_DANGEROUS_TOOLS=true)",
+        "(ALLOW_DANGEROUS_TOOLS=true; SSH_STATE_URL keeps finished results in Redis)",
     );
   }
   const docket = getEnv(env, "FASTMCP_DOCKET_URL");

@@ -211,6 +211,26 @@ export const SETTINGS = {
   SSH_TASK_OUTPUT_LINES: int(10000, POSITIVE),
   MCP_HTTP_TOKEN: str(null),
   MCP_HTTP_ALLOWED_ORIGINS: list(),
+  /**
+   * NEW (remote and team scale): the Streamable HTTP gateway. A token file
+   * holds several named bearer tokens (`name token` per line); OAuth 2.1
+   * resource-server mode validates JWTs from `MCP_OAUTH_ISSUER` (JWKS from
+   * its metadata or `MCP_OAUTH_JWKS_URL`) with audience `MCP_OAUTH_AUDIENCE`
+   * (default: the public URL of `/mcp`).
+   */
+  MCP_HTTP_TOKEN_FILE: path(null),
+  MCP_HTTP_TLS_CERT: path(null),
+  MCP_HTTP_TLS_KEY: path(null),
+  MCP_HTTP_ALLOWED_HOSTS: list(),
+  MCP_HTTP_PUBLIC_URL: str(null),
+  MCP_HTTP_MAX_BODY_BYTES: int(4194304, POSITIVE, 419430400),
+  /** requests per minute per principal; 0 = no limit */
+  MCP_HTTP_RATE_LIMIT: int(600, 0, 1000000),
+  MCP_OAUTH_ISSUER: str(null),
+  MCP_OAUTH_JWKS_URL: str(null),
+  MCP_OAUTH_AUDIENCE: str(null),
+  /** NEW: shared state of several replicas (`redis://host:port/db`); unset = in memory */
+  SSH_STATE_URL: str(null),
   SSH_NETWORK_ALLOW_CIDRS: list(),
   SSH_NETWORK_BLOCK_CIDRS: list(),
   SSH_NETWORK_RESOLVE_DNS: bool(true),

@@ -47,6 +47,8 @@ export interface HookEvent {
   /** error class name only */
   error?: string;
   duration_ms?: number;
+  /** NEW (HTTP gateway): who made the call (token name or JWT subject); absent on stdio */
+  principal?: string;
   payload: Record<string, string | number | boolean | null>;
 }
 

@@ -15,11 +15,17 @@
 
 export {
   acceptedContent,
+  type AuthInfo,
   type CallToolResult,
   type ClientCapabilities,
+  createMcpHandler,
+  type EventStore,
   inputRequired,
   type InputRequiredResult,
+  isLegacyRequest,
   type JSONRPCMessage,
+  localhostAllowedHostnames,
+  localhostAllowedOrigins,
   type LoggingLevel,
   McpServer,
   parseJSONRPCMessage,
@@ -31,5 +37,8 @@ export {
   type Task,
   type Transport,
   UriTemplate,
+  validateHostHeader,
+  validateOriginHeader,
+  WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 export { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";

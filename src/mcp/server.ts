@@ -52,6 +52,7 @@
  */
 
 import {
+  type AuthInfo,
   type CallToolResult,
   type LoggingLevel,
   McpServer,
@@ -62,8 +63,9 @@ import {
   UriTemplate,
 } from "./sdk.ts";
 import { z } from "zod";
+import type { SkillLibrary } from "../skills/library.ts";
 import type { App } from "../app.ts";
-import type { CallOutcome, ToolRegistry } from "../registry/pipeline.ts";
+import { type CallOutcome, ToolRegistry } from "../registry/pipeline.ts";
 import type { ApprovalGate, ApprovalRequest } from "../registry/context.ts";
 import { McpTaskStore } from "../tasks/mcp_store.ts";
 import type { Settings } from "../config/types.ts";
@@ -91,6 +93,7 @@ import {
   readAnswer,
 } from "./interaction.ts";
 import { firstContact, OfferCollector } from "../ssh/first_contact.ts";
+import { principalField, principalScope } from "../audit/principal.ts";
 import { skillsExtension } from "./skills_ext.ts";
 
 /** URI of the server-info resource (SKILLS.md §3.2). */
@@ -193,6 +196,15 @@ function toCallResult(outcome: CallOutcome, links: readonly OutputLink[] = []): 
   return result;
 }
 
+/** W3C trace context of a request (`_meta.traceparent` / `tracestate`), for the call span. */
+function traceOf(ctx: ServerContext): { traceparent?: string; tracestate?: string } {
+  const m = (ctx.mcpReq._meta ?? {}) as Record<string, unknown>;
+  return {
+    ...(typeof m.traceparent === "string" ? { traceparent: m.traceparent } : {}),
+    ...(typeof m.tracestate === "string" ? { tracestate: m.tracestate } : {}),
+  };
+}
+
 /** An error result that never reached the pipeline (a refused answer). */
 function refusal(code: string, message: string): CallToolResult {
   return toCallResult({
@@ -244,33 +256,45 @@ function logData(msg: string, fields: Record<string, unknown>): Record<string, u
   return data;
 }
 
+/** What a caller of one tier set sees: tools, instructions, skills, server info. */
+interface Scope {
+  registry: ToolRegistry;
+  instructions: string;
+  skills: SkillLibrary;
+  info: () => ReturnType<App["serverInfo"]>;
+}
+
 /** What outlives one connection; builds a server per connection. */
 export class McpService {
   readonly #app: App;
-  readonly #registry: ToolRegistry;
   readonly outputs: OutputStore;
   readonly tasks: McpTaskStore;
   readonly interactions: Interactions;
   readonly #running = new Set<Promise<void>>();
-  readonly #instructions: string;
+  /** registries (and their instructions) per tier subset of an HTTP principal */
+  readonly #scoped = new Map<string, Scope>();
 
   constructor(app: App, registry: ToolRegistry, opts: McpServerOptions = {}) {
     this.#app = app;
-    this.#registry = registry;
     // issue 12 item 3: full outputs behind resource links
-    this.outputs = new OutputStore(opts.outputs);
+    const state = app.state;
+    this.outputs = new OutputStore({ ...opts.outputs, state });
     this.tasks = new McpTaskStore({
+      state,
       maxTtlMs: app.settings.SSH_TASK_KEEPALIVE_S * 1000,
       pollIntervalMs: TASK_POLL_INTERVAL_MS,
       maxRunning: app.settings.SSH_TASK_MAX_CONCURRENT,
     });
     this.interactions = new Interactions({
       grantSeconds: app.settings.SSH_APPROVAL_GRANT_S,
+      state,
       ...(opts.stateKey ? { key: opts.stateKey } : {}),
     });
-    this.#instructions = instructionsFor(new Set(registry.tools.map((t) => t.name)), {
-      settings: app.settings,
-      groups: registry.tools.map((t) => t.group),
+    this.#scoped.set("", {
+      registry,
+      instructions: this.#instructionsOf(registry),
+      skills: app.skills,
+      info: () => app.serverInfo(),
     });
     app.onShutdown(() => this.outputs.clear());
     // TASK-6: cancel running MCP tasks and wait (bounded) for their remote kills
@@ -286,10 +310,59 @@ export class McpService {
     });
   }
 
-  /** A server for one connection (the `serveStdio` / HTTP handler factory). */
-  create(): McpServer {
+  #instructionsOf(registry: ToolRegistry): string {
+    return instructionsFor(new Set(registry.tools.map((t) => t.name)), {
+      settings: this.#app.settings,
+      groups: registry.tools.map((t) => t.group),
+    });
+  }
+
+  /**
+   * The registry for a principal whose token grants only `tiers` (OAuth
+   * scopes): tools of other tiers are absent from every surface of that
+   * principal's connections, whatever the env enables.
+   */
+  #registryFor(tiers: readonly string[] | undefined): Scope {
+    const key = tiers ? [...new Set(tiers)].sort().join(",") : "";
+    let r = this.#scoped.get(key);
+    if (!r) {
+      const app = this.#app;
+      const allowed = new Set(tiers);
+      // TIER-12 for this principal: the skills and runbooks of the tools it cannot see are absent
+      const hidden = new Set(
+        app.catalog.visible.filter((t) => !allowed.has(t.tier)).map((t) => t.name),
+      );
+      const skills = app.skills.narrowed(hidden);
+      const registry = new ToolRegistry(app, allowed, skills);
+      r = {
+        registry,
+        instructions: this.#instructionsOf(registry),
+        skills,
+        info: () => ({
+          ...app.serverInfo(),
+          total_tools: registry.tools.length,
+          enabled_tiers: app.serverInfo().enabled_tiers.filter((t) => allowed.has(t)),
+          enabled_groups: [...new Set(registry.tools.map((t) => t.group))].sort(),
+          embedded_skills: skills.size,
+        }),
+      };
+      this.#scoped.set(key, r);
+    }
+    return r;
+  }
+
+  /**
+   * A server for one connection or one HTTP request (the `serveStdio` /
+   * `createMcpHandler` factory). `authInfo.extra.tiers` (set by the HTTP
+   * gateway from the token's scopes) narrows the visible tiers.
+   */
+  create(ctx: { authInfo?: AuthInfo } = {}): McpServer {
     const app = this.#app;
-    const registry = this.#registry;
+    const tiers = ctx.authInfo?.extra?.tiers;
+    const scope = this.#registryFor(
+      Array.isArray(tiers) ? tiers.filter((t): t is string => typeof t === "string") : undefined,
+    );
+    const { registry, instructions } = scope;
     const mcp = new McpServer(
       { name: "ssh-mcp", version: app.version },
       {
@@ -297,7 +370,7 @@ export class McpService {
           logging: {},
           tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
         },
-        instructions: this.#instructions,
+        instructions,
         cacheHints: {
           "tools/list": { ttlMs: LIST_CACHE_TTL_MS, cacheScope: "private" },
           "resources/list": { ttlMs: LIST_CACHE_TTL_MS, cacheScope: "private" },
@@ -319,11 +392,14 @@ export class McpService {
     srv.setRequestHandler("tools/list", () => ({ tools: registry.list() as never }));
     srv.setRequestHandler("tools/call", async (request, ctx) => {
       const { name, arguments: args } = request.params;
-      return await this.#call(mcp, name, args, ctx) as never;
+      return await principalScope.run(
+        ctx.http?.authInfo?.clientId,
+        () => this.#call(mcp, registry, name, args, ctx),
+      ) as never;
     });
-    this.#taskAugmentedCalls(mcp);
+    this.#taskAugmentedCalls(mcp, registry);
     this.#taskHandlers(mcp);
-    this.#resources(mcp);
+    this.#resources(mcp, scope);
     return mcp;
   }
 
@@ -337,7 +413,7 @@ export class McpService {
    * handler map (`_requestHandlers`, read through its protected accessor's
    * field): tests/e2e/tasks_test.ts fails if that changes.
    */
-  #taskAugmentedCalls(mcp: McpServer): void {
+  #taskAugmentedCalls(mcp: McpServer, registry: ToolRegistry): void {
     type Handler = (request: { params?: Record<string, unknown> }, ctx: ServerContext) => unknown;
     const map = (mcp.server as unknown as { _requestHandlers?: Map<string, Handler> })
       ._requestHandlers;
@@ -349,12 +425,15 @@ export class McpService {
       const p = request.params ?? {};
       const task = p.task as { ttl?: number } | undefined;
       const name = typeof p.name === "string" ? p.name : "";
-      const tool = this.#registry.get(name);
+      const tool = registry.get(name);
       if (
         task && typeof task === "object" && !this.#modern(mcp) &&
         !(tool && this.#needsApproval(tool.tier))
       ) {
-        return await this.#startTask(mcp, name, p.arguments, task, ctx);
+        return await principalScope.run(
+          ctx.http?.authInfo?.clientId,
+          () => this.#startTask(mcp, registry, name, p.arguments, task, ctx),
+        );
       }
       return await sdkCall(request, ctx);
     });
@@ -386,12 +465,18 @@ export class McpService {
   }
 
   async #audit(fields: Record<string, unknown>): Promise<void> {
-    await this.#app.audit.write({ type: "human_decision", ts: Date.now() / 1000, ...fields });
+    await this.#app.audit.write({
+      type: "human_decision",
+      ts: Date.now() / 1000,
+      ...principalField(),
+      ...fields,
+    });
   }
 
   /** One interactive `tools/call`: answers to earlier questions, the pipeline, new questions. */
   async #call(
     mcp: McpServer,
+    registry: ToolRegistry,
     name: string,
     args: unknown,
     ctx: ServerContext,
@@ -403,7 +488,9 @@ export class McpService {
     let approvedNow = false;
     const state = ctx.mcpReq.requestState<QuestionState>();
     if (state !== undefined) {
-      if (typeof state !== "object" || state === null || !inter.consume(state, digest)) {
+      if (
+        typeof state !== "object" || state === null || !(await inter.consumeAsync(state, digest))
+      ) {
         return refusal(
           "ValueError",
           "The answer sent with this call belongs to another call or was already used, so it " +
@@ -422,7 +509,7 @@ export class McpService {
           );
         }
         approvedNow = true;
-        inter.grant(caller, digest);
+        await inter.grantAsync(caller, digest);
       } else {
         const offer = state.offer;
         const answer = readAnswer(ctx.mcpReq.inputResponses, "yes");
@@ -456,7 +543,7 @@ export class McpService {
     }
     const elicit = canElicit(ctx, mcp.server.getClientCapabilities());
     let pending: ApprovalRequest | undefined;
-    const granted = approvedNow || inter.granted(caller, digest);
+    const granted = approvedNow || await inter.grantedAsync(caller, digest);
     const gate: ApprovalGate | undefined = elicit || granted
       ? (req) => {
         if (granted) return true;
@@ -467,10 +554,11 @@ export class McpService {
     const links: OutputLink[] = [];
     const offers = new OfferCollector();
     const outcome = await firstContact.run(offers, () =>
-      this.#registry.call(name, args, {
+      registry.call(name, args, {
         signal: ctx.mcpReq.signal,
         sessionKey: caller,
         progress: this.#progress(ctx),
+        trace: traceOf(ctx),
         approval: gate,
         ...this.#outputSink(mcp, caller, links),
       }));
@@ -485,7 +573,7 @@ export class McpService {
     const offer = offers.offers[0];
     if (
       offer && elicit && app.settings.SSH_CONFIRM_NEW_HOST_KEYS &&
-      (code === "UnknownHost" || this.#registry.get(name)?.tier === "read")
+      (code === "UnknownHost" || registry.get(name)?.tier === "read")
     ) {
       const o: HostKeyOffer = {
         alias: offer.alias,
@@ -505,18 +593,19 @@ export class McpService {
       });
       return await inter.askHostKey(o, digest, app.knownHosts.pinPath, ctx, approvedNow);
     }
+    await this.outputs.flush();
     return toCallResult(outcome, links);
   }
 
   /** A task-augmented `tools/call` (2025-11-25): the task at once, the call in the background. */
   async #startTask(
     mcp: McpServer,
+    registry: ToolRegistry,
     name: string,
     args: unknown,
     params: { ttl?: number },
     ctx: ServerContext,
   ): Promise<unknown> {
-    const registry = this.#registry;
     if (!registry.has(name)) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
     }
@@ -542,9 +631,11 @@ export class McpService {
         signal: abort.signal,
         sessionKey: caller,
         progress,
+        trace: traceOf(ctx),
         ...this.#outputSink(mcp, caller, links),
       });
       if (!outcome || abort.signal.aborted) return;
+      await this.outputs.flush();
       await this.tasks.storeTaskResult(
         task.taskId,
         outcome.isError ? "failed" : "completed",
@@ -622,7 +713,7 @@ export class McpService {
   }
 
   /** Resources: server info, large outputs, and the skills (also through the Skills extension). */
-  #resources(mcp: McpServer): void {
+  #resources(mcp: McpServer, scope: Scope): void {
     const app = this.#app;
     mcp.registerResource("server-info", SERVER_INFO_URI, {
       description: "ssh-mcp version, visible tool count, enabled tiers and groups",
@@ -631,7 +722,7 @@ export class McpService {
       contents: [{
         uri: uri.toString(),
         mimeType: "application/json",
-        text: JSON.stringify(app.serverInfo(), null, 2),
+        text: JSON.stringify(scope.info(), null, 2),
       }],
     }));
     // the SDK's UriTemplate cannot match form-style query expansions ({?offset,length}):
@@ -648,11 +739,11 @@ export class McpService {
         description:
           "Full output behind a resource_link of a tool result (kept 15 min; page with offset/length)",
       },
-      (url, _vars, ctx) => {
+      async (url, _vars, ctx) => {
         const uri = url.toString();
         app.logger.debug("resource read", { uri: logUri(uri) });
         try {
-          const { text, blob, ...page } = this.outputs.read(callerKey(ctx), uri);
+          const { text, blob, ...page } = await this.outputs.fetch(callerKey(ctx), uri);
           return {
             contents: [text !== undefined ? { ...page, text } : { ...page, blob: blob ?? "" }],
           };
@@ -665,17 +756,17 @@ export class McpService {
         }
       },
     );
-    skillsExtension(app.skills, { logger: app.logger }).attach(mcp);
+    skillsExtension(scope.skills, { logger: app.logger }).attach(mcp);
     // the per-skill templates stay listed (`skill://<name>/{path*}`); reads of
     // skill:// URIs are answered by the extension's template, registered first
-    for (const t of app.skills.listTemplates()) {
+    for (const t of scope.skills.listTemplates()) {
       mcp.registerResource(
         t.name,
         new ResourceTemplate(t.uriTemplate, { list: undefined }),
         { description: t.description },
         (url) => {
           const uri = url.toString();
-          const r = app.skills.read(uri);
+          const r = scope.skills.read(uri);
           if (!r) {
             throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource ${uri} not found`);
           }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { principalField } from "../audit/principal.ts";
 import { auditHash, type AuditLog } from "../audit/audit.ts";
 import type { HostPolicy } from "../config/types.ts";
 import type { HookEvent, HookSink } from "../hooks/hooks.ts";
@@ -107,6 +108,7 @@ export class CallRecord {
       tier: this.tool.tier,
       correlation_id: this.correlationId,
       payload: this.hostProblem ? { ...this.hostProblem } : {},
+      ...principalField(),
       ...extra,
     });
   }
@@ -117,6 +119,7 @@ export class CallRecord {
       type: "policy_decision",
       ts: Date.now() / 1000,
       correlation_id: this.correlationId,
+      ...principalField(),
       tool: this.tool.name,
       alias: policy.alias,
       hostname: policy.hostname,
@@ -130,6 +133,7 @@ export class CallRecord {
       type: "audit",
       ts: Date.now() / 1000,
       correlation_id: this.correlationId,
+      ...principalField(),
       tool: this.tool.name,
       tier: this.tool.tier,
       ...line,
@@ -148,6 +152,7 @@ export class CallRecord {
         type: "audit",
         ts: Date.now() / 1000,
         correlation_id: this.correlationId,
+        ...principalField(),
         tool: this.tool.name,
         tier: this.tool.tier,
         host: this.hostArg,

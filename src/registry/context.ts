@@ -53,6 +53,11 @@ export interface CallExtra {
    * by a human (issue 13); absent when the client cannot ask its user.
    */
   approval?: ApprovalGate;
+  /**
+   * W3C trace context of the request (`_meta.traceparent` / `_meta.tracestate`);
+   * the call's span becomes a child of it when tracing is on (issue 14)
+   */
+  trace?: { traceparent?: string; tracestate?: string };
 }
 
 /** What a human is shown before approving a call (tool, hosts, exact command or paths). */
@@ -125,7 +130,7 @@ export class CallDoor {
   }
 
   /** A pooled connection to an admitted host, opened once per call, cancellable. */
-  connection(host: Host): Promise<Connection> {
+  connection(host: Host, signal: AbortSignal = this.#extra.signal): Promise<Connection> {
     const policy = host.policy;
     let c = this.#conns.get(policy.alias);
     if (!c) {
@@ -137,16 +142,21 @@ export class CallDoor {
       });
       this.#conns.set(policy.alias, c);
     }
-    return raceAbort(c, this.#extra.signal);
+    return raceAbort(c, signal);
   }
 
-  /** Runs a command with the host's timeout and caps unless overridden. */
+  /**
+   * Runs a command with the host's timeout and caps unless overridden. An
+   * explicit `opts.signal` (an async task's own, which outlives the call)
+   * replaces the call's signal for the connection too: over HTTP the call's
+   * signal aborts once its response is sent.
+   */
   async exec(
     host: Host,
     cmd: Parameters<Connection["exec"]>[0],
     opts: CtxExecOptions = {},
   ): Promise<RawExecResult> {
-    const c = await this.connection(host);
+    const c = await this.connection(host, opts.signal ?? this.#extra.signal);
     const s = this.#app.settings;
     const p = host.policy;
     return await c.exec(cmd, {
@@ -312,6 +322,7 @@ export function buildContext(
   rec: CallRecord,
   door: CallDoor,
   extra: CallExtra,
+  skills: AppServices["skills"] = app.skills,
 ): ToolContext {
   const requireHost = (): Host => {
     const h = door.primary;
@@ -390,7 +401,7 @@ export function buildContext(
     tasks: app.tasks,
     shells: app.shells,
     sudoCapabilities: app.sudoCapabilities,
-    skills: app.skills,
+    skills,
     server: {
       info: () => app.serverInfo(),
       reload: (opts) => app.reload(opts),

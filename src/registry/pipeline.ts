@@ -20,6 +20,7 @@ import { isToolError, ToolError } from "../errors.ts";
 import { mergeWarnings } from "../policy/sanitize.ts";
 import type { AppServices } from "../services.ts";
 import type { CheckedPath } from "../checked.ts";
+import type { SkillLibrary } from "../skills/library.ts";
 import type { CheckPathOptions, Host } from "../tools/context.ts";
 import type { Tool } from "../tools/define.ts";
 import { CallRecord } from "./audit.ts";
@@ -28,6 +29,7 @@ import { type ApprovalRequest, buildContext, CallDoor, type CallExtra } from "./
 import { admitted, platformGate, timeoutCeiling } from "./gates.ts";
 import { type ListedTool, listedTools } from "./visibility.ts";
 import { ProtocolError, ProtocolErrorCode } from "../mcp/sdk.ts";
+import { callSpan, endCall } from "../telemetry/otel.ts";
 import {
   CALL_TOOL,
   CALL_TOOL_DECL,
@@ -335,6 +337,8 @@ function dispose(v: unknown): void {
 /** The registry: the visible tools and the call pipeline. */
 export class ToolRegistry {
   readonly #app: AppServices;
+  /** the skills this registry's callers may see (search index, ssh_skill_read) */
+  readonly #skills: SkillLibrary;
   readonly #byName: Map<string, Tool>;
   readonly #visibleNames: ReadonlySet<string>;
   #listed: ListedTool[] | null = null;
@@ -343,9 +347,18 @@ export class ToolRegistry {
   #search: ToolSearch | null = null;
   #searchListed: ListedTool[] | null = null;
 
-  constructor(app: AppServices) {
+  /**
+   * @param tiers when given, only tools of these tiers are visible (an HTTP
+   *   principal whose token grants fewer tiers than the env enables): hidden
+   *   means absent, exactly as for a tier the env switched off (TIER-5).
+   */
+  constructor(app: AppServices, tiers?: ReadonlySet<string>, skills?: SkillLibrary) {
     this.#app = app;
-    this.#byName = new Map(app.catalog.visible.map((t) => [t.name, t]));
+    this.#skills = skills ?? app.skills;
+    const visible = tiers
+      ? app.catalog.visible.filter((t) => tiers.has(t.tier))
+      : app.catalog.visible;
+    this.#byName = new Map(visible.map((t) => [t.name, t]));
     this.#visibleNames = new Set(this.#byName.keys());
     this.#meta = app.settings.SSH_ENABLE_BM25
       ? new Map([
@@ -385,7 +398,7 @@ export class ToolRegistry {
     this.#search ??= new ToolSearch(
       this.tools,
       this.#listed,
-      this.#app.skills,
+      this.#skills,
       this.#app.settings.SSH_BM25_MAX_RESULTS,
     );
     return this.#search;
@@ -415,15 +428,18 @@ export class ToolRegistry {
     if (!this.#byName.has(inner)) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${inner} not found`);
     }
-    const rec = new CallRecord(this.#app, CALL_TOOL_DECL, rawArgs, this.#visibleNames);
-    rec.hook("pre_tool_call");
-    const outcome = (await this.call(inner, parsed.data.arguments ?? {}, extra))!;
-    const errorClass = outcome.error?.error;
-    await rec.finish({
-      isError: outcome.isError,
-      ...(typeof errorClass === "string" ? { errorClass } : {}),
+    return await callSpan(CALL_TOOL, CALL_TOOL_DECL.tier, extra.trace, async (span) => {
+      const rec = new CallRecord(this.#app, CALL_TOOL_DECL, rawArgs, this.#visibleNames);
+      rec.hook("pre_tool_call");
+      const outcome = (await this.call(inner, parsed.data.arguments ?? {}, extra))!;
+      const errorClass = outcome.error?.error;
+      await rec.finish({
+        isError: outcome.isError,
+        ...(typeof errorClass === "string" ? { errorClass } : {}),
+      });
+      endCall(span, rec, outcome.isError, typeof errorClass === "string" ? errorClass : undefined);
+      return outcome;
     });
-    return outcome;
   }
 
   /**
@@ -437,8 +453,29 @@ export class ToolRegistry {
     return await this.#run(tool, rawArgs, extra);
   }
 
-  /** The pipeline for one resolved tool. */
+  /** The pipeline for one resolved tool, inside the call's span (issue 14). */
   async #run(tool: Tool, rawArgs: unknown, extra: CallExtra): Promise<CallOutcome> {
+    return await callSpan(
+      tool.name,
+      tool.tier,
+      extra.trace,
+      (span) =>
+        this.#pipeline(
+          tool,
+          rawArgs,
+          extra,
+          (rec, o, errorClass) => endCall(span, rec, o.isError, errorClass),
+        ),
+    );
+  }
+
+  /** The stages of one call; `done` sees the record and outcome once the audit line is written. */
+  async #pipeline(
+    tool: Tool,
+    rawArgs: unknown,
+    extra: CallExtra,
+    done: (rec: CallRecord, outcome: CallOutcome, errorClass: string | undefined) => void,
+  ): Promise<CallOutcome> {
     const app = this.#app;
     const rec = new CallRecord(app, tool, rawArgs, this.#visibleNames);
     const door = new CallDoor(app, rec, extra);
@@ -457,7 +494,7 @@ export class ToolRegistry {
       prepared = await prepare(c);
       await paths(c);
       approval(c);
-      const ctx = buildContext(app, tool, rec, door, extra);
+      const ctx = buildContext(app, tool, rec, door, extra, this.#skills);
       const result = await tool.handler(c.input as never, ctx, prepared);
       outcome = output(c, result);
     } catch (e) {
@@ -466,6 +503,7 @@ export class ToolRegistry {
       dispose(prepared);
     }
     await rec.finish({ isError: outcome.isError, ...(errorClass ? { errorClass } : {}) });
+    done(rec, outcome, errorClass);
     return outcome;
   }
 }

@@ -198,6 +198,26 @@ export class SkillLibrary {
     return lib;
   }
 
+  /**
+   * The same library without the documents of `hidden` tools: their skills,
+   * and runbooks that call any of them (TIER-12 for a caller that sees fewer
+   * tools than the process, e.g. an HTTP principal whose token grants fewer
+   * tiers).
+   */
+  narrowed(hidden: ReadonlySet<string>): SkillLibrary {
+    const lib = new SkillLibrary();
+    for (const [name, d] of this.docs) {
+      if (hidden.has(name.replaceAll("-", "_"))) continue;
+      const main = d.files.get("SKILL.md");
+      if (
+        d.kind === "runbook" && main &&
+        [...runbookTools(decoder.decode(main))].some((t) => hidden.has(t))
+      ) continue;
+      lib.docs.set(name, d);
+    }
+    return lib;
+  }
+
   /** Number of skills + runbooks served. */
   get size(): number {
     return this.docs.size;

@@ -53,7 +53,8 @@ export function modernClient(opts: Client2Options = {}): Client2 {
   });
 }
 
-const ROOT = new URL("../..", import.meta.url).pathname;
+/** The repository root (with a trailing slash). */
+export const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** The `--allow-*` flags of `deno task start` (read from deno.json, so they cannot drift). */
 export const START_PERMS: readonly string[] = (() => {
