@@ -24,6 +24,10 @@ import { loadAuth, resourceUrlFromPublicUrl } from "./http/auth.ts";
 import { isLoopbackHost } from "./config/settings.ts";
 import { LineTransport, writeStdout } from "./mcp/stdio.ts";
 import { type ConfigCheck, runDoctor } from "./doctor.ts";
+import { runInit } from "./init.ts";
+import { runServeSsh } from "./serve_ssh.ts";
+import { runBridge } from "./bridge/bridge.ts";
+import { runDoctorClient } from "./client_config.ts";
 import { ToolRegistry } from "./registry/pipeline.ts";
 import { VERSION } from "./version.ts";
 
@@ -33,11 +37,22 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
 const HELP = `ssh-mcp ${VERSION} - an MCP server giving AI agents safe, audited SSH access
 
 Usage:
-  ssh-mcp [serve]          run the MCP server on stdio (default)
+  ssh-mcp [serve]          run the MCP server on stdio (default; MCP_TRANSPORT=http for
+                           the Streamable HTTP gateway)
   ssh-mcp tools [--json]   print the tools visible with the current environment
   ssh-mcp doctor [--json] [alias ...]
                            check the configuration and, per host: pinned host key,
                            auth material, reachability and authentication
+  ssh-mcp doctor --client NAME
+                           print the MCP client configuration for NAME (claude-desktop,
+                           claude-code, cursor, vscode, windsurf, zed, continue) with this
+                           machine's absolute paths
+  ssh-mcp init [--ssh-config FILE] [--out FILE]
+                           write a starter hosts.toml (read-only tier) from ~/.ssh/config
+  ssh-mcp serve-ssh --host-key PATH --authorized-keys PATH [--listen 127.0.0.1:8022]
+                           serve this MCP server over SSH (public-key auth only)
+  ssh-mcp bridge HOST|ALIAS [options]
+                           stdio MCP endpoint relayed to an MCP server on a remote host
   ssh-mcp --version        print the version
   ssh-mcp --help           this text
 
@@ -86,6 +101,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await serve();
   }
   if (cmd === "tools") return await tools(json);
+  if (cmd === "init") return await runInit(rest.slice(1), { out, err: stderrSink });
+  if (cmd === "serve-ssh") return await runServeSsh(rest.slice(1), { out, err: stderrSink });
+  if (cmd === "bridge") return await runBridge(rest.slice(1), { out, err: stderrSink });
+  if (cmd === "doctor" && rest.includes("--client")) {
+    return await runDoctorClient(rest.slice(1), { out, err: stderrSink });
+  }
   if (cmd === "doctor") {
     const cfg = await load();
     if (!cfg) return EXIT.config;

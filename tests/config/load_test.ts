@@ -293,9 +293,14 @@ const NON_SETTINGS = new Set([
  */
 // DENO_DIR, XDG_CACHE_HOME, LOCALAPPDATA: where the runtime keeps its module cache (LOCAL-12 protects it)
 // XDG_CONFIG_HOME: where the default SSH_PINNED_KNOWN_HOSTS pin file lives when it is set
+// XDG_STATE_HOME, APPDATA: where `doctor --client` suggests the audit log and finds client configs
+// LOGNAME: the local user name `ssh-mcp bridge` logs in as when no user is given (like ssh)
 const OS_STANDARD = new Set([
   "USER",
   "USERNAME",
+  "LOGNAME",
+  "XDG_STATE_HOME",
+  "APPDATA",
   "COMSPEC",
   "DENO_DIR",
   "XDG_CACHE_HOME",
