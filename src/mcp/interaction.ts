@@ -253,27 +253,7 @@ export class Interactions {
       { kind: "approval", call: digest, nonce: randomHex(16) },
       ctx,
     );
-    return inputRequired({
-      inputRequests: {
-        [ANSWER_KEY]: inputRequired.elicit({
-          mode: "form",
-          message: lines.join("\n"),
-          requestedSchema: {
-            type: "object",
-            properties: {
-              [ANSWER_KEY]: {
-                type: "string",
-                title: "Run this call?",
-                enum: ["deny", "approve"],
-                default: "deny",
-              },
-            },
-            required: [ANSWER_KEY],
-          },
-        }),
-      },
-      requestState: state,
-    });
+    return question(lines, "Run this call?", ["deny", "approve"], state);
   }
 
   /** The first-contact question for one unknown host key. */
@@ -298,28 +278,36 @@ export class Interactions {
       { kind: "host_key", call: digest, nonce: randomHex(16), offer, approved },
       ctx,
     );
-    return inputRequired({
-      inputRequests: {
-        [ANSWER_KEY]: inputRequired.elicit({
-          mode: "form",
-          message: lines.join("\n"),
-          requestedSchema: {
-            type: "object",
-            properties: {
-              [ANSWER_KEY]: {
-                type: "string",
-                title: `Pin ${offer.fingerprint} for ${offer.alias}?`,
-                enum: ["no", "yes"],
-                default: "no",
-              },
-            },
-            required: [ANSWER_KEY],
-          },
-        }),
-      },
-      requestState: state,
-    });
+    return question(lines, `Pin ${offer.fingerprint} for ${offer.alias}?`, ["no", "yes"], state);
   }
+}
+
+/**
+ * One form question: `lines` as the message, a single choice field whose
+ * default is the safe answer (`[safe, yes]`), and the sealed state.
+ */
+function question(
+  lines: readonly string[],
+  title: string,
+  [safe, yes]: readonly [string, string],
+  state: string,
+): InputRequiredResult {
+  return inputRequired({
+    inputRequests: {
+      [ANSWER_KEY]: inputRequired.elicit({
+        mode: "form",
+        message: lines.join("\n"),
+        requestedSchema: {
+          type: "object",
+          properties: {
+            [ANSWER_KEY]: { type: "string", title, enum: [safe, yes], default: safe },
+          },
+          required: [ANSWER_KEY],
+        },
+      }),
+    },
+    requestState: state,
+  });
 }
 
 /** `ssh-ed25519` -> `ed25519`, `ecdsa-sha2-nistp256` -> `ecdsa`, `ssh-rsa` -> `rsa`. */
