@@ -25,6 +25,23 @@ remote's default session when neither is given).
       --jump [user@]HOST[:PORT]
                              connect through this jump host (same key and known_hosts)
 
+Key-server exchange (the m2m convention), before any SSH connection:
+      --key-server URL       https:// base URL of the key server: GET URL/server_pub_key
+                             gives the server's host key, POST URL/register registers our
+                             client public key (not with --agent). HTTPS only; answers over
+                             64 KiB, redirects and requests over 10 s are refused
+      --server-fingerprint SHA256:...
+                             the host key the key server returns must have this fingerprint
+                             (as \`ssh-keygen -lf\` prints it), else nothing is registered and
+                             no SSH connection is made
+      --tofu                 instead of --server-fingerprint: trust the key server's key on
+                             first use and pin it in the bridge's own pin file
+                             (SSH_PINNED_KNOWN_HOSTS, default ~/.config/ssh-mcp/
+                             pinned_known_hosts; known_hosts is never written); later runs
+                             refuse a key that differs from the pin
+      --key-server-ca FILE   PEM CA certificate(s) trusted for the key server, in addition
+                             to the system roots
+
 ALIAS: a host of hosts.toml (SSH_HOSTS_FILE). Its hostname, port, user, auth,
 proxy_jump and known_hosts (SSH_KNOWN_HOSTS + SSH_PINNED_KNOWN_HOSTS) are used, and
 [hosts.ALIAS.remote_mcp] command / subsystem unless --command / --subsystem is given.
@@ -57,6 +74,14 @@ export interface BridgeArgs {
   passphraseFile: string | null;
   agent: boolean;
   jump: Endpoint | null;
+  /** normalized https base URL of the key server (no trailing slash), or null */
+  keyServer: string | null;
+  /** `SHA256:...` (unpadded) the key server's key must have, or null */
+  serverFingerprint: string | null;
+  /** trust the key server's key on first use (pin it) */
+  tofu: boolean;
+  /** PEM file of extra CA certificates for the key server, or null */
+  keyServerCa: string | null;
   help: boolean;
 }
 
@@ -112,7 +137,64 @@ const VALUE_OPTIONS: Record<string, keyof BridgeArgs> = {
   "--passphrase-file": "passphraseFile",
   "--jump": "jump",
   "--host": "targetRaw",
+  "--key-server": "keyServer",
+  "--server-fingerprint": "serverFingerprint",
+  "--key-server-ca": "keyServerCa",
 };
+
+/**
+ * Checks a `--key-server` value: an absolute https:// URL without user
+ * info, query or fragment (BRIDGE-3: HTTPS only, no HTTP fallback). Returns
+ * it without its trailing slash, ready for `/server_pub_key` and `/register`.
+ */
+export function parseKeyServerUrl(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(
+      `--key-server: ${JSON.stringify(v)} is not a URL; give the key server's https:// base ` +
+        `URL, e.g. https://keys.example.com:8443`,
+    );
+  }
+  if (u.protocol === "http:") {
+    throw new UsageError(
+      `--key-server: ${JSON.stringify(v)} uses http://; the key exchange runs over HTTPS only ` +
+        `(there is no HTTP fallback: a plain-HTTP answer could hand us an attacker's host key). ` +
+        `Serve the key server over TLS and give its https:// URL`,
+    );
+  }
+  if (u.protocol !== "https:") {
+    throw new UsageError(
+      `--key-server: ${JSON.stringify(v)} is not an https:// URL (HTTPS only)`,
+    );
+  }
+  if (u.username !== "" || u.password !== "") {
+    throw new UsageError(
+      "--key-server: the URL carries a user name or password; the key server is " +
+        "contacted without credentials, remove them",
+    );
+  }
+  if (u.search !== "" || u.hash !== "" || v.includes("?") || v.includes("#")) {
+    throw new UsageError(
+      `--key-server: give the base URL without query or fragment (the bridge appends ` +
+        `/server_pub_key and /register)`,
+    );
+  }
+  return u.href.replace(/\/+$/, "");
+}
+
+/** Checks a `--server-fingerprint` value (`SHA256:` + base64 of 32 bytes); returns it unpadded. */
+export function parseFingerprint(v: string): string {
+  const m = /^SHA256:([A-Za-z0-9+/]{43})=?$/.exec(v.trim());
+  if (!m) {
+    throw new UsageError(
+      `--server-fingerprint: ${JSON.stringify(v)} is not a SHA256 fingerprint; give it as ` +
+        `\`ssh-keygen -lf host_key.pub\` prints it (SHA256: followed by 43 base64 characters)`,
+    );
+  }
+  return `SHA256:${m[1]}`;
+}
 
 /** Parses the arguments after `bridge`. */
 export function parseBridgeArgs(argv: readonly string[]): BridgeArgs {
@@ -129,6 +211,10 @@ export function parseBridgeArgs(argv: readonly string[]): BridgeArgs {
     passphraseFile: null,
     agent: false,
     jump: null,
+    keyServer: null,
+    serverFingerprint: null,
+    tofu: false,
+    keyServerCa: null,
     help: false,
   };
   const seen = new Set<string>();
@@ -147,11 +233,10 @@ export function parseBridgeArgs(argv: readonly string[]): BridgeArgs {
       a.agent = true;
       continue;
     }
-    if (arg === "--key-server" || arg === "--server-fingerprint" || arg === "--tofu") {
-      throw new UsageError(
-        `${arg}: the key-server exchange is not implemented in this version; pin the server's ` +
-          `host key in --known-hosts instead`,
-      );
+    if (arg === "--tofu") {
+      if (inline !== undefined) throw new UsageError("--tofu takes no value");
+      a.tofu = true;
+      continue;
     }
     if (arg === "--insecure" || /^--(no-)?(strict|host-key|check)/.test(arg)) {
       throw new UsageError(
@@ -171,9 +256,16 @@ export function parseBridgeArgs(argv: readonly string[]): BridgeArgs {
         case "jump":
           a.jump = parseEndpoint(v, arg);
           break;
+        case "keyServer":
+          a.keyServer = parseKeyServerUrl(v);
+          break;
+        case "serverFingerprint":
+          a.serverFingerprint = parseFingerprint(v);
+          break;
         case "agent":
         case "help":
         case "target":
+        case "tofu":
           break;
         default:
           (a as unknown as Record<string, string>)[field] = v;
@@ -208,6 +300,38 @@ export function parseBridgeArgs(argv: readonly string[]): BridgeArgs {
   }
   if (a.port !== null && a.target.port !== null) {
     throw new UsageError("the port is given twice (HOST:PORT and --port)");
+  }
+  if (a.keyServer === null) {
+    for (
+      const [on, name] of [
+        [a.serverFingerprint !== null, "--server-fingerprint"],
+        [a.tofu, "--tofu"],
+        [a.keyServerCa !== null, "--key-server-ca"],
+      ] as const
+    ) {
+      if (on) {
+        throw new UsageError(
+          `${name} belongs to the key-server exchange: give --key-server https://... too ` +
+            `(without a key server, pin the host key in --known-hosts)`,
+        );
+      }
+    }
+  } else {
+    if (a.serverFingerprint !== null && a.tofu) {
+      throw new UsageError(
+        "--server-fingerprint and --tofu are exclusive: --server-fingerprint checks the key " +
+          "server's key against a fingerprint you obtained out of band, --tofu trusts it on " +
+          "first use",
+      );
+    }
+    if (a.serverFingerprint === null && !a.tofu) {
+      throw new UsageError(
+        "--key-server needs --server-fingerprint SHA256:... (the host key fingerprint, from " +
+          "the server's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) or, to " +
+          "trust the key server's answer on first use, --tofu",
+      );
+    }
+    if (a.keyServerCa === "") throw new UsageError("--key-server-ca is empty");
   }
   return a;
 }

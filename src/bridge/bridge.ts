@@ -6,6 +6,8 @@
  * - `connect.ts`: host policy (flags or hosts.toml alias), strict host keys,
  *   credentials and the remote channel, through the project's connection pool;
  * - `keygen.ts`: the default client key, generated on first use;
+ * - `keyserver.ts`: the optional key-server exchange (--key-server), run
+ *   before the first SSH connection;
  * - `relay.ts` + `lines.ts`: the message relay (size cap, errors for requests
  *   in flight, lazy reconnect with backoff).
  *
@@ -19,6 +21,7 @@ import { writeStdout } from "../mcp/stdio.ts";
 import { BRIDGE_USAGE, parseBridgeArgs, UsageError } from "./args.ts";
 import { classifyConnectError, openRemote, planBridge } from "./connect.ts";
 import { exists, generateClientKey } from "./keygen.ts";
+import { KeyServerError, runKeyExchange } from "./keyserver.ts";
 import { Relay } from "./relay.ts";
 
 /** Exit codes (as the rest of the CLI). */
@@ -79,8 +82,11 @@ export async function runBridge(
       const k = await generateClientKey(plan.defaultKey, `ssh-mcp-bridge@${os.hostname()}`);
       io.err(
         `ssh-mcp bridge: generated a new client key ${k.privatePath} (${k.fingerprint}).\n` +
-          `Authorize it on ${plan.policy.hostname} by appending this line to ` +
-          `~${plan.policy.user}/.ssh/authorized_keys there:\n${k.publicLine}`,
+          (plan.keyServer?.clientKey
+            ? `It is registered with the key server ${plan.keyServer.url}; its public key:\n`
+            : `Authorize it on ${plan.policy.hostname} by appending this line to ` +
+              `~${plan.policy.user}/.ssh/authorized_keys there:\n`) +
+          k.publicLine,
       );
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) {
@@ -91,6 +97,24 @@ export async function runBridge(
         );
         return EXIT.failure;
       }
+    }
+  }
+
+  if (plan.keyServer !== null) {
+    const t = plan.pool.knownHostsLookup(plan.policy);
+    try {
+      await runKeyExchange(
+        plan.keyServer,
+        { host: t.name, port: t.port, hostKeyAlias: t.hostKeyAlias },
+        logger,
+      );
+    } catch (e) {
+      plan.pool.closeAll();
+      if (e instanceof KeyServerError) {
+        io.err(`ssh-mcp bridge: key-server exchange refused: ${e.message}`);
+        return EXIT.failure;
+      }
+      throw e;
     }
   }
 

@@ -30,6 +30,7 @@ import { KnownHosts } from "../ssh/known_hosts.ts";
 import { ConnectionPool } from "../ssh/pool.ts";
 import { SECRET_NAME_RE } from "../config/secrets.ts";
 import { type BridgeArgs, type Endpoint, UsageError } from "./args.ts";
+import { type KeyServerPlan, KeyServerTrust } from "./keyserver.ts";
 import type { ConnectFailure, RemoteStream } from "./relay.ts";
 
 /** What runs on the remote end of the channel. */
@@ -51,6 +52,8 @@ export interface BridgePlan {
   mode: string;
   /** the default client key to create first (flags mode without -i / --agent), or null */
   defaultKey: string | null;
+  /** the key-server exchange to run before connecting (--key-server), or null */
+  keyServer: KeyServerPlan | null;
 }
 
 /** The default client key path. */
@@ -114,6 +117,43 @@ function jumpPolicy(j: Endpoint, like: HostPolicy, taken: Set<string>): HostPoli
   p.platform = "posix";
   p.configured_keys = ["user", "port"];
   return p;
+}
+
+/**
+ * The bridge's own pin file in flags mode: SSH_PINNED_KNOWN_HOSTS, else under
+ * an absolute $XDG_CONFIG_HOME, else ~/.config/ssh-mcp/pinned_known_hosts
+ * (the same rule as the server's settings).
+ */
+function flagsPinPath(env: Record<string, string | undefined>, cwd: string): string {
+  const set = (env.SSH_PINNED_KNOWN_HOSTS ?? "").trim();
+  if (set !== "") return absolute(set, env, cwd);
+  const xdg = (env.XDG_CONFIG_HOME ?? "").trim();
+  if (xdg !== "" && path.isAbsolute(xdg)) return path.join(xdg, "ssh-mcp", "pinned_known_hosts");
+  return absolute(defaultSettings().SSH_PINNED_KNOWN_HOSTS, env, cwd);
+}
+
+/** The key-server part of the plan: the store (user's file + our pin file) wrapped for the pool. */
+function keyServerPlan(
+  a: BridgeArgs,
+  policy: HostPolicy,
+  userKnownHosts: string,
+  pinPath: string,
+  env: Record<string, string | undefined>,
+  cwd: string,
+  logger: Logger,
+): KeyServerPlan {
+  const pins = new HostPins(userKnownHosts, pinPath, { logger });
+  return {
+    url: a.keyServer!,
+    fingerprint: a.serverFingerprint,
+    tofu: a.tofu,
+    caFile: a.keyServerCa !== null ? absolute(a.keyServerCa, env, cwd) : null,
+    clientKey: policy.auth.method === "key" && policy.auth.key
+      ? absolute(policy.auth.key, env, cwd)
+      : null,
+    pins,
+    trust: new KeyServerTrust(pins),
+  };
 }
 
 /**
@@ -193,7 +233,22 @@ export async function planBridge(
     }
     hosts.set(policy.alias, policy);
     const file: HostsFile = { ...cfg.hosts, hosts };
-    const knownHosts = a.knownHosts !== null
+    const ks = a.keyServer !== null
+      ? keyServerPlan(
+        a,
+        policy,
+        a.knownHosts !== null
+          ? absolute(a.knownHosts, env, cwd)
+          : absolute(settings.SSH_KNOWN_HOSTS, cfg.env, cfg.cwd),
+        absolute(settings.SSH_PINNED_KNOWN_HOSTS, cfg.env, cfg.cwd),
+        env,
+        cwd,
+        logger,
+      )
+      : null;
+    const knownHosts = ks !== null
+      ? ks.trust
+      : a.knownHosts !== null
       ? new KnownHosts(absolute(a.knownHosts, env, cwd), { logger, label: "known_hosts file" })
       : new HostPins(
         absolute(settings.SSH_KNOWN_HOSTS, cfg.env, cfg.cwd),
@@ -215,6 +270,7 @@ export async function planBridge(
       knownHostsPath: knownHosts.path,
       mode: `alias ${a.targetRaw}`,
       defaultKey: null,
+      keyServer: ks,
     };
   }
 
@@ -253,7 +309,12 @@ export async function planBridge(
     notices: [],
   };
   const khPath = absolute(a.knownHosts ?? "~/.ssh/known_hosts", env, cwd);
-  const knownHosts = new KnownHosts(khPath, { logger, label: "known_hosts file" });
+  const ks = a.keyServer !== null
+    ? keyServerPlan(a, policy, khPath, flagsPinPath(env, cwd), env, cwd, logger)
+    : null;
+  const knownHosts = ks !== null
+    ? ks.trust
+    : new KnownHosts(khPath, { logger, label: "known_hosts file" });
   const pool = makePool(settings, file, env, logger, knownHosts, null);
   return {
     pool,
@@ -263,6 +324,7 @@ export async function planBridge(
     knownHostsPath: khPath,
     mode: "flags",
     defaultKey,
+    keyServer: ks,
   };
 }
 
