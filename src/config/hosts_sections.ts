@@ -118,8 +118,28 @@ const NETWORK_KEY_PARSERS: KeyTable<NetworkConfig, Ctx> = {
 
 /** Parsers of the keys of a `remote_mcp` table. */
 const REMOTE_MCP_KEY_PARSERS: KeyTable<RemoteMcpConfig, Ctx> = {
-  command: asOptString,
-  subsystem: asOptString,
+  command: (v, at) => {
+    const s = asOptString(v, at);
+    if (s !== null && s.trim() === "") {
+      fail(
+        at,
+        "the command is blank",
+        'write the remote server\'s command line, e.g. command = "mcp-server --stdio"',
+      );
+    }
+    return s;
+  },
+  subsystem: (v, at) => {
+    const s = asOptString(v, at);
+    if (s !== null && !/^[A-Za-z0-9@._+-]{1,64}$/.test(s)) {
+      fail(
+        at,
+        `${shown(at, s)} is not an SSH subsystem name`,
+        'use the name from the server\'s sshd_config "Subsystem" line, e.g. subsystem = "mcp"',
+      );
+    }
+    return s;
+  },
   allow_tools: asStringList,
 };
 
@@ -187,7 +207,16 @@ export function parseNetwork(t: unknown, ctx: Ctx, parent: string): Partial<Netw
 export function parseRemoteMcp(t: unknown, ctx: Ctx, parent: string): RemoteMcpConfig {
   const hint = "command or subsystem and allow_tools";
   const out: RemoteMcpConfig = { command: null, subsystem: null, allow_tools: [] };
-  return parseSection(t, ctx, parent, "remote_mcp", REMOTE_MCP_KEY_PARSERS, hint, out);
+  parseSection(t, ctx, parent, "remote_mcp", REMOTE_MCP_KEY_PARSERS, hint, out);
+  const at = { file: ctx.file, table: `${parent}.remote_mcp`, key: "" };
+  if (out.command === null && out.subsystem === null) {
+    fail(
+      at,
+      "neither command nor subsystem is set",
+      'add command = "<the remote MCP server\'s command line>" or subsystem = "mcp"',
+    );
+  }
+  return out;
 }
 
 /** Validates a `command_rules` array of `{ action, pattern }` tables. */

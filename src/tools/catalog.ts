@@ -16,6 +16,7 @@ import { TOOLS as SHELL } from "./shell/mod.ts";
 import { TOOLS as DOCKER } from "./docker/mod.ts";
 import { TOOLS as SYSTEMCTL } from "./systemctl/mod.ts";
 import { TOOLS as PKG } from "./pkg/mod.ts";
+import { TOOLS as BRIDGE } from "./bridge/mod.ts";
 
 /** Every registered tool. */
 export const ALL_TOOLS: readonly Tool[] = [
@@ -29,4 +30,5 @@ export const ALL_TOOLS: readonly Tool[] = [
   ...DOCKER,
   ...SYSTEMCTL,
   ...PKG,
+  ...BRIDGE,
 ];

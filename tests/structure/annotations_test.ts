@@ -144,6 +144,9 @@ const EXPECTED: Readonly<Record<string, string>> = {
   ssh_apt_autoremove: "FTTT",
   ssh_apt_mark: "FFTT",
   ssh_apt_update: "FFTT",
+  // bridge: listing a remote server's tools changes nothing; a remote tool may do anything
+  ssh_remote_mcp_list: "TFTT",
+  ssh_remote_mcp_call: "FTFT",
 };
 
 const KEYS = ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const;
