@@ -122,6 +122,39 @@ export function startPermissionFlags(denoJsonText: string): string[] {
   return flags;
 }
 
+/**
+ * The runtime flags of the `start` task that the binary must carry besides the
+ * permissions: `--no-prompt` (a refused permission fails, never asks a TTY)
+ * and `--unstable-worker-options` (main.ts runs the program in a Worker with
+ * narrowed permissions, docs/PERMISSIONS.md). Throws when either is missing.
+ */
+export function startRuntimeFlags(denoJsonText: string): string[] {
+  const cfg = JSON.parse(denoJsonText) as { tasks?: Record<string, unknown> };
+  const start = cfg.tasks?.["start"];
+  const cmd = typeof start === "string"
+    ? start
+    : (start as { command?: unknown } | undefined)?.command;
+  if (typeof cmd !== "string") throw new Error("deno.json has no tasks.start command");
+  const w = words(cmd);
+  const main = w.indexOf("main.ts");
+  const before = main < 0 ? w : w.slice(0, main);
+  const flags = before.filter((t) => t === "--no-prompt" || t.startsWith("--unstable-"));
+  for (const need of REQUIRED_RUNTIME_FLAGS) {
+    if (!flags.includes(need)) {
+      throw new Error(
+        `tasks.start lacks ${need} (needed for the narrowed permissions, docs/PERMISSIONS.md): ${cmd}`,
+      );
+    }
+  }
+  return flags;
+}
+
+/** Flags without which main.ts cannot narrow its permissions. */
+export const REQUIRED_RUNTIME_FLAGS: readonly string[] = [
+  "--no-prompt",
+  "--unstable-worker-options",
+];
+
 /** The executable format of a file's first bytes, or null (script, wrapper, garbage). */
 export function executableKind(head: Uint8Array): "ELF" | "Mach-O" | "PE" | null {
   const b = head;
@@ -223,6 +256,22 @@ export function checkBakedPermissions(binary: Uint8Array, flags: readonly string
   return diffs.length ? diffs.join("; ") : null;
 }
 
+/**
+ * Checks that a binary can narrow its permissions (docs/PERMISSIONS.md): the
+ * unstable `worker-options` feature and `"prompt":false` in its metadata, and
+ * the Worker entry packed. Returns null when all are there, else what is missing.
+ */
+export function checkBakedNarrowing(binary: Uint8Array): string | null {
+  const missing: string[] = [];
+  const at = findBytes(binary, enc.encode('"unstable_config":{'));
+  const end = at < 0 ? -1 : findBytes(binary, enc.encode("}"), at);
+  const unstable = at < 0 || end < 0 ? "" : new TextDecoder().decode(binary.subarray(at, end + 1));
+  if (!unstable.includes('"worker-options"')) missing.push("unstable feature worker-options");
+  if (findBytes(binary, enc.encode('"prompt":false')) < 0) missing.push('"prompt":false');
+  if (findBytes(binary, enc.encode("worker_entry.ts")) < 0) missing.push("src/worker_entry.ts");
+  return missing.length ? missing.join(", ") : null;
+}
+
 /** The skill and runbook files src/skills/embedded_gen.ts imports (repo-relative). */
 export function embeddedFiles(genText: string): string[] {
   return [...genText.matchAll(/from "\.\.\/\.\.\/([^"]+)" with \{ type: "text" \}/g)].map((m) =>
@@ -269,6 +318,11 @@ async function runCompile(
     "--quiet",
     "--no-check", // main.ts was type-checked once above
     ...flags,
+    // the Worker entry is loaded by URL (launcher.ts): packed explicitly
+    "--include",
+    join(ROOT, "src/worker_entry.ts"),
+    "--include",
+    join(ROOT, "src/ssh/kdf_worker.ts"),
     "--target",
     target.triple,
     "--output",
@@ -324,12 +378,21 @@ export async function compile(opts: CompileOptions): Promise<number> {
     say(`compile: ${(e as Error).message}`);
     return 1;
   }
-  const flags = startPermissionFlags(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const denoJson = await Deno.readTextFile(join(ROOT, "deno.json"));
+  const flags = startPermissionFlags(denoJson);
+  let runtimeFlags: string[];
+  try {
+    runtimeFlags = startRuntimeFlags(denoJson);
+  } catch (e) {
+    say(`compile: ${(e as Error).message}`);
+    return 1;
+  }
   const host = TARGETS.find((t) => t.triple === Deno.build.target);
   const userDenort = Deno.env.get("DENORT_BIN") || undefined;
   say(`ssh-mcp ${VERSION}: compiling ${opts.targets.map((t) => t.triple).join(", ")}`);
   say(`deno: ${deno} (${Deno.version.deno}, host ${Deno.build.target})`);
   say(`permission flags (deno.json tasks.start): ${flags.join(" ")}`);
+  say(`runtime flags (deno.json tasks.start): ${runtimeFlags.join(" ")}`);
   say(`output: ${opts.out}`);
 
   const check = await new Deno.Command(deno, {
@@ -371,7 +434,7 @@ export async function compile(opts: CompileOptions): Promise<number> {
       deno,
       target,
       outPath,
-      flags,
+      [...flags, ...runtimeFlags],
       isHost ? userDenort : undefined,
       timeout,
     );
@@ -382,7 +445,7 @@ export async function compile(opts: CompileOptions): Promise<number> {
           `binary itself (DENORT_BIN=${deno})`,
       );
       runtime = "deno (DENORT_BIN fallback)";
-      r = await runCompile(deno, target, outPath, flags, deno, timeout);
+      r = await runCompile(deno, target, outPath, [...flags, ...runtimeFlags], deno, timeout);
     }
     if (r.ok) {
       results.push({ target, status: "built", path: outPath, runtime });
@@ -429,6 +492,13 @@ export async function compile(opts: CompileOptions): Promise<number> {
           missing.map((p) => p.f).slice(0, 10).join(", ")
         })`,
       );
+    }
+    const narrowing = checkBakedNarrowing(bytes);
+    if (narrowing === null) {
+      say("  narrowing: worker-options and no-prompt baked (main.ts narrows per configuration)");
+    } else {
+      problems++;
+      say(`  narrowing: MISSING: ${narrowing}`);
     }
     if (perms === null) say(`  permissions: baked = start task (${flags.join(" ")})`);
     else {

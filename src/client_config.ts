@@ -78,7 +78,9 @@ export function startTaskParts(denoJsonText: string): { flags: string[]; scriptA
   const script = words.findIndex((w) => /(^|[/\\])main\.ts$/.test(w));
   if (script < 0) throw new Error("the `start` task does not run main.ts");
   return {
-    flags: words.slice(0, script).filter((w) => w.startsWith("--allow-")),
+    flags: words.slice(0, script).filter((w) =>
+      w.startsWith("--allow-") || w === "--no-prompt" || w.startsWith("--unstable-")
+    ),
     scriptArgs: words.slice(script + 1),
   };
 }

@@ -16,6 +16,7 @@ import { FIX_HINTS, isToolError } from "./errors.ts";
 import { Logger } from "./log.ts";
 import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";
 import { prepareAuth } from "./ssh/auth.ts";
+import { describeReport, permissionReport, shellProgram } from "./permissions.ts";
 import { VERSION } from "./version.ts";
 
 /** One check of one host. */
@@ -91,6 +92,21 @@ export async function configChecks(cfg: LoadedConfig): Promise<ConfigCheck[]> {
     );
   }
   return out;
+}
+
+/**
+ * Places the server has no business writing or running, for doctor's
+ * permission check: the hosts file, the working directory, the home directory,
+ * the temp directory, and the shell when no secret command needs it.
+ */
+function outsideProbes(cfg: LoadedConfig): { write: string[]; run: string[] } {
+  const write: string[] = [];
+  if (cfg.hosts.source) write.push(cfg.hosts.source);
+  write.push(cfg.cwd);
+  const home = getEnv(cfg.env, "HOME") ?? getEnv(cfg.env, "USERPROFILE");
+  if (home) write.push(resolve(home, ".ssh", "authorized_keys"));
+  write.push(resolve(getEnv(cfg.env, "TMPDIR") || "/tmp", "ssh-mcp-doctor-probe"));
+  return { write, run: [shellProgram()] };
 }
 
 /** A configured path exactly as the server resolves it (`~`, `${VAR}`, relative to cwd). */
@@ -189,6 +205,8 @@ export async function runDoctor(
   opts: { json: boolean; write: (s: string) => void; extraChecks?: ConfigCheck[] },
 ): Promise<number> {
   const server = [...await configChecks(cfg), ...(opts.extraChecks ?? [])];
+  // before anything connects: Deno's answer for the grants and for places outside them
+  const permissions = await permissionReport(outsideProbes(cfg));
   const app = await App.create(cfg, { logger: new Logger({ level: "ERROR" }), openAudit: false });
   const notices = cfg.notices;
   const all = app.hosts().list();
@@ -215,6 +233,7 @@ export async function runDoctor(
           audit_log: app.audit.target,
         },
         notices,
+        permissions,
         server_checks: server,
         unknown_aliases: unknown,
         hosts,
@@ -236,6 +255,7 @@ export async function runDoctor(
   w(`audit log  : ${app.audit.target}`);
   w(`dotenv     : ${cfg.dotenvPath ?? "absent"}`);
   for (const n of notices) w(`${n.level}: ${n.message}`);
+  for (const l of describeReport(permissions)) w(l);
   for (const c of server) {
     w(`${c.status === "ok" ? "ok  " : "FAIL"} ${c.check.padEnd(13)} ${c.detail}`);
     if (c.fix) w(`       fix: ${c.fix}`);

@@ -95,6 +95,10 @@ function errName(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "does not exist";
   if (e instanceof Deno.errors.PermissionDenied) return "is not accessible (permission denied)";
   if (e instanceof Deno.errors.NotADirectory) return "has a component that is not a directory";
+  if (e instanceof Deno.errors.NotCapable) {
+    return "is outside the server's write permissions (restart after changing " +
+      "SSH_LOCAL_TRANSFER_ROOTS; see docs/PERMISSIONS.md)";
+  }
   return "cannot be resolved";
 }
 

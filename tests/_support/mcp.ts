@@ -59,7 +59,9 @@ export const ROOT = new URL("../..", import.meta.url).pathname;
 /** The `--allow-*` flags of `deno task start` (read from deno.json, so they cannot drift). */
 export const START_PERMS: readonly string[] = (() => {
   const cfg = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
-  const perms = String(cfg.tasks.start).split(/\s+/).filter((t) => t.startsWith("--allow-"));
+  const perms = String(cfg.tasks.start).split(/\s+/).filter((t) =>
+    t.startsWith("--allow-") || t === "--no-prompt" || t.startsWith("--unstable-")
+  );
   if (!perms.length) throw new Error("deno.json tasks.start has no --allow-* flags");
   return perms;
 })();

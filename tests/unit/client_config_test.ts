@@ -29,7 +29,9 @@ function startFlags(): string[] {
   const cfg = JSON.parse(Deno.readTextFileSync(path.join(ROOT, "deno.json"))) as {
     tasks: Record<string, string>;
   };
-  const flags = cfg.tasks["start"]!.split(/\s+/).filter((w) => w.startsWith("--allow-"));
+  const flags = cfg.tasks["start"]!.split(/\s+/).filter((w) =>
+    w.startsWith("--allow-") || w === "--no-prompt" || w.startsWith("--unstable-")
+  );
   assert.ok(flags.length > 0, "the start task has --allow-* flags");
   return flags;
 }

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import {
+  checkBakedNarrowing,
   checkBakedPermissions,
   countBytes,
   embeddedFiles,
@@ -21,6 +22,7 @@ import {
   ROOT,
   SKILL_MARKER,
   startPermissionFlags,
+  startRuntimeFlags,
 } from "../../scripts/compile.ts";
 import { homebrewFormula } from "../../scripts/release/homebrew.ts";
 import { WINGET_MANIFEST_VERSION, wingetManifests } from "../../scripts/release/winget.ts";
@@ -480,6 +482,31 @@ Deno.test("compile: the permission flags are exactly the start task's, read from
   );
 });
 
+Deno.test("compile: the start task carries --no-prompt and --unstable-worker-options (docs/PERMISSIONS.md), and the binary must too", async () => {
+  const text = await Deno.readTextFile(join(ROOT, "deno.json"));
+  assert.deepEqual(startRuntimeFlags(text).sort(), ["--no-prompt", "--unstable-worker-options"]);
+  const task = (start: string) => JSON.stringify({ tasks: { start } });
+  assert.throws(
+    () => startRuntimeFlags(task("deno run --no-prompt --allow-read main.ts serve")),
+    /lacks --unstable-worker-options/,
+  );
+  assert.throws(
+    () => startRuntimeFlags(task("deno run --unstable-worker-options --allow-read main.ts")),
+    /lacks --no-prompt/,
+  );
+  const enc = new TextEncoder();
+  const bin = (unstable: string[], prompt: boolean, entry: boolean) =>
+    enc.encode(
+      `\x7fELF..."permissions":{"allow_read":[],"prompt":${prompt}}..."unstable_config":{"features":${
+        JSON.stringify(unstable)
+      }}...${entry ? "file:///x/src/worker_entry.ts" : ""}`,
+    );
+  assert.equal(checkBakedNarrowing(bin(["worker-options"], false, true)), null);
+  assert.match(checkBakedNarrowing(bin([], false, true))!, /worker-options/);
+  assert.match(checkBakedNarrowing(bin(["worker-options"], true, true))!, /"prompt":false/);
+  assert.match(checkBakedNarrowing(bin(["worker-options"], false, false))!, /worker_entry/);
+});
+
 Deno.test("compile: baked-permission check, executable formats, wrapper refusal, download-failure detection", async () => {
   const enc = new TextEncoder();
   const meta = (p: Record<string, unknown>) =>
@@ -593,7 +620,9 @@ Deno.test("release workflow: parses as YAML; tag/dispatch triggers, one native r
 
 // --- smoke scripts ------------------------------------------------------------------------
 
-const START_FLAGS = startPermissionFlags(Deno.readTextFileSync(join(ROOT, "deno.json")));
+const START_JSON = Deno.readTextFileSync(join(ROOT, "deno.json"));
+/** the start task's flags, the narrowing ones included (the smoke runs what users run) */
+const START_FLAGS = [...startRuntimeFlags(START_JSON), ...startPermissionFlags(START_JSON)];
 
 Deno.test("release smoke: tools/list over stdio with the SDK client counts the tools", async () => {
   const r = await run(Deno.execPath(), [
