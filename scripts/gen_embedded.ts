@@ -3,7 +3,8 @@
  * `skills/<name>/` and `runbooks/<name>/`, so `deno compile` embeds every skill
  * and runbook and the binary needs no files beside it (SKILLS.md SK-1).
  *
- * Run: `deno task gen`. A test fails when the generated module is stale.
+ * Run: `deno task gen` (which also writes `src/registry/listed_gen.ts`, see
+ * scripts/gen_tool_schemas.ts). A test fails when a generated module is stale.
  *
  * @module
  */
@@ -74,4 +75,8 @@ if (import.meta.main) {
   await Deno.writeTextFile(OUT, text);
   // deno-lint-ignore no-console
   console.log(`wrote ${relative(ROOT, OUT)}`);
+  // `deno task gen` also renders the build-time tools/list schemas (scripts/gen_tool_schemas.ts)
+  const { write } = await import("./gen_tool_schemas.ts");
+  // deno-lint-ignore no-console
+  console.log(`wrote ${await write()}`);
 }

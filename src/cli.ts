@@ -18,16 +18,10 @@ import { Logger, stderrSink } from "./log.ts";
 import { checkInlineCaps, messageLimit } from "./mcp/limits.ts";
 import { McpService } from "./mcp/server.ts";
 import { serveStdio } from "./mcp/sdk.ts";
-import { startHttp } from "./mcp/http.ts";
 import { initTelemetry } from "./telemetry/otel.ts";
-import { loadAuth, resourceUrlFromPublicUrl } from "./http/auth.ts";
 import { isLoopbackHost } from "./config/settings.ts";
 import { LineTransport, writeStdout } from "./mcp/stdio.ts";
-import { type ConfigCheck, runDoctor } from "./doctor.ts";
-import { runInit } from "./init.ts";
-import { runServeSsh } from "./serve_ssh.ts";
-import { runBridge } from "./bridge/bridge.ts";
-import { runDoctorClient } from "./client_config.ts";
+import type { ConfigCheck } from "./doctor.ts";
 import { ToolRegistry } from "./registry/pipeline.ts";
 import { VERSION } from "./version.ts";
 
@@ -101,15 +95,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await serve();
   }
   if (cmd === "tools") return await tools(json);
-  if (cmd === "init") return await runInit(rest.slice(1), { out, err: stderrSink });
-  if (cmd === "serve-ssh") return await runServeSsh(rest.slice(1), { out, err: stderrSink });
-  if (cmd === "bridge") return await runBridge(rest.slice(1), { out, err: stderrSink });
+  // the other commands' modules load only when asked for: `serve` on stdio (what an MCP
+  // client starts) never evaluates the doctor, the bridge (the v2 client SDK), serve-ssh or
+  // the HTTP gateway (jose, the event store). Literal specifiers: `deno compile` packs them.
+  const io = { out, err: stderrSink };
+  if (cmd === "init") return await (await import("./init.ts")).runInit(rest.slice(1), io);
+  if (cmd === "serve-ssh") {
+    return await (await import("./serve_ssh.ts")).runServeSsh(rest.slice(1), io);
+  }
+  if (cmd === "bridge") {
+    return await (await import("./bridge/bridge.ts")).runBridge(rest.slice(1), io);
+  }
   if (cmd === "doctor" && rest.includes("--client")) {
-    return await runDoctorClient(rest.slice(1), { out, err: stderrSink });
+    return await (await import("./client_config.ts")).runDoctorClient(rest.slice(1), io);
   }
   if (cmd === "doctor") {
     const cfg = await load();
     if (!cfg) return EXIT.config;
+    const { runDoctor } = await import("./doctor.ts");
     return await runDoctor(cfg, rest.slice(1), {
       json,
       write: out,
@@ -252,6 +255,10 @@ async function serveHttp(
 ): Promise<number> {
   let gateway;
   try {
+    const [{ loadAuth, resourceUrlFromPublicUrl }, { startHttp }] = await Promise.all([
+      import("./http/auth.ts"),
+      import("./mcp/http.ts"),
+    ]);
     const st = app.settings;
     const scheme = st.MCP_HTTP_TLS_CERT !== null ? "https" : "http";
     const host = st.MCP_HTTP_HOST.includes(":") ? `[${st.MCP_HTTP_HOST}]` : st.MCP_HTTP_HOST;

@@ -483,13 +483,16 @@ export class McpService {
   ): Promise<unknown> {
     const app = this.#app;
     const caller = callerKey(ctx);
-    const digest = callDigest(name, args ?? {});
+    // the call's digest (stable JSON + SHA-256 of the arguments) binds answers and grants to
+    // this exact call; computed only when a question, an answer or a grant is involved
+    let digestMemo: string | undefined;
+    const callId = () => (digestMemo ??= callDigest(name, args ?? {}));
     const inter = this.interactions;
     let approvedNow = false;
     const state = ctx.mcpReq.requestState<QuestionState>();
     if (state !== undefined) {
       if (
-        typeof state !== "object" || state === null || !(await inter.consumeAsync(state, digest))
+        typeof state !== "object" || state === null || !(await inter.consumeAsync(state, callId()))
       ) {
         return refusal(
           "ValueError",
@@ -499,7 +502,7 @@ export class McpService {
       }
       if (state.kind === "approval") {
         const answer = readAnswer(ctx.mcpReq.inputResponses, "approve");
-        await this.#audit({ kind: "approval", tool: name, decision: answer, call: digest });
+        await this.#audit({ kind: "approval", tool: name, decision: answer, call: callId() });
         if (answer !== "accept") {
           return refusal(
             "ApprovalRequired",
@@ -509,7 +512,7 @@ export class McpService {
           );
         }
         approvedNow = true;
-        await inter.grantAsync(caller, digest);
+        await inter.grantAsync(caller, callId());
       } else {
         const offer = state.offer;
         const answer = readAnswer(ctx.mcpReq.inputResponses, "yes");
@@ -543,7 +546,10 @@ export class McpService {
     }
     const elicit = canElicit(ctx, mcp.server.getClientCapabilities());
     let pending: ApprovalRequest | undefined;
-    const granted = approvedNow || await inter.grantedAsync(caller, digest);
+    // a grant matters only to the approval stage, which runs for the tiers of
+    // SSH_APPROVAL_TIERS (with none listed it never consults the gate)
+    const granted = approvedNow ||
+      (app.settings.SSH_APPROVAL_TIERS.length > 0 && await inter.grantedAsync(caller, callId()));
     const gate: ApprovalGate | undefined = elicit || granted
       ? (req) => {
         if (granted) return true;
@@ -567,8 +573,8 @@ export class McpService {
     }
     const code = outcome.error?.error;
     if (pending && code === "ApprovalRequired") {
-      await this.#audit({ kind: "approval", tool: name, decision: "asked", call: digest });
-      return await inter.askApproval(pending, args, digest, ctx);
+      await this.#audit({ kind: "approval", tool: name, decision: "asked", call: callId() });
+      return await inter.askApproval(pending, args, callId(), ctx);
     }
     const offer = offers.offers[0];
     if (
@@ -591,7 +597,7 @@ export class McpService {
         fingerprint: o.fingerprint,
         decision: "asked",
       });
-      return await inter.askHostKey(o, digest, app.knownHosts.pinPath, ctx, approvedNow);
+      return await inter.askHostKey(o, callId(), app.knownHosts.pinPath, ctx, approvedNow);
     }
     await this.outputs.flush();
     return toCallResult(outcome, links);

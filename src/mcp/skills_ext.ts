@@ -14,7 +14,7 @@
  * the extension requires one equal to the skill's directory, so `name`
  * defaults to the document name. `resources` lists every file of the document
  * (not the virtual `_manifest`, which stays readable) with its SHA-256 digest
- * and size, computed once when the extension is built.
+ * and size, computed once per library when a client first lists or gets one.
  *
  * @module
  */
@@ -91,11 +91,39 @@ function entryOf(skills: SkillsView, name: string): Skill | string {
   };
 }
 
+/** The entries of one library (built once per library, on first use). */
+interface Entries {
+  list: Skill[];
+  byUri: Map<string, Skill>;
+}
+
+const ENTRIES = new WeakMap<SkillsView, Entries>();
+
+function entriesOf(skills: SkillsView, warn: (w: SkillWarning) => void): Entries {
+  let e = ENTRIES.get(skills);
+  if (e) return e;
+  e = { list: [], byUri: new Map() };
+  for (const name of [...skills.docs.keys()].sort()) {
+    const entry = entryOf(skills, name);
+    if (typeof entry === "string") {
+      warn({ path: fileUri(name, "SKILL.md"), message: `${entry}; not in skills/list` });
+      continue;
+    }
+    e.list.push(entry);
+    e.byUri.set(canonical(entry.uri) ?? entry.uri, entry);
+  }
+  ENTRIES.set(skills, e);
+  return e;
+}
+
 /**
- * The Skills extension over `skills`. Entries are built once, here; a document
- * that cannot be a valid entry (an operator's skill directory not named by the
- * Agent Skills rule) is logged once and left out of `skills/list` and
- * `skills/get`, yet stays readable and in `resources/list` as before.
+ * The Skills extension over `skills`. Entries (front matter, digests) are
+ * built once per library, when a client first asks for them, not when a
+ * server is created (start-up and every HTTP request build servers); a
+ * document that cannot be a valid entry (an operator's skill directory not
+ * named by the Agent Skills rule) is logged once and left out of
+ * `skills/list` and `skills/get`, yet stays readable and in `resources/list`
+ * as before.
  *
  * Call `attach(mcp)` on each `McpServer` before connecting it.
  */
@@ -105,28 +133,17 @@ export function skillsExtension(
 ): SkillsExtension {
   const warn = (w: SkillWarning) =>
     opts.logger?.warn(`skills extension: ${w.message}`, { path: w.path });
-  const entries: Skill[] = [];
-  const byUri = new Map<string, Skill>();
-  for (const name of [...skills.docs.keys()].sort()) {
-    const e = entryOf(skills, name);
-    if (typeof e === "string") {
-      warn({ path: fileUri(name, "SKILL.md"), message: `${e}; not in skills/list` });
-      continue;
-    }
-    entries.push(e);
-    byUri.set(canonical(e.uri) ?? e.uri, e);
-  }
   const source: SkillSource = {
     list({ cursor }) {
       // one page holds every entry; no cursor is ever handed out
       if (cursor !== undefined) {
         return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid cursor"));
       }
-      return Promise.resolve({ skills: entries });
+      return Promise.resolve({ skills: entriesOf(skills, warn).list });
     },
     get(uri) {
       const key = canonical(uri);
-      return Promise.resolve(key === null ? undefined : byUri.get(key));
+      return Promise.resolve(key === null ? undefined : entriesOf(skills, warn).byUri.get(key));
     },
     read(uri) {
       const r = skills.read(uri);

@@ -28,14 +28,29 @@ function request(
   return { tool: rec.tool.name, policy, command: raw, kind, host, visibleTools: rec.visibleTools };
 }
 
+/**
+ * The last command hashed for each call: the cheatsheet and the command gate
+ * see the same text of one call, and its redaction plus SHA-256 is the
+ * costliest step of both (issue 17: per-call overhead).
+ */
+const hashed = new WeakMap<CallRecord, { raw: string; kind: string; hash: string }>();
+
+function hashOf(rec: CallRecord, raw: string, kind: "command" | "script"): string {
+  const last = hashed.get(rec);
+  if (last && last.raw === raw && last.kind === kind) return last.hash;
+  const hash = kind === "script" ? auditHash(raw) : commandHash(raw);
+  hashed.set(rec, { raw, kind, hash });
+  return hash;
+}
+
 /** Records the command's hash (or the script's length and hash) in the audit line. */
 function recordCommand(rec: CallRecord, raw: string, kind: "command" | "script"): string | null {
   if (kind === "script") {
     rec.fields.script_len = raw.length;
-    rec.fields.script_hash = auditHash(raw);
+    rec.fields.script_hash = hashOf(rec, raw, kind);
     return null;
   }
-  const hash = commandHash(raw);
+  const hash = hashOf(rec, raw, kind);
   rec.fields.command_hash = hash;
   return hash;
 }

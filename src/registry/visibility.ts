@@ -9,6 +9,8 @@
 import { z } from "zod";
 import type { Settings, Tier } from "../config/types.ts";
 import { GROUPS, type Tool } from "../tools/define.ts";
+import { ALL_TOOLS } from "../tools/catalog.ts";
+import { ADVERTISED_INPUT_SCHEMAS } from "./listed_gen.ts";
 
 /** Registered vs visible tools for this configuration. */
 export interface CatalogInfo {
@@ -215,13 +217,42 @@ export interface ListedTool {
   execution?: { taskSupport: "optional" };
 }
 
+/**
+ * Build-time advertised input schemas (`listed_gen.ts`, `deno task gen`), by
+ * the catalog tool's zod object: a schema is taken from there only for the
+ * very schema object it was generated from, so a tool declared elsewhere (or
+ * added since the last generation) is converted here as before. A stale
+ * entry is caught by tests/structure/listed_gen_test.ts.
+ */
+let prebuilt: WeakMap<z.ZodObject, Record<string, unknown>> | null = null;
+
+function prebuiltSchemas(): WeakMap<z.ZodObject, Record<string, unknown>> {
+  if (prebuilt) return prebuilt;
+  prebuilt = new WeakMap();
+  for (const t of ALL_TOOLS) {
+    const js = ADVERTISED_INPUT_SCHEMAS[t.name];
+    if (js) prebuilt.set(t.input, js);
+  }
+  return prebuilt;
+}
+
+/**
+ * The advertised input schema of `tool`: the build-time one when it was
+ * generated from this tool's schema, else converted now. A fresh copy each
+ * time (callers may hand it to code that mutates).
+ */
+export function inputSchemaOf(tool: Tool): Record<string, unknown> {
+  const js = prebuiltSchemas().get(tool.input);
+  return js ? structuredClone(js) : advertisedInputSchema(tool.input);
+}
+
 /** The `tools/list` entries of `tools`, in catalog order. */
 export function listedTools(tools: readonly Tool[]): ListedTool[] {
   return tools.map((t) => ({
     name: t.name,
     ...(t.title ? { title: t.title } : {}),
     description: t.description,
-    inputSchema: advertisedInputSchema(t.input),
+    inputSchema: inputSchemaOf(t),
     outputSchema: { ...ADVERTISED_OUTPUT_SCHEMA },
     annotations: advertisedAnnotations(t.annotations),
     ...(t.taskSupport ? { execution: { taskSupport: t.taskSupport } } : {}),
