@@ -19,6 +19,7 @@ import type { AuthConfig, HostPolicy, Settings } from "../config/types.ts";
 import { expandPath } from "../config/env.ts";
 import { readSecret, runSecretCommand } from "../config/secrets.ts";
 import { isEncryptedKey, keyFingerprint, type ParsedKey, parsePrivateKey } from "./keys.ts";
+import { decryptKeyOffThread, scrub } from "./kdf.ts";
 import { fingerprintSha256 } from "./key_blob.ts";
 import {
   type AgentIdentity,
@@ -108,7 +109,7 @@ async function fetchSecret(
  * Key loads in flight, per server environment: connects that start while a
  * load of the same file with the same passphrase source is running share it,
  * so a fan-out to N hosts with one encrypted key runs `passphrase_cmd` and
- * the (synchronous, ~0.25 s) bcrypt KDF once instead of N times. Nothing is
+ * the bcrypt KDF (~0.25 s of CPU, in a worker: kdf.ts) once instead of N times. Nothing is
  * kept once the load settles (AUTH-4: no process-wide secret cache); a
  * failed shared load is retried by each joiner on its own, so every host
  * gets an error that names it.
@@ -161,12 +162,14 @@ async function loadKeyFile(file: string, ctx: Ctx): Promise<ParsedKey> {
     throw authFailed(`cannot read private key ${p} (${why}) for host ${ctx.alias}`, { key: p });
   }
   try {
-    const passphrase = isEncryptedKey(data)
-      ? (await fetchSecret(ctx, "passphrase"))?.value
-      : undefined;
-    return parsePrivateKey(data, passphrase, p);
+    if (!isEncryptedKey(data)) return parsePrivateKey(data, undefined, p);
+    const passphrase = (await fetchSecret(ctx, "passphrase"))?.value;
+    // no passphrase source: parsePrivateKey says which setting is missing
+    if (passphrase === undefined) return parsePrivateKey(data, undefined, p);
+    // the KDF runs in a worker; `data` is transferred there and zeroed
+    return await decryptKeyOffThread(data, passphrase, p);
   } finally {
-    data.fill(0);
+    scrub(data);
   }
 }
 

@@ -305,7 +305,7 @@ function jwkToOpenssh(jwk: JsonWebKey): string {
 /** Decodes a PEM / PKCS#8 key with node:crypto and re-encodes it as OpenSSH text. */
 function pemToOpenssh(
   text: string,
-  passphrase: string | undefined,
+  passphrase: Buffer | undefined,
   encrypted: boolean,
   label: string,
 ): string {
@@ -314,7 +314,7 @@ function pemToOpenssh(
     const key = createPrivateKey({
       key: text,
       format: "pem",
-      ...(encrypted ? { passphrase: passphrase ?? "" } : {}),
+      ...(encrypted ? { passphrase: passphrase ?? Buffer.alloc(0) } : {}),
     });
     jwk = key.export({ format: "jwk" });
   } catch (e) {
@@ -426,7 +426,7 @@ function selfTest(key: ParsedKey, label: string): void {
   }
 }
 
-function ssh2Parse(text: string, passphrase: string | undefined): ParsedKey | Error {
+function ssh2Parse(text: string, passphrase: Buffer | undefined): ParsedKey | Error {
   let r: ParsedKey | ParsedKey[] | Error;
   try {
     r = ssh2.utils.parseKey(text, passphrase) as ParsedKey | ParsedKey[] | Error;
@@ -444,6 +444,8 @@ function ssh2Parse(text: string, passphrase: string | undefined): ParsedKey | Er
  * P-521 PEM) so that ssh2 can sign with it. The key is test-signed once.
  *
  * `label` names the key in errors (e.g. the file path) — never the passphrase.
+ * A passphrase given as bytes (UTF-8) is used in place, never copied into a
+ * string, so the caller can zero it afterwards.
  * Pass the result to ssh2 as `authHandler: [{type: "publickey", username, key}]`.
  *
  * @throws ToolError("AuthenticationFailed") for an encrypted key without a
@@ -453,14 +455,33 @@ function ssh2Parse(text: string, passphrase: string | undefined): ParsedKey | Er
  */
 export function parsePrivateKey(
   data: string | Uint8Array,
-  passphrase: string | undefined,
+  passphrase: string | Uint8Array | undefined,
   label: string,
 ): ParsedKey {
   const text = toText(data);
   const encrypted = isEncryptedKey(text);
-  if (encrypted && (passphrase === undefined || passphrase === "")) throw needPassphrase(label);
-  const pass = encrypted ? passphrase : undefined;
+  if (encrypted && (passphrase === undefined || passphrase.length === 0)) {
+    throw needPassphrase(label);
+  }
+  const pass = !encrypted || passphrase === undefined
+    ? undefined
+    : typeof passphrase === "string"
+    ? Buffer.from(passphrase, "utf8")
+    : Buffer.from(passphrase.buffer, passphrase.byteOffset, passphrase.byteLength);
+  try {
+    return parseText(text, encrypted, pass, label);
+  } finally {
+    // our own copy of a string passphrase; bytes passed in are the caller's to zero
+    if (typeof passphrase === "string") pass?.fill(0);
+  }
+}
 
+function parseText(
+  text: string,
+  encrypted: boolean,
+  pass: Buffer | undefined,
+  label: string,
+): ParsedKey {
   let source = text;
   if (OPENSSH_RE.test(text)) {
     const cipher = opensshCipher(OPENSSH_RE.exec(text)![1]!);
@@ -493,4 +514,28 @@ export function parsePrivateKey(
   normaliseParsed(parsed);
   selfTest(parsed, label);
   return parsed;
+}
+
+/**
+ * Re-encodes a parsed private key as an unencrypted `openssh-key-v1` key
+ * (UTF-8 bytes, comment dropped) that {@link parsePrivateKey} reads without a
+ * passphrase and without a KDF. Used by the KDF worker (kdf_worker.ts): the
+ * expensive decryption runs there and only this cheap-to-parse form comes
+ * back. The caller owns the bytes and should zero them after parsing.
+ *
+ * @throws ToolError("AuthenticationFailed") when node:crypto cannot export the key
+ */
+export function plainOpensshKey(key: ParsedKey, label: string): Uint8Array {
+  const pem = key.getPrivatePEM();
+  let jwk: JsonWebKey;
+  try {
+    jwk = createPrivateKey({ key: pem, format: "pem" }).export({ format: "jwk" });
+  } catch (e) {
+    throw unsupported(label, reasonOf(e));
+  }
+  try {
+    return new TextEncoder().encode(jwkToOpenssh(jwk));
+  } catch (e) {
+    throw unsupported(label, reasonOf(e));
+  }
 }
