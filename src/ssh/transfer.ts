@@ -32,6 +32,17 @@ import {
 } from "./sftp_channel.ts";
 import { errorClass, startSpan, withSpan } from "../telemetry/otel.ts";
 
+/** Options of {@link readRange}. */
+export interface ReadRangeOptions {
+  /**
+   * Recycle the chunk buffers: a yielded chunk is valid only until the
+   * consumer asks for the chunk after next (enough for {@link downloadTo},
+   * which has finished writing chunk k before it asks for chunk k+2). Without
+   * it every chunk is a fresh buffer the consumer may keep.
+   */
+  reuse?: boolean;
+}
+
 /**
  * Pipelined read of `[0, size)` (or until EOF when the file shrank),
  * delivered in order. At most {@link PIPELINE_DEPTH} requests in flight
@@ -43,12 +54,13 @@ export async function* readRange(
   path: string,
   size: number,
   signal?: AbortSignal,
+  opts: ReadRangeOptions = {},
 ): AsyncGenerator<Uint8Array> {
   // one `sftp.read` span per transfer: bytes delivered, never the path (TELEM-1)
   const span = startSpan("sftp.read", { "ssh.host": ch.conn.target.policy.alias }, "client");
   let bytes = 0;
   try {
-    for await (const data of readRangeIn(ch, handle, path, size, signal)) {
+    for await (const data of readRangeIn(ch, handle, path, size, signal, opts.reuse === true)) {
       bytes += data.length;
       yield data;
     }
@@ -66,31 +78,34 @@ async function* readRangeIn(
   handle: Buffer,
   path: string,
   size: number,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  reuse: boolean,
 ): AsyncGenerator<Uint8Array> {
   const chunk = ch.readChunk;
-  const queue: { len: number; p: Promise<Uint8Array> }[] = [];
+  const queue: { len: number; buf: Buffer; p: Promise<Uint8Array> }[] = [];
+  // recycled buffers (reuse only): a 255 KiB allocation per request costs more
+  // in Deno (zeroing, page faults, GC of external memory) than the copy into it
+  const free: Buffer[] = [];
+  const lent: Buffer[] = [];
   let next = 0;
-  const readFull = async (pos: number, len: number): Promise<Uint8Array> => {
+  const readFull = async (buf: Buffer, pos: number, len: number): Promise<Uint8Array> => {
     // a server may answer short reads; fill the slot or stop at EOF
-    const first = await ch.readAt(handle, path, pos, len, signal);
-    if (first.length === len || first.length === 0) return first;
-    const parts: Uint8Array[] = [first];
-    let got = first.length;
+    let got = 0;
     while (got < len) {
-      const more = await ch.readAt(handle, path, pos + got, len - got, signal);
-      if (more.length === 0) break;
-      parts.push(more);
-      got += more.length;
+      const part = await ch.readAt(handle, path, pos + got, len - got, signal, buf.subarray(got));
+      if (part.length === 0) break;
+      got += part.length;
     }
-    return Buffer.concat(parts);
+    return got === buf.length ? buf : buf.subarray(0, got);
   };
   const issue = () => {
     while (queue.length < PIPELINE_DEPTH && next < size) {
       const len = Math.min(chunk, size - next);
-      const p = readFull(next, len);
+      const pooled = reuse ? free.pop() : undefined;
+      const buf = pooled ? pooled.subarray(0, len) : Buffer.allocUnsafe(reuse ? chunk : len);
+      const p = readFull(buf.subarray(0, len), next, len);
       p.catch(() => {}); // settled by the consumer; never an unhandled rejection
-      queue.push({ len, p });
+      queue.push({ len, buf: pooled ?? buf, p });
       next += len;
     }
   };
@@ -107,6 +122,11 @@ async function* readRangeIn(
       // refill before handing the chunk out: the pipe stays full while the consumer works
       issue();
       if (data.length) yield data;
+      if (reuse) {
+        // the consumer asked for the next chunk: the one before this is free again
+        lent.push(head.buf);
+        if (lent.length > 1) free.push(lent.shift()!);
+      }
     }
   } finally {
     // drain what is still in flight so nothing references a closed handle later
@@ -259,7 +279,8 @@ export async function downloadTo(
       while (o < c.length) o += await file.write(c.subarray(o));
     };
     try {
-      for await (const c of readRange(ch, handle, path, st.size, signal)) {
+      // recycled buffers: chunk k is written before chunk k+2 is asked for
+      for await (const c of readRange(ch, handle, path, st.size, signal, { reuse: true })) {
         await pending;
         pending = writeAll(c);
         total += c.length;
