@@ -25,6 +25,8 @@ export interface Row {
   /** ours / peer (lower is better for times, higher for throughput) */
   ratio?: number;
   samples?: number[];
+  /** the peer's raw samples, when it has several */
+  peerSamples?: number[];
   /** why a peer value is missing (e.g. the peer could not be installed) */
   note?: string;
 }
@@ -86,4 +88,198 @@ export function opensshArgs(
     String(opts.port),
     ...(opts.controlPath ? ["-S", opts.controlPath] : []),
   ];
+}
+
+/** Format of a number with its unit (two decimals, or none for large values). */
+function fmt(v: number | undefined, unit: string): string {
+  if (v === undefined || !Number.isFinite(v)) return "";
+  return `${Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(2)} ${unit}`;
+}
+
+/** Prints every row: metric, ours, peer value, ratio (ours / peer), peer name or note. */
+export function printTable(rows: readonly Row[]): void {
+  out(
+    `${"metric".padEnd(56)} ${"ours".padStart(12)}  ${"peer".padStart(12)}  ${
+      "ratio".padStart(6)
+    }  peer`,
+  );
+  let section = "";
+  for (const r of rows) {
+    if (r.section !== section) {
+      section = r.section;
+      out(`[${section}]`);
+    }
+    out(
+      `${r.metric.padEnd(56)} ${fmt(r.value, r.unit).padStart(12)}  ${
+        fmt(r.peerValue, r.unit).padStart(12)
+      }  ${r.ratio !== undefined ? r.ratio.toFixed(2).padStart(6) : "".padStart(6)}  ${
+        [r.peer, r.note].filter(Boolean).join("; ")
+      }`,
+    );
+  }
+}
+
+/** One row of the issue's performance table and how to find it among the measured rows. */
+export interface IssueRow {
+  /** the row as the issue words it */
+  label: string;
+  /**
+   * sections that measure it (`deno task bench <section>`), in order of
+   * preference; only their rows are considered
+   */
+  sections: string[];
+  /** matches the measured row's `metric` */
+  metric: RegExp;
+  /** matches the measured row's `peer` (which of several peer rows is the issue's) */
+  peer?: RegExp;
+  /** the issue's goal for the ratio (ours / peer), when it states one */
+  goal?: { max?: number; min?: number };
+}
+
+/**
+ * The issue's table (issue 17). Rows are picked by metric name, so a section
+ * renaming its metric must update the pattern here (the summary then says
+ * "not measured" instead of silently showing another row).
+ */
+export const ISSUE_ROWS: readonly IssueRow[] = [
+  {
+    label: "cold start to tools/list (median of 10)",
+    sections: ["foundation"],
+    metric: /^cold start to tools\/list/,
+  },
+  {
+    label: "idle RSS after tools/list",
+    // foundation's row with the minimal-server floor as peer first
+    sections: ["foundation", "memory"],
+    metric: /^(idle )?RSS after tools\/list/,
+  },
+  {
+    label: "512 MiB download via local_path vs OpenSSH sftp aes128-gcm",
+    sections: ["files"],
+    metric: /512 MiB download via local_path|vs OpenSSH's fastest/,
+    peer: /sftp get.*(aes128-gcm|fastest)/,
+  },
+  {
+    label: "512 MiB upload via local_path vs OpenSSH sftp aes128-gcm",
+    sections: ["files"],
+    metric: /512 MiB upload via local_path|vs OpenSSH's fastest/,
+    peer: /sftp put.*(aes128-gcm|fastest)/,
+  },
+  {
+    label: "ssh_exec_run true p50 vs ssh -S ControlMaster",
+    sections: ["exec"],
+    metric: /^ssh_exec_run true.* p50$/,
+    peer: /ssh -S ControlMaster/,
+  },
+  {
+    label: "ssh_exec_run true p50 vs raw ssh2",
+    sections: ["exec"],
+    metric: /^ssh_exec_run true.* p50$/,
+    peer: /raw ssh2/,
+  },
+  {
+    label: "fan-out uptime to 200 hosts, cold vs parallel-ssh (curve25519)",
+    sections: ["fanout"],
+    metric: /^fan-out uptime to 200 hosts, cold/,
+    peer: /^parallel-ssh/,
+    goal: { max: 0.6 },
+  },
+  {
+    label: "fan-out uptime to 200 hosts, warm vs pssh + ControlMaster",
+    sections: ["fanout"],
+    metric: /^fan-out uptime to 200 hosts, warm/,
+    peer: /^parallel-ssh.*ControlMaster/,
+    goal: { max: 0.35 },
+  },
+  {
+    label: "second passphrase-protected key load: event loop blocked",
+    sections: ["kdf"],
+    metric: /^second passphrase-protected key load: event loop blocked/,
+  },
+];
+
+/** The measured row standing for an issue row (null when its section did not run). */
+export function pickIssueRow(rows: readonly Row[], want: IssueRow): Row | null {
+  for (const section of want.sections) {
+    const hits = rows.filter((r) => r.section === section && want.metric.test(r.metric));
+    const hit = want.peer
+      ? hits.find((r) => r.peer !== undefined && want.peer!.test(r.peer))
+      : hits[0];
+    if (hit) return hit;
+  }
+  return null;
+}
+
+/**
+ * Prints the issue's table: each row with ours, the peer measured in the same
+ * run, the ratio and the goal verdict; rows whose section did not run say so.
+ */
+export function printSummary(rows: readonly Row[]): void {
+  out("\nissue 17 summary (ratio = ours / peer; times: lower is better, MiB/s: higher)");
+  out(
+    `${"row".padEnd(64)} ${"ours".padStart(12)}  ${"peer".padStart(12)}  ${"ratio".padStart(6)}  ${
+      "goal".padEnd(13)
+    } peer`,
+  );
+  for (const want of ISSUE_ROWS) {
+    const r = pickIssueRow(rows, want);
+    if (!r) {
+      out(
+        `${want.label.padEnd(64)} ${"".padStart(12)}  ${"".padStart(12)}  ${"".padStart(6)}  ${
+          "".padEnd(13)
+        } not measured (run \`deno task bench ${want.sections.join(" or ")}\`)`,
+      );
+      continue;
+    }
+    let goal = "";
+    if (want.goal && r.ratio !== undefined) {
+      const ok = (want.goal.max === undefined || r.ratio <= want.goal.max) &&
+        (want.goal.min === undefined || r.ratio >= want.goal.min);
+      const g = want.goal.max !== undefined ? `<=${want.goal.max}` : `>=${want.goal.min}`;
+      goal = `${g} ${ok ? "met" : "MISSED"}`;
+    }
+    out(
+      `${want.label.padEnd(64)} ${fmt(r.value, r.unit).padStart(12)}  ${
+        fmt(r.peerValue, r.unit).padStart(12)
+      }  ${r.ratio !== undefined ? r.ratio.toFixed(2).padStart(6) : "".padStart(6)}  ${
+        goal.padEnd(13)
+      } ${[r.peer ?? "no peer measured", r.note].filter(Boolean).join("; ")}`,
+    );
+  }
+}
+
+/**
+ * Saves every row with its raw samples (and the machine's load while it ran)
+ * as JSON under `bench/results/`; returns the file path.
+ */
+export async function saveResults(
+  rows: readonly Row[],
+  meta: { sections: string[]; startedAt: string; loadBefore?: number[] },
+): Promise<string> {
+  const dir = `${ROOT}bench/results`;
+  await Deno.mkdir(dir, { recursive: true });
+  const at = new Date().toISOString();
+  const file = `${dir}/${at.replace(/[:.]/g, "-")}.json`;
+  let loadAfter: number[] | undefined;
+  try {
+    loadAfter = Deno.loadavg();
+  } catch {
+    // not available on this platform
+  }
+  const doc = {
+    at,
+    startedAt: meta.startedAt,
+    sections: meta.sections,
+    machine: {
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+      cpus: navigator.hardwareConcurrency,
+      deno: Deno.version.deno,
+      loadavgBefore: meta.loadBefore,
+      loadavgAfter: loadAfter,
+    },
+    rows,
+  };
+  await Deno.writeTextFile(file, JSON.stringify(doc, null, 2) + "\n");
+  return file;
 }

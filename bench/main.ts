@@ -4,15 +4,29 @@
  * and measures the peers side by side in the same run. Prints a table with
  * ratios and saves raw samples under `bench/results/`.
  *
- * Sections: `foundation` here (cold start, pooled call latency vs OpenSSH
+ * Sections: `foundation` here (cold start and RSS with the full catalog vs a
+ * minimal MCP server on the same runtime, pooled call latency vs OpenSSH
  * ControlMaster, idle RSS) plus every module in `bench/sections/` exporting
  * `name` and `run(): Promise<Row[]>`. Run some with `deno task bench <name>...`.
  *
  * @module
  */
 
+// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { Client } from "@modelcontextprotocol/sdk/client";
 import { startFleet } from "../tests/_support/fleet.ts";
-import { opensshArgs, out, pct, ROOT, type Row, startServer } from "./_lib.ts";
+import {
+  opensshArgs,
+  out,
+  pct,
+  printSummary,
+  printTable,
+  ROOT,
+  type Row,
+  saveResults,
+  startServer,
+} from "./_lib.ts";
 
 export type { Row };
 
@@ -28,6 +42,24 @@ async function sh(cmd: string, args: string[]) {
   }
 }
 
+/**
+ * The floor: a minimal MCP server on the same runtime and SDK (bench/floor_server.ts),
+ * started as the server is (`deno run`, same client).
+ */
+async function startFloor(): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", "--quiet", `${ROOT}bench/floor_server.ts`],
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/root" },
+    cwd: ROOT,
+    stderr: "pipe",
+  });
+  transport.stderr?.on("data", () => {});
+  const client = new Client({ name: "bench", version: "1" });
+  await client.connect(transport);
+  return { client, transport };
+}
+
 async function foundation(): Promise<Row[]> {
   const rows: Row[] = [];
   const fleet = await startFleet(1);
@@ -38,22 +70,53 @@ async function foundation(): Promise<Row[]> {
     SSH_AUDIT_LOG: "off",
     SSH_HOST_NOTES_DIR: "",
   };
+  // the full catalog (every tier), as issue 17 measures start-up
+  const full = {
+    ...env,
+    ALLOW_LOW_ACCESS_TOOLS: "true",
+    ALLOW_DANGEROUS_TOOLS: "true",
+    ALLOW_SUDO: "true",
+  };
   try {
-    // 1. cold start: process spawn -> initialize -> tools/list answered
+    // 1. cold start: process spawn -> initialize -> tools/list answered, interleaved with
+    // the floor (a minimal server on the same runtime and SDK) so both see the same load
     const cold: number[] = [];
+    const floor: number[] = [];
+    let listed = 0;
+    const floorRss: number[] = [];
+    const rss: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const t0 = performance.now();
-      const s = await startServer(env);
-      await s.client.listTools();
-      cold.push(performance.now() - t0);
-      await s.client.close();
+      for (const which of i % 2 === 0 ? ["ours", "floor"] : ["floor", "ours"]) {
+        const t0 = performance.now();
+        const s = which === "ours" ? await startServer(full) : await startFloor();
+        const r = await s.client.listTools();
+        (which === "ours" ? cold : floor).push(performance.now() - t0);
+        if (which === "ours") listed = r.tools.length;
+        if (i < 3) {
+          await new Promise((r) => setTimeout(r, 500));
+          (which === "ours" ? rss : floorRss).push((await rssKiB(s.transport.pid!)) / 1024);
+        }
+        await s.client.close();
+      }
     }
     rows.push({
       section: "foundation",
-      metric: "cold start to tools/list (median of 10)",
+      metric: `cold start to tools/list, ${listed} tools (median of 10)`,
       value: pct(cold, 50),
       unit: "ms",
+      peer: "minimal MCP server, same runtime + SDK (floor)",
+      peerValue: pct(floor, 50),
+      ratio: pct(cold, 50) / pct(floor, 50),
       samples: cold,
+    });
+    rows.push({
+      section: "foundation",
+      metric: `RSS after tools/list, ${listed} tools (median of 3)`,
+      value: pct(rss, 50),
+      unit: "MiB",
+      peer: "minimal MCP server (floor)",
+      peerValue: pct(floorRss, 50),
+      ratio: pct(rss, 50) / pct(floorRss, 50),
     });
 
     // 2. pooled ssh_user_info through the MCP client, vs `ssh -S` on a ControlMaster
@@ -146,34 +209,15 @@ if (import.meta.main) {
   const SECTIONS = await sections();
   const wanted = Deno.args.length ? Deno.args : Object.keys(SECTIONS);
   const rows: Row[] = [];
+  const startedAt = new Date().toISOString();
+  const loadBefore = Deno.loadavg();
   for (const name of wanted) {
     const f = SECTIONS[name];
     if (!f) throw new Error(`unknown section ${name}; known: ${Object.keys(SECTIONS).join(", ")}`);
     rows.push(...await f());
   }
-  out(
-    `\nssh-mcp bench  ${
-      new Date().toISOString()
-    }  (${Deno.build.os}, ${navigator.hardwareConcurrency} cpus)`,
-  );
-  out(
-    `${"metric".padEnd(52)} ${"ours".padStart(10)}  ${"peer".padStart(10)}  ${
-      "ratio".padStart(6)
-    }  peer`,
-  );
-  for (const r of rows) {
-    out(
-      `${r.metric.padEnd(52)} ${(r.value.toFixed(2) + " " + r.unit).padStart(10)}  ${
-        r.peerValue !== undefined
-          ? (r.peerValue.toFixed(2) + " " + r.unit).padStart(10)
-          : "".padStart(10)
-      }  ${r.ratio !== undefined ? r.ratio.toFixed(2).padStart(6) : "".padStart(6)}  ${
-        r.peer ?? ""
-      }`,
-    );
-  }
-  await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
-  const file = `${ROOT}bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
-  await Deno.writeTextFile(file, JSON.stringify({ at: new Date().toISOString(), rows }, null, 2));
+  printTable(rows);
+  printSummary(rows);
+  const file = await saveResults(rows, { sections: wanted, startedAt, loadBefore });
   out(`\nraw samples: ${file}`);
 }

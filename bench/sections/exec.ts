@@ -6,13 +6,11 @@
  *    through a real MCP client over stdio, vs a raw ssh2 exec on a pooled
  *    connection (the floor), OpenSSH ControlMaster (`ssh -S`), and the npm
  *    package `ssh-mcp` driven through the same MCP client.
- * 2. Fan-out of `uptime` to 50 and 200 hosts, cold (fresh server, no pooled
- *    connection) and warm (second call), vs parallel-ssh (KEX pinned to
- *    curve25519-sha256) and asyncssh (`/usr/bin/python3`), all with the same
- *    parallelism.
  *
- * Peers are never vendored: `pssh` and `python3-asyncssh` come from apt, the
- * npm `ssh-mcp` from `SSH_MCP_NPM_PEER` (path of its `build/index.js`, default
+ * Fan-out (`ssh_broadcast` to 50, 200 and 1,000 hosts vs parallel-ssh and
+ * asyncssh) is its own section: `bench/sections/fanout.ts`.
+ *
+ * Peers are never vendored: the npm `ssh-mcp` comes from `SSH_MCP_NPM_PEER` (path of its `build/index.js`, default
  * `/tmp/peers/node_modules/ssh-mcp/build/index.js`). A missing peer is
  * reported plainly instead of a number.
  *
@@ -28,18 +26,14 @@ import { Client } from "@modelcontextprotocol/sdk/client";
 import { type Fleet, startFleet } from "../../tests/_support/fleet.ts";
 // type-only: a value import of ../main.ts would deadlock (main.ts imports the
 // sections from its top-level await), so the few helpers are local below
-import { opensshArgs, out, pct, type Row, startServer } from "../_lib.ts";
+import { opensshArgs, pct, type Row, startServer } from "../_lib.ts";
 
 /** Section name for `deno task bench exec`. */
 export const name = "exec";
 
 const CALLS = 200;
-const PARALLEL = 64;
-const FANOUT_SIZES = [50, 200];
-const FLEET_SSHD = { extraConfig: ["MaxStartups 1000:30:1000", "MaxSessions 64"] };
 const NPM_PEER = Deno.env.get("SSH_MCP_NPM_PEER") ??
   "/tmp/peers/node_modules/ssh-mcp/build/index.js";
-const PYTHON = "/usr/bin/python3";
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
@@ -254,215 +248,7 @@ async function latency(): Promise<Row[]> {
   }
 }
 
-/** Ours: a fresh server (cold pool), `ssh_broadcast` twice (cold, then warm). */
-async function oursFanout(fleet: Fleet, n: number): Promise<{ cold: number; warm: number }> {
-  const s = await startServer({ ...ourEnv(fleet), SSH_BROADCAST_MAX_HOSTS: "500" });
-  try {
-    await s.client.listTools();
-    const hosts = fleet.hosts.slice(0, n).map((h) => h.alias);
-    const once = async () => {
-      const t0 = performance.now();
-      const r = await s.client.callTool(
-        {
-          name: "ssh_broadcast",
-          arguments: { hosts, command: "uptime", concurrency: PARALLEL },
-        },
-        undefined,
-        { timeout: 600_000 },
-      );
-      const ms = performance.now() - t0;
-      if (r.isError) throw new Error(JSON.stringify(r.content).slice(0, 300));
-      const sc = r.structuredContent as { summary: { succeeded: number } };
-      if (sc.summary.succeeded !== n) {
-        throw new Error(`ssh_broadcast: ${sc.summary.succeeded}/${n} succeeded`);
-      }
-      return ms;
-    };
-    const cold = await once();
-    const warm = await once();
-    return { cold, warm };
-  } finally {
-    await s.client.close();
-  }
-}
-
-function sshOpts(fleet: Fleet): string[] {
-  return [
-    "-O",
-    "StrictHostKeyChecking=yes",
-    "-O",
-    `UserKnownHostsFile=${fleet.knownHostsPath}`,
-    "-O",
-    "GlobalKnownHostsFile=/dev/null",
-    "-O",
-    "BatchMode=yes",
-    "-O",
-    "IdentitiesOnly=yes",
-    "-O",
-    `IdentityFile=${fleet.key.privatePath}`,
-    "-O",
-    "KexAlgorithms=curve25519-sha256",
-  ];
-}
-
-/** parallel-ssh: cold (a fresh ssh per host), warm (second run over ControlMaster sockets). */
-async function psshFanout(
-  fleet: Fleet,
-  n: number,
-): Promise<{ cold: number; warm: number } | string> {
-  const bin = (await exists("/usr/bin/parallel-ssh")) ? "/usr/bin/parallel-ssh" : null;
-  if (!bin) return "parallel-ssh: not installed (apt-get install -y pssh)";
-  const hostsFile = `${fleet.dir}/pssh-hosts-${n}`;
-  await Deno.writeTextFile(
-    hostsFile,
-    fleet.hosts.slice(0, n).map((h) => `${h.sshd.user.name}@${h.sshd.address}:${h.sshd.port}`)
-      .join("\n") + "\n",
-  );
-  const base = ["-h", hostsFile, "-p", String(PARALLEL), "-t", "120", "-x", "-F /dev/null"];
-  const once = async (extra: string[]) => {
-    const t0 = performance.now();
-    const r = await proc(bin, [...base, ...sshOpts(fleet), ...extra, "uptime"]);
-    const ms = performance.now() - t0;
-    if (r.code !== 0) throw new Error(`parallel-ssh exit ${r.code}: ${r.stdout.slice(-500)}`);
-    return ms;
-  };
-  const cold = await once([]);
-  const cmDir = await Deno.makeTempDir({ prefix: "pssh-cm-" });
-  const cm = [
-    "-O",
-    "ControlMaster=auto",
-    "-O",
-    `ControlPath=${cmDir}/%C`,
-    "-O",
-    "ControlPersist=120",
-  ];
-  try {
-    await once(cm); // establishes the masters
-    const warm = await once(cm);
-    return { cold, warm };
-  } finally {
-    await Promise.all(
-      fleet.hosts.slice(0, n).map((h) =>
-        proc("ssh", [
-          "-F",
-          "/dev/null",
-          "-o",
-          `ControlPath=${cmDir}/%C`,
-          "-p",
-          String(h.sshd.port),
-          "-O",
-          "exit",
-          `${h.sshd.user.name}@${h.sshd.address}`,
-        ])
-      ),
-    );
-    await Deno.remove(cmDir, { recursive: true }).catch(() => {});
-  }
-}
-
-const ASYNCSSH_SCRIPT = `
-import asyncio, json, sys, time
-import asyncssh
-
-cfg = json.load(sys.stdin)
-
-async def main():
-    sem = asyncio.Semaphore(cfg["parallel"])
-    async def connect_run(h):
-        async with sem:
-            c = await asyncssh.connect(h, port=cfg["port"], username=cfg["user"],
-                client_keys=[cfg["key"]], known_hosts=cfg["known_hosts"],
-                kex_algs=["curve25519-sha256"], compression_algs=None)
-            await c.run("uptime", check=True)
-            return c
-    async def run(c):
-        async with sem:
-            await c.run("uptime", check=True)
-    t0 = time.perf_counter()
-    conns = await asyncio.gather(*(connect_run(h) for h in cfg["hosts"]))
-    cold = (time.perf_counter() - t0) * 1000
-    t1 = time.perf_counter()
-    await asyncio.gather(*(run(c) for c in conns))
-    warm = (time.perf_counter() - t1) * 1000
-    for c in conns:
-        c.close()
-    print(json.dumps({"cold": cold, "warm": warm, "version": asyncssh.__version__}))
-
-asyncio.run(main())
-`;
-
-/** asyncssh: connect + run per host (cold), run again on the open connections (warm). */
-async function asyncsshFanout(
-  fleet: Fleet,
-  n: number,
-): Promise<{ cold: number; warm: number } | string> {
-  if (!(await exists(PYTHON))) return `asyncssh: ${PYTHON} missing`;
-  const probe = await proc(PYTHON, ["-c", "import asyncssh"]);
-  if (probe.code !== 0) return "asyncssh: not installed (apt-get install -y python3-asyncssh)";
-  const script = `${fleet.dir}/asyncssh_fanout.py`;
-  await Deno.writeTextFile(script, ASYNCSSH_SCRIPT);
-  const hosts = fleet.hosts.slice(0, n);
-  const r = await proc(
-    PYTHON,
-    [script],
-    JSON.stringify({
-      hosts: hosts.map((h) => h.sshd.address),
-      port: hosts[0]!.sshd.port,
-      user: hosts[0]!.sshd.user.name,
-      key: fleet.key.privatePath,
-      known_hosts: fleet.knownHostsPath,
-      parallel: PARALLEL,
-    }),
-  );
-  if (r.code !== 0) return `asyncssh: failed (${r.stderr.trim().split("\n").pop()})`;
-  const o = JSON.parse(r.stdout.trim().split("\n").pop()!) as { cold: number; warm: number };
-  return { cold: o.cold, warm: o.warm };
-}
-
-async function fanout(): Promise<Row[]> {
-  const rows: Row[] = [];
-  const max = Math.max(...FANOUT_SIZES);
-  out(`exec bench: starting ${max} sshd hosts ...`);
-  const fleet = await startFleet(max, { sshd: FLEET_SSHD });
-  try {
-    for (const n of FANOUT_SIZES) {
-      const ours = await oursFanout(fleet, n);
-      const pssh = await psshFanout(fleet, n);
-      const assh = await asyncsshFanout(fleet, n);
-      for (const phase of ["cold", "warm"] as const) {
-        const metric = `fan-out uptime to ${n} hosts, ${phase} (p=${PARALLEL})`;
-        for (
-          const [label, peer] of [
-            ["parallel-ssh, curve25519-sha256", pssh],
-            ["asyncssh", assh],
-          ] as const
-        ) {
-          const shownLabel = phase === "warm" && label.startsWith("parallel-ssh")
-            ? `${label}, ControlMaster`
-            : label;
-          if (typeof peer === "string") {
-            rows.push({ section: name, metric, value: ours[phase], unit: "ms", peer });
-          } else {
-            rows.push({
-              section: name,
-              metric,
-              value: ours[phase],
-              unit: "ms",
-              peer: shownLabel,
-              peerValue: peer[phase],
-              ratio: ours[phase] / peer[phase],
-            });
-          }
-        }
-      }
-    }
-  } finally {
-    await fleet.stop();
-  }
-  return rows;
-}
-
 /** Runs the section. */
 export async function run(): Promise<Row[]> {
-  return [...await latency(), ...await fanout()];
+  return await latency();
 }
