@@ -73,62 +73,64 @@ import f69 from "../../skills/ssh-mv/SKILL.md" with { type: "text" };
 import f70 from "../../skills/ssh-patch/SKILL.md" with { type: "text" };
 import f71 from "../../skills/ssh-plan/SKILL.md" with { type: "text" };
 import f72 from "../../skills/ssh-read-redacted/SKILL.md" with { type: "text" };
-import f73 from "../../skills/ssh-run-async/SKILL.md" with { type: "text" };
-import f74 from "../../skills/ssh-run-on-tag/SKILL.md" with { type: "text" };
-import f75 from "../../skills/ssh-search-tools/SKILL.md" with { type: "text" };
-import f76 from "../../skills/ssh-server-info/SKILL.md" with { type: "text" };
-import f77 from "../../skills/ssh-session-list/SKILL.md" with { type: "text" };
-import f78 from "../../skills/ssh-sftp-download/SKILL.md" with { type: "text" };
-import f79 from "../../skills/ssh-sftp-list/SKILL.md" with { type: "text" };
-import f80 from "../../skills/ssh-sftp-stat/SKILL.md" with { type: "text" };
-import f81 from "../../skills/ssh-shell-close/SKILL.md" with { type: "text" };
-import f82 from "../../skills/ssh-shell-exec/SKILL.md" with { type: "text" };
-import f83 from "../../skills/ssh-shell-list/SKILL.md" with { type: "text" };
-import f84 from "../../skills/ssh-shell-open/SKILL.md" with { type: "text" };
-import f85 from "../../skills/ssh-skill-read/SKILL.md" with { type: "text" };
-import f86 from "../../skills/ssh-sudo-capabilities/SKILL.md" with { type: "text" };
-import f87 from "../../skills/ssh-sudo-edit/SKILL.md" with { type: "text" };
-import f88 from "../../skills/ssh-sudo-exec/SKILL.md" with { type: "text" };
-import f89 from "../../skills/ssh-sudo-read/SKILL.md" with { type: "text" };
-import f90 from "../../skills/ssh-sudo-read-redacted/SKILL.md" with { type: "text" };
-import f91 from "../../skills/ssh-sudo-run-script/SKILL.md" with { type: "text" };
-import f92 from "../../skills/ssh-sudo-sftp-list/SKILL.md" with { type: "text" };
-import f93 from "../../skills/ssh-sudo-write/SKILL.md" with { type: "text" };
-import f94 from "../../skills/ssh-systemctl-cat/SKILL.md" with { type: "text" };
-import f95 from "../../skills/ssh-systemctl-daemon-reload/SKILL.md" with { type: "text" };
-import f96 from "../../skills/ssh-systemctl-disable/SKILL.md" with { type: "text" };
-import f97 from "../../skills/ssh-systemctl-enable/SKILL.md" with { type: "text" };
-import f98 from "../../skills/ssh-systemctl-is-active/SKILL.md" with { type: "text" };
-import f99 from "../../skills/ssh-systemctl-is-enabled/SKILL.md" with { type: "text" };
-import f100 from "../../skills/ssh-systemctl-is-failed/SKILL.md" with { type: "text" };
-import f101 from "../../skills/ssh-systemctl-list-units/SKILL.md" with { type: "text" };
-import f102 from "../../skills/ssh-systemctl-mask/SKILL.md" with { type: "text" };
-import f103 from "../../skills/ssh-systemctl-reload/SKILL.md" with { type: "text" };
-import f104 from "../../skills/ssh-systemctl-reset-failed/SKILL.md" with { type: "text" };
-import f105 from "../../skills/ssh-systemctl-restart/SKILL.md" with { type: "text" };
-import f106 from "../../skills/ssh-systemctl-show/SKILL.md" with { type: "text" };
-import f107 from "../../skills/ssh-systemctl-start/SKILL.md" with { type: "text" };
-import f108 from "../../skills/ssh-systemctl-status/SKILL.md" with { type: "text" };
-import f109 from "../../skills/ssh-systemctl-stop/SKILL.md" with { type: "text" };
-import f110 from "../../skills/ssh-systemctl-unmask/SKILL.md" with { type: "text" };
-import f111 from "../../skills/ssh-task-list/SKILL.md" with { type: "text" };
-import f112 from "../../skills/ssh-transfer/SKILL.md" with { type: "text" };
-import f113 from "../../skills/ssh-upload/SKILL.md" with { type: "text" };
-import f114 from "../../skills/ssh-user-info/SKILL.md" with { type: "text" };
-import f115 from "../../runbooks/ssh-container-rollout/SKILL.md" with { type: "text" };
-import f116 from "../../runbooks/ssh-deploy-verify/SKILL.md" with { type: "text" };
-import f117 from "../../runbooks/ssh-disk-cleanup/SKILL.md" with { type: "text" };
-import f118 from "../../runbooks/ssh-docker-incident-response/SKILL.md" with { type: "text" };
-import f119 from "../../runbooks/ssh-fleet-rollout/SKILL.md" with { type: "text" };
-import f120 from "../../runbooks/ssh-host-healthcheck/SKILL.md" with { type: "text" };
-import f121 from "../../runbooks/ssh-host-snapshot/SKILL.md" with { type: "text" };
-import f122 from "../../runbooks/ssh-incident-response/SKILL.md" with { type: "text" };
-import f123 from "../../runbooks/ssh-integrity-audit/SKILL.md" with { type: "text" };
-import f124 from "../../runbooks/ssh-long-running-job/SKILL.md" with { type: "text" };
-import f125 from "../../runbooks/ssh-os-upgrade/SKILL.md" with { type: "text" };
-import f126 from "../../runbooks/ssh-package-upgrade/SKILL.md" with { type: "text" };
-import f127 from "../../runbooks/ssh-systemd-diagnostics/SKILL.md" with { type: "text" };
-import f128 from "../../runbooks/ssh-verify-signature/SKILL.md" with { type: "text" };
+import f73 from "../../skills/ssh-remote-mcp-call/SKILL.md" with { type: "text" };
+import f74 from "../../skills/ssh-remote-mcp-list/SKILL.md" with { type: "text" };
+import f75 from "../../skills/ssh-run-async/SKILL.md" with { type: "text" };
+import f76 from "../../skills/ssh-run-on-tag/SKILL.md" with { type: "text" };
+import f77 from "../../skills/ssh-search-tools/SKILL.md" with { type: "text" };
+import f78 from "../../skills/ssh-server-info/SKILL.md" with { type: "text" };
+import f79 from "../../skills/ssh-session-list/SKILL.md" with { type: "text" };
+import f80 from "../../skills/ssh-sftp-download/SKILL.md" with { type: "text" };
+import f81 from "../../skills/ssh-sftp-list/SKILL.md" with { type: "text" };
+import f82 from "../../skills/ssh-sftp-stat/SKILL.md" with { type: "text" };
+import f83 from "../../skills/ssh-shell-close/SKILL.md" with { type: "text" };
+import f84 from "../../skills/ssh-shell-exec/SKILL.md" with { type: "text" };
+import f85 from "../../skills/ssh-shell-list/SKILL.md" with { type: "text" };
+import f86 from "../../skills/ssh-shell-open/SKILL.md" with { type: "text" };
+import f87 from "../../skills/ssh-skill-read/SKILL.md" with { type: "text" };
+import f88 from "../../skills/ssh-sudo-capabilities/SKILL.md" with { type: "text" };
+import f89 from "../../skills/ssh-sudo-edit/SKILL.md" with { type: "text" };
+import f90 from "../../skills/ssh-sudo-exec/SKILL.md" with { type: "text" };
+import f91 from "../../skills/ssh-sudo-read/SKILL.md" with { type: "text" };
+import f92 from "../../skills/ssh-sudo-read-redacted/SKILL.md" with { type: "text" };
+import f93 from "../../skills/ssh-sudo-run-script/SKILL.md" with { type: "text" };
+import f94 from "../../skills/ssh-sudo-sftp-list/SKILL.md" with { type: "text" };
+import f95 from "../../skills/ssh-sudo-write/SKILL.md" with { type: "text" };
+import f96 from "../../skills/ssh-systemctl-cat/SKILL.md" with { type: "text" };
+import f97 from "../../skills/ssh-systemctl-daemon-reload/SKILL.md" with { type: "text" };
+import f98 from "../../skills/ssh-systemctl-disable/SKILL.md" with { type: "text" };
+import f99 from "../../skills/ssh-systemctl-enable/SKILL.md" with { type: "text" };
+import f100 from "../../skills/ssh-systemctl-is-active/SKILL.md" with { type: "text" };
+import f101 from "../../skills/ssh-systemctl-is-enabled/SKILL.md" with { type: "text" };
+import f102 from "../../skills/ssh-systemctl-is-failed/SKILL.md" with { type: "text" };
+import f103 from "../../skills/ssh-systemctl-list-units/SKILL.md" with { type: "text" };
+import f104 from "../../skills/ssh-systemctl-mask/SKILL.md" with { type: "text" };
+import f105 from "../../skills/ssh-systemctl-reload/SKILL.md" with { type: "text" };
+import f106 from "../../skills/ssh-systemctl-reset-failed/SKILL.md" with { type: "text" };
+import f107 from "../../skills/ssh-systemctl-restart/SKILL.md" with { type: "text" };
+import f108 from "../../skills/ssh-systemctl-show/SKILL.md" with { type: "text" };
+import f109 from "../../skills/ssh-systemctl-start/SKILL.md" with { type: "text" };
+import f110 from "../../skills/ssh-systemctl-status/SKILL.md" with { type: "text" };
+import f111 from "../../skills/ssh-systemctl-stop/SKILL.md" with { type: "text" };
+import f112 from "../../skills/ssh-systemctl-unmask/SKILL.md" with { type: "text" };
+import f113 from "../../skills/ssh-task-list/SKILL.md" with { type: "text" };
+import f114 from "../../skills/ssh-transfer/SKILL.md" with { type: "text" };
+import f115 from "../../skills/ssh-upload/SKILL.md" with { type: "text" };
+import f116 from "../../skills/ssh-user-info/SKILL.md" with { type: "text" };
+import f117 from "../../runbooks/ssh-container-rollout/SKILL.md" with { type: "text" };
+import f118 from "../../runbooks/ssh-deploy-verify/SKILL.md" with { type: "text" };
+import f119 from "../../runbooks/ssh-disk-cleanup/SKILL.md" with { type: "text" };
+import f120 from "../../runbooks/ssh-docker-incident-response/SKILL.md" with { type: "text" };
+import f121 from "../../runbooks/ssh-fleet-rollout/SKILL.md" with { type: "text" };
+import f122 from "../../runbooks/ssh-host-healthcheck/SKILL.md" with { type: "text" };
+import f123 from "../../runbooks/ssh-host-snapshot/SKILL.md" with { type: "text" };
+import f124 from "../../runbooks/ssh-incident-response/SKILL.md" with { type: "text" };
+import f125 from "../../runbooks/ssh-integrity-audit/SKILL.md" with { type: "text" };
+import f126 from "../../runbooks/ssh-long-running-job/SKILL.md" with { type: "text" };
+import f127 from "../../runbooks/ssh-os-upgrade/SKILL.md" with { type: "text" };
+import f128 from "../../runbooks/ssh-package-upgrade/SKILL.md" with { type: "text" };
+import f129 from "../../runbooks/ssh-systemd-diagnostics/SKILL.md" with { type: "text" };
+import f130 from "../../runbooks/ssh-verify-signature/SKILL.md" with { type: "text" };
 import type { EmbeddedDoc } from "./library.ts";
 
 /** Every skill and runbook file, embedded at build time. */
@@ -206,60 +208,62 @@ export const EMBEDDED_DOCS: readonly EmbeddedDoc[] = [
   { kind: "skill", name: "ssh-patch", files: { "SKILL.md": f70 } },
   { kind: "skill", name: "ssh-plan", files: { "SKILL.md": f71 } },
   { kind: "skill", name: "ssh-read-redacted", files: { "SKILL.md": f72 } },
-  { kind: "skill", name: "ssh-run-async", files: { "SKILL.md": f73 } },
-  { kind: "skill", name: "ssh-run-on-tag", files: { "SKILL.md": f74 } },
-  { kind: "skill", name: "ssh-search-tools", files: { "SKILL.md": f75 } },
-  { kind: "skill", name: "ssh-server-info", files: { "SKILL.md": f76 } },
-  { kind: "skill", name: "ssh-session-list", files: { "SKILL.md": f77 } },
-  { kind: "skill", name: "ssh-sftp-download", files: { "SKILL.md": f78 } },
-  { kind: "skill", name: "ssh-sftp-list", files: { "SKILL.md": f79 } },
-  { kind: "skill", name: "ssh-sftp-stat", files: { "SKILL.md": f80 } },
-  { kind: "skill", name: "ssh-shell-close", files: { "SKILL.md": f81 } },
-  { kind: "skill", name: "ssh-shell-exec", files: { "SKILL.md": f82 } },
-  { kind: "skill", name: "ssh-shell-list", files: { "SKILL.md": f83 } },
-  { kind: "skill", name: "ssh-shell-open", files: { "SKILL.md": f84 } },
-  { kind: "skill", name: "ssh-skill-read", files: { "SKILL.md": f85 } },
-  { kind: "skill", name: "ssh-sudo-capabilities", files: { "SKILL.md": f86 } },
-  { kind: "skill", name: "ssh-sudo-edit", files: { "SKILL.md": f87 } },
-  { kind: "skill", name: "ssh-sudo-exec", files: { "SKILL.md": f88 } },
-  { kind: "skill", name: "ssh-sudo-read", files: { "SKILL.md": f89 } },
-  { kind: "skill", name: "ssh-sudo-read-redacted", files: { "SKILL.md": f90 } },
-  { kind: "skill", name: "ssh-sudo-run-script", files: { "SKILL.md": f91 } },
-  { kind: "skill", name: "ssh-sudo-sftp-list", files: { "SKILL.md": f92 } },
-  { kind: "skill", name: "ssh-sudo-write", files: { "SKILL.md": f93 } },
-  { kind: "skill", name: "ssh-systemctl-cat", files: { "SKILL.md": f94 } },
-  { kind: "skill", name: "ssh-systemctl-daemon-reload", files: { "SKILL.md": f95 } },
-  { kind: "skill", name: "ssh-systemctl-disable", files: { "SKILL.md": f96 } },
-  { kind: "skill", name: "ssh-systemctl-enable", files: { "SKILL.md": f97 } },
-  { kind: "skill", name: "ssh-systemctl-is-active", files: { "SKILL.md": f98 } },
-  { kind: "skill", name: "ssh-systemctl-is-enabled", files: { "SKILL.md": f99 } },
-  { kind: "skill", name: "ssh-systemctl-is-failed", files: { "SKILL.md": f100 } },
-  { kind: "skill", name: "ssh-systemctl-list-units", files: { "SKILL.md": f101 } },
-  { kind: "skill", name: "ssh-systemctl-mask", files: { "SKILL.md": f102 } },
-  { kind: "skill", name: "ssh-systemctl-reload", files: { "SKILL.md": f103 } },
-  { kind: "skill", name: "ssh-systemctl-reset-failed", files: { "SKILL.md": f104 } },
-  { kind: "skill", name: "ssh-systemctl-restart", files: { "SKILL.md": f105 } },
-  { kind: "skill", name: "ssh-systemctl-show", files: { "SKILL.md": f106 } },
-  { kind: "skill", name: "ssh-systemctl-start", files: { "SKILL.md": f107 } },
-  { kind: "skill", name: "ssh-systemctl-status", files: { "SKILL.md": f108 } },
-  { kind: "skill", name: "ssh-systemctl-stop", files: { "SKILL.md": f109 } },
-  { kind: "skill", name: "ssh-systemctl-unmask", files: { "SKILL.md": f110 } },
-  { kind: "skill", name: "ssh-task-list", files: { "SKILL.md": f111 } },
-  { kind: "skill", name: "ssh-transfer", files: { "SKILL.md": f112 } },
-  { kind: "skill", name: "ssh-upload", files: { "SKILL.md": f113 } },
-  { kind: "skill", name: "ssh-user-info", files: { "SKILL.md": f114 } },
-  { kind: "runbook", name: "ssh-container-rollout", files: { "SKILL.md": f115 } },
-  { kind: "runbook", name: "ssh-deploy-verify", files: { "SKILL.md": f116 } },
-  { kind: "runbook", name: "ssh-disk-cleanup", files: { "SKILL.md": f117 } },
-  { kind: "runbook", name: "ssh-docker-incident-response", files: { "SKILL.md": f118 } },
-  { kind: "runbook", name: "ssh-fleet-rollout", files: { "SKILL.md": f119 } },
-  { kind: "runbook", name: "ssh-host-healthcheck", files: { "SKILL.md": f120 } },
-  { kind: "runbook", name: "ssh-host-snapshot", files: { "SKILL.md": f121 } },
-  { kind: "runbook", name: "ssh-incident-response", files: { "SKILL.md": f122 } },
-  { kind: "runbook", name: "ssh-integrity-audit", files: { "SKILL.md": f123 } },
-  { kind: "runbook", name: "ssh-long-running-job", files: { "SKILL.md": f124 } },
-  { kind: "runbook", name: "ssh-os-upgrade", files: { "SKILL.md": f125 } },
-  { kind: "runbook", name: "ssh-package-upgrade", files: { "SKILL.md": f126 } },
-  { kind: "runbook", name: "ssh-systemd-diagnostics", files: { "SKILL.md": f127 } },
-  { kind: "runbook", name: "ssh-verify-signature", files: { "SKILL.md": f128 } },
+  { kind: "skill", name: "ssh-remote-mcp-call", files: { "SKILL.md": f73 } },
+  { kind: "skill", name: "ssh-remote-mcp-list", files: { "SKILL.md": f74 } },
+  { kind: "skill", name: "ssh-run-async", files: { "SKILL.md": f75 } },
+  { kind: "skill", name: "ssh-run-on-tag", files: { "SKILL.md": f76 } },
+  { kind: "skill", name: "ssh-search-tools", files: { "SKILL.md": f77 } },
+  { kind: "skill", name: "ssh-server-info", files: { "SKILL.md": f78 } },
+  { kind: "skill", name: "ssh-session-list", files: { "SKILL.md": f79 } },
+  { kind: "skill", name: "ssh-sftp-download", files: { "SKILL.md": f80 } },
+  { kind: "skill", name: "ssh-sftp-list", files: { "SKILL.md": f81 } },
+  { kind: "skill", name: "ssh-sftp-stat", files: { "SKILL.md": f82 } },
+  { kind: "skill", name: "ssh-shell-close", files: { "SKILL.md": f83 } },
+  { kind: "skill", name: "ssh-shell-exec", files: { "SKILL.md": f84 } },
+  { kind: "skill", name: "ssh-shell-list", files: { "SKILL.md": f85 } },
+  { kind: "skill", name: "ssh-shell-open", files: { "SKILL.md": f86 } },
+  { kind: "skill", name: "ssh-skill-read", files: { "SKILL.md": f87 } },
+  { kind: "skill", name: "ssh-sudo-capabilities", files: { "SKILL.md": f88 } },
+  { kind: "skill", name: "ssh-sudo-edit", files: { "SKILL.md": f89 } },
+  { kind: "skill", name: "ssh-sudo-exec", files: { "SKILL.md": f90 } },
+  { kind: "skill", name: "ssh-sudo-read", files: { "SKILL.md": f91 } },
+  { kind: "skill", name: "ssh-sudo-read-redacted", files: { "SKILL.md": f92 } },
+  { kind: "skill", name: "ssh-sudo-run-script", files: { "SKILL.md": f93 } },
+  { kind: "skill", name: "ssh-sudo-sftp-list", files: { "SKILL.md": f94 } },
+  { kind: "skill", name: "ssh-sudo-write", files: { "SKILL.md": f95 } },
+  { kind: "skill", name: "ssh-systemctl-cat", files: { "SKILL.md": f96 } },
+  { kind: "skill", name: "ssh-systemctl-daemon-reload", files: { "SKILL.md": f97 } },
+  { kind: "skill", name: "ssh-systemctl-disable", files: { "SKILL.md": f98 } },
+  { kind: "skill", name: "ssh-systemctl-enable", files: { "SKILL.md": f99 } },
+  { kind: "skill", name: "ssh-systemctl-is-active", files: { "SKILL.md": f100 } },
+  { kind: "skill", name: "ssh-systemctl-is-enabled", files: { "SKILL.md": f101 } },
+  { kind: "skill", name: "ssh-systemctl-is-failed", files: { "SKILL.md": f102 } },
+  { kind: "skill", name: "ssh-systemctl-list-units", files: { "SKILL.md": f103 } },
+  { kind: "skill", name: "ssh-systemctl-mask", files: { "SKILL.md": f104 } },
+  { kind: "skill", name: "ssh-systemctl-reload", files: { "SKILL.md": f105 } },
+  { kind: "skill", name: "ssh-systemctl-reset-failed", files: { "SKILL.md": f106 } },
+  { kind: "skill", name: "ssh-systemctl-restart", files: { "SKILL.md": f107 } },
+  { kind: "skill", name: "ssh-systemctl-show", files: { "SKILL.md": f108 } },
+  { kind: "skill", name: "ssh-systemctl-start", files: { "SKILL.md": f109 } },
+  { kind: "skill", name: "ssh-systemctl-status", files: { "SKILL.md": f110 } },
+  { kind: "skill", name: "ssh-systemctl-stop", files: { "SKILL.md": f111 } },
+  { kind: "skill", name: "ssh-systemctl-unmask", files: { "SKILL.md": f112 } },
+  { kind: "skill", name: "ssh-task-list", files: { "SKILL.md": f113 } },
+  { kind: "skill", name: "ssh-transfer", files: { "SKILL.md": f114 } },
+  { kind: "skill", name: "ssh-upload", files: { "SKILL.md": f115 } },
+  { kind: "skill", name: "ssh-user-info", files: { "SKILL.md": f116 } },
+  { kind: "runbook", name: "ssh-container-rollout", files: { "SKILL.md": f117 } },
+  { kind: "runbook", name: "ssh-deploy-verify", files: { "SKILL.md": f118 } },
+  { kind: "runbook", name: "ssh-disk-cleanup", files: { "SKILL.md": f119 } },
+  { kind: "runbook", name: "ssh-docker-incident-response", files: { "SKILL.md": f120 } },
+  { kind: "runbook", name: "ssh-fleet-rollout", files: { "SKILL.md": f121 } },
+  { kind: "runbook", name: "ssh-host-healthcheck", files: { "SKILL.md": f122 } },
+  { kind: "runbook", name: "ssh-host-snapshot", files: { "SKILL.md": f123 } },
+  { kind: "runbook", name: "ssh-incident-response", files: { "SKILL.md": f124 } },
+  { kind: "runbook", name: "ssh-integrity-audit", files: { "SKILL.md": f125 } },
+  { kind: "runbook", name: "ssh-long-running-job", files: { "SKILL.md": f126 } },
+  { kind: "runbook", name: "ssh-os-upgrade", files: { "SKILL.md": f127 } },
+  { kind: "runbook", name: "ssh-package-upgrade", files: { "SKILL.md": f128 } },
+  { kind: "runbook", name: "ssh-systemd-diagnostics", files: { "SKILL.md": f129 } },
+  { kind: "runbook", name: "ssh-verify-signature", files: { "SKILL.md": f130 } },
 ];
