@@ -346,6 +346,8 @@ export function buildContext(
       await RemoteFs.open(await raceAbort(app.pool.acquire(host.policy), extra.signal)),
     exec: (cmd, opts) => door.exec(requireHost(), cmd, opts),
     execOn: (host, cmd, opts) => door.exec(host, cmd, opts),
+    openSubsystem: async (host, name, signal) =>
+      await (await door.connection(host, signal)).openSubsystem(name, signal),
     async connect(host) {
       const c = await door.connection(host ?? requireHost());
       return {

@@ -202,6 +202,40 @@ export class Connection implements ExecHost, JumpHost {
     });
   }
 
+  /**
+   * Opens the SSH subsystem `name` (e.g. "mcp") under the channel cap; the
+   * slot is held until the channel closes, so the idle reaper leaves the
+   * connection alone while it is open.
+   */
+  async openSubsystem(name: string, signal?: AbortSignal): Promise<ssh2.ClientChannel> {
+    this.#assertAlive();
+    const release = await this.#channels.acquire(signal);
+    this.lastUsed = Date.now();
+    let ch: ssh2.ClientChannel;
+    try {
+      ch = await new Promise<ssh2.ClientChannel>((resolve, reject) => {
+        try {
+          this.client.subsys(name, (err, c) => (err ? reject(err) : resolve(c)));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    } catch (e) {
+      release();
+      throw new ToolError(
+        "ConnectError",
+        `Could not open the SSH subsystem ${JSON.stringify(name)} on ${this.target.policy.alias}: ${
+          (e as Error).message
+        } (is "Subsystem ${name} ..." configured in the host's sshd_config?)`,
+      );
+    }
+    ch.once("close", () => {
+      this.lastUsed = Date.now();
+      release();
+    });
+    return ch;
+  }
+
   /** {@link ExecHost}: short command on its own channel, output ignored, bounded. */
   fireAndForget(command: string, timeoutMs: number): Promise<void> {
     // one kill channel at a time: exec slots (<= 8) + SFTP (1) + this (1) stay within MaxSessions 10

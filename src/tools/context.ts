@@ -29,6 +29,10 @@ import type { ShellStore } from "../shell/store.ts";
 import type { SkillLibrary } from "../skills/library.ts";
 import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
 import type { RemoteFs } from "../ssh/fs.ts";
+import type { Connection } from "../ssh/connection.ts";
+
+/** An open subsystem channel (ssh2's duplex channel). */
+export type SubsystemChannel = Awaited<ReturnType<Connection["openSubsystem"]>>;
 import type { PoolSession } from "../ssh/sessions.ts";
 import type { CapabilitiesCache } from "../sudo/capabilities.ts";
 import type { Elevation } from "../sudo/elevation.ts";
@@ -276,6 +280,11 @@ export interface ToolContext {
   exec(cmd: RemoteCommand, opts?: CtxExecOptions): Promise<RawExecResult>;
   /** runs a command on another admitted host (fan-out targets, a second host field) */
   execOn(host: Host, cmd: RemoteCommand, opts?: CtxExecOptions): Promise<RawExecResult>;
+  /**
+   * opens the SSH subsystem `name` on an admitted host (its pooled connection,
+   * under the channel cap until the channel closes)
+   */
+  openSubsystem(host: Host, name: string, signal?: AbortSignal): Promise<SubsystemChannel>;
   /** opens (or reuses) the pooled connection and tells what it proved */
   connect(host?: Host): Promise<ConnectionFacts>;
   /** proves the host key without our credentials; returns the live fingerprint */

@@ -127,7 +127,8 @@ async function writeHosts(fleet: Fleet, f: Fixture): Promise<void> {
     ),
     block("nothing", `command = "${f.dir}/evil.sh"\nallow_tools = []`),
     block("own", `command = "${f.dir}/own.sh"\nallow_tools = ["ssh_host_list"]`),
-    block("sub", `subsystem = "mcp"\nallow_tools = ["*"]`),
+    block("sub", `subsystem = "mcp"\nallow_tools = ["read_text_file"]`),
+    block("nosub", `subsystem = "nonesuch"\nallow_tools = ["*"]`),
   ].join("\n");
   await fleet.writeHostsToml(extra);
 }
@@ -154,7 +155,10 @@ interface CallOut {
 for (const shell of ["sh", "bash"] as LoginShell[]) {
   Deno.test(`bridge tools over a real sshd (login shell ${shell}): list, call, allow_tools, AC-945, AC-946, crash, cap, audit`, async (t) => {
     const f = await fixture();
-    const fleet = await startFleet(1, { sshd: { loginShell: shell } });
+    // sshd starts the filesystem server itself for `Subsystem mcp` (the "sub" host)
+    const fleet = await startFleet(1, {
+      sshd: { loginShell: shell, extraConfig: [`Subsystem mcp ${f.dir}/fs.sh`] },
+    });
     await writeHosts(fleet, f);
     const auditPath = `${fleet.dir}/audit.log`;
     const env = fleet.env({
@@ -321,9 +325,17 @@ for (const shell of ["sh", "bash"] as LoginShell[]) {
         assert.ok(c.result.structuredContent, JSON.stringify(c.result));
       });
 
-      await t.step("subsystem-only config: clear error naming what to set", async () => {
-        const e = await s!.err("ssh_remote_mcp_list", { host: "sub" });
-        assert.match(e.message, /subsystem "mcp".*remote_mcp\.command/);
+      await t.step("subsystem-only config: the server is sshd's Subsystem mcp", async () => {
+        const l = await s!.ok<ListOut>("ssh_remote_mcp_list", { host: "sub" });
+        assert.deepEqual(l.tools.map((x) => x.name), ["read_text_file"]);
+        const c = await s!.ok<CallOut>("ssh_remote_mcp_call", {
+          host: "sub",
+          tool: "read_text_file",
+          arguments: { path: `${f.data}/hello.txt` },
+        });
+        assert.match(text(c.result), /hello over ssh_remote_mcp_call/);
+        const e = await s!.err("ssh_remote_mcp_list", { host: "nosub" });
+        assert.match(e.message, /remote MCP server on nosub|subsystem "nonesuch"/, e.message);
       });
 
       await t.step("BRIDGE-5 audit: remote_tool_hash, never the remote tool name", async () => {

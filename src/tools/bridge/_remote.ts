@@ -8,12 +8,15 @@
  *   door as every exec (pooled connection, strict host keys, auth, jump
  *   hosts, network policy, the TIMEOUT-3 kill procedure on close). Nothing
  *   the caller sends reaches a shell: arguments travel as JSON on stdin.
+ *   With only `remote_mcp.subsystem` set, the server is the SSH subsystem of
+ *   that name (sshd starts it) on the same pooled connection.
  * - Sessions are pooled per server instance, per MCP session and per host
  *   (alias, address, user, command): `initialize` once, then reused. A
  *   session that died (remote exit, oversize message, connection loss) is
  *   replaced on the next call. Idle sessions end after
- *   {@link IDLE_CLOSE_MS}; at most {@link MAX_SESSIONS} live per server
- *   (the least recently used one is closed first); each lives at most
+ *   {@link IDLE_CLOSE_MS}; at most {@link MAX_SESSIONS} live per server and
+ *   {@link MAX_SESSIONS_PER_CONNECTION} per SSH connection (the least
+ *   recently used one is closed first); each lives at most
  *   {@link MAX_LIFETIME_MS}.
  *
  * @module
@@ -25,13 +28,23 @@ import type { RemoteMcpConfig } from "../../config/types.ts";
 import { globToRegExp } from "../../policy/command_match.ts";
 import { effectivePolicy } from "../../policy/effective.ts";
 import { mergeWarnings, scan } from "../../policy/sanitize.ts";
-import { type RemoteChannel, RemoteMcpSession } from "../../bridge/remote_session.ts";
-import type { Host, ToolContext } from "../context.ts";
+import {
+  type ChannelHandlers,
+  type RemoteChannel,
+  RemoteMcpSession,
+} from "../../bridge/remote_session.ts";
+import type { Host, SubsystemChannel, ToolContext } from "../context.ts";
 
 /** Idle time after which a pooled remote session is closed. */
 export const IDLE_CLOSE_MS = 5 * 60 * 1000;
 /** Live remote sessions per server instance. */
 export const MAX_SESSIONS = 16;
+/**
+ * Most sessions on one SSH connection (user, address, port): each holds a
+ * channel slot for its whole life, and the connection has 8, so without this
+ * cap long-lived sessions would starve every other tool on that host.
+ */
+export const MAX_SESSIONS_PER_CONNECTION = 3;
 /** Longest life of one remote session (the exec deadline). */
 export const MAX_LIFETIME_MS = 12 * 60 * 60 * 1000;
 /** A remote tool name this server forwards (MCP's tool-name characters). */
@@ -41,8 +54,11 @@ export const INIT_MIN_MS = 30_000;
 /** Deepest nesting walked when scanning remote data. */
 const SCAN_DEPTH = 64;
 
+/** How the remote server is reached: a command (exec channel) or an SSH subsystem. */
+export type RemoteEndpoint = { command: string } | { subsystem: string };
+
 /** The host's remote MCP configuration, or a clear error. */
-export function remoteConfig(host: Host): RemoteMcpConfig & { command: string } {
+export function remoteConfig(host: Host): RemoteMcpConfig & { endpoint: RemoteEndpoint } {
   const p = host.policy;
   const rm = p.remote_mcp;
   if (!rm || (rm.command === null && rm.subsystem === null)) {
@@ -52,16 +68,11 @@ export function remoteConfig(host: Host): RemoteMcpConfig & { command: string } 
         `[hosts.${p.alias}.remote_mcp] with command = "..." and allow_tools = [...] to hosts.toml`,
     );
   }
-  if (rm.command === null) {
-    throw new ToolError(
-      "ValueError",
-      `host ${p.alias} reaches its remote MCP server through subsystem ${
-        JSON.stringify(rm.subsystem)
-      }, which only the ssh-mcp bridge CLI supports; the bridge tools need ` +
-        `remote_mcp.command (ask the operator to set command = "<the server's command line>")`,
-    );
-  }
-  return { ...rm, command: rm.command };
+  // command wins when both are set, as in the bridge CLI
+  const endpoint: RemoteEndpoint = rm.command !== null
+    ? { command: rm.command }
+    : { subsystem: rm.subsystem! };
+  return { ...rm, endpoint };
 }
 
 /** True when `name` matches one of the `allow_tools` globs (empty list: nothing). */
@@ -156,6 +167,8 @@ class StdinQueue implements AsyncIterable<Uint8Array> {
 interface Entry {
   session: RemoteMcpSession;
   key: string;
+  /** the SSH connection it occupies (user, address, port) */
+  conn: string;
   lastUsed: number;
   idle: ReturnType<typeof setTimeout> | undefined;
 }
@@ -179,10 +192,12 @@ function drop(pool: Map<string, Entry>, e: Entry): void {
 }
 
 /** Opens the remote server's channel through the tool context (see module docs). */
-function openSession(ctx: ToolContext, host: Host, command: string): RemoteMcpSession {
+function openSession(ctx: ToolContext, host: Host, endpoint: RemoteEndpoint): RemoteMcpSession {
   const logger = ctx.logger;
   const alias = host.policy.alias;
   return new RemoteMcpSession((h): RemoteChannel => {
+    if ("subsystem" in endpoint) return openSubsystem(ctx, host, endpoint.subsystem, h);
+    const command = endpoint.command;
     const stdin = new StdinQueue();
     const abort = new AbortController();
     ctx.execOn(host, sh`sh -c ${command}`, {
@@ -227,28 +242,98 @@ function openSession(ctx: ToolContext, host: Host, command: string): RemoteMcpSe
 }
 
 /**
+ * The remote server as the SSH subsystem `name` (sshd's `Subsystem` line
+ * starts it; nothing passes through a login shell). Bytes written before the
+ * channel is open are queued.
+ */
+function openSubsystem(
+  ctx: ToolContext,
+  host: Host,
+  name: string,
+  h: ChannelHandlers,
+): RemoteChannel {
+  const alias = host.policy.alias;
+  const abort = new AbortController();
+  let ch: SubsystemChannel | null = null;
+  let pending: Uint8Array[] = [];
+  let ended = false;
+  let killed = false;
+  ctx.openSubsystem(host, name, abort.signal).then((c) => {
+    if (killed) {
+      c.close();
+      return;
+    }
+    ch = c;
+    c.on("data", (b: Uint8Array) => h.stdout(b));
+    c.stderr.on("data", (b: Uint8Array) => h.stderr(b));
+    c.on("close", () =>
+      h.closed(
+        new ToolError(
+          "RuntimeError",
+          `the remote MCP server on ${alias} (subsystem ${
+            JSON.stringify(name)
+          }) closed its channel; requests in flight were not retried (the next call starts a ` +
+            `new session)`,
+        ),
+      ));
+    for (const b of pending) c.write(b);
+    pending = [];
+    if (ended) c.end();
+  }, (e: unknown) => {
+    h.closed(
+      e instanceof Error ? e : new ToolError("ConnectError", `the channel failed: ${String(e)}`),
+    );
+  });
+  return {
+    write: (b) => {
+      if (ch) ch.write(b);
+      else pending.push(b);
+    },
+    end: () => {
+      ended = true;
+      ch?.end();
+    },
+    kill: () => {
+      killed = true;
+      abort.abort();
+      ch?.close();
+    },
+  };
+}
+
+/**
  * The initialized session of this MCP session with `host`'s remote server
  * (started when absent or dead).
  */
 export async function remoteSession(
   ctx: ToolContext,
-  command: string,
+  endpoint: RemoteEndpoint,
 ): Promise<RemoteMcpSession> {
   const host = ctx.host;
   const p = host.policy;
   const pool = poolOf(ctx);
-  const key = JSON.stringify([ctx.sessionKey, p.alias, p.hostname, p.port, p.user, command]);
+  const key = JSON.stringify([ctx.sessionKey, p.alias, p.hostname, p.port, p.user, endpoint]);
   let e = pool.get(key);
   if (e && !e.session.alive) {
     drop(pool, e);
     e = undefined;
   }
   if (!e) {
-    while (pool.size >= MAX_SESSIONS) {
-      const oldest = [...pool.values()].sort((a, b) => a.lastUsed - b.lastUsed)[0]!;
-      drop(pool, oldest);
+    const conn = JSON.stringify([p.user, p.hostname, p.port]);
+    const lru = (es: Entry[]) => es.sort((a, b) => a.lastUsed - b.lastUsed)[0]!;
+    while (pool.size >= MAX_SESSIONS) drop(pool, lru([...pool.values()]));
+    for (;;) {
+      const same = [...pool.values()].filter((x) => x.conn === conn);
+      if (same.length < MAX_SESSIONS_PER_CONNECTION) break;
+      drop(pool, lru(same));
     }
-    e = { session: openSession(ctx, host, command), key, lastUsed: Date.now(), idle: undefined };
+    e = {
+      session: openSession(ctx, host, endpoint),
+      key,
+      conn,
+      lastUsed: Date.now(),
+      idle: undefined,
+    };
     pool.set(key, e);
   }
   const entry = e;

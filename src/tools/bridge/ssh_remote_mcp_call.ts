@@ -44,7 +44,7 @@ export default defineTool({
           `allow_tools; ssh_remote_mcp_list shows the allowed tools (ask the operator to add it)`,
       );
     }
-    const session = await remoteSession(ctx, cfg.command);
+    const session = await remoteSession(ctx, cfg.endpoint);
     const result = await session.request(
       "tools/call",
       { name: tool, arguments: args },

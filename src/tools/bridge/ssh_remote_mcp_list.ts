@@ -46,7 +46,7 @@ export default defineTool({
   async handler(_args, ctx) {
     const cfg = remoteConfig(ctx.host);
     requireAllowList(ctx.host, cfg); // before any contact with the host
-    const session = await remoteSession(ctx, cfg.command);
+    const session = await remoteSession(ctx, cfg.endpoint);
     const tools: Listed[] = [];
     const warnings: string[][] = [];
     let hidden = 0;
