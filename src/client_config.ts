@@ -21,6 +21,7 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expandPath, getEnv, loadDotenv } from "./config/env.ts";
+import { mainModuleUrl } from "./permissions.ts";
 
 /** Every client `doctor --client` knows, in README order. */
 export const CLIENT_NAMES = [
@@ -98,7 +99,7 @@ function isDenoBinary(execPath: string): boolean {
 export function launchCommand(opts: ClientConfigOptions = {}): LaunchCommand {
   const overridden = opts.execPath !== undefined || opts.mainModule !== undefined;
   const execPath = opts.execPath ?? Deno.execPath();
-  const mainModule = opts.mainModule ?? Deno.mainModule;
+  const mainModule = opts.mainModule ?? mainModuleUrl();
   const binary: LaunchCommand = { form: "binary", command: execPath, args: [] };
   if (!overridden && Deno.build.standalone) return binary;
   if (!isDenoBinary(execPath)) return binary;

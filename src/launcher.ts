@@ -167,6 +167,6 @@ export async function launch(argv: readonly string[]): Promise<number> {
       Deno.stderr.writeSync(new TextEncoder().encode(`ssh-mcp: fatal: ${e.message}\n`));
       resolve(1);
     };
-    worker.postMessage({ argv: [...argv], plan });
+    worker.postMessage({ argv: [...argv], plan, mainModule: Deno.mainModule });
   });
 }

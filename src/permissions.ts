@@ -325,6 +325,21 @@ export function setActivePlan(plan: PermissionPlan): void {
   active = plan;
 }
 
+let launchMain: string | null = null;
+
+/** Called once by the Worker entry with the launcher's `Deno.mainModule`. */
+export function setLaunchMainModule(url: string): void {
+  launchMain = url;
+}
+
+/**
+ * The process's main module (`file:///.../main.ts` from source): the
+ * launcher's when running in the Worker, where `Deno.mainModule` is undefined.
+ */
+export function mainModuleUrl(): string {
+  return launchMain ?? Deno.mainModule ?? "";
+}
+
 /** The plan this process runs under, or null when it was not started through the launcher. */
 export function activePlan(): PermissionPlan | null {
   return active;

@@ -6,7 +6,7 @@
  */
 
 import { main } from "./cli.ts";
-import { type PermissionPlan, setActivePlan } from "./permissions.ts";
+import { type PermissionPlan, setActivePlan, setLaunchMainModule } from "./permissions.ts";
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent) => void) | null;
@@ -17,7 +17,12 @@ const scope = globalThis as unknown as WorkerScope;
 
 scope.onmessage = (e: MessageEvent) => {
   scope.onmessage = null; // one command per Worker
-  const { argv, plan } = e.data as { argv: string[]; plan: PermissionPlan };
+  const { argv, plan, mainModule } = e.data as {
+    argv: string[];
+    plan: PermissionPlan;
+    mainModule: string;
+  };
   setActivePlan(plan);
+  setLaunchMainModule(mainModule); // Deno.mainModule is undefined inside a Worker
   main(argv).then((code) => scope.postMessage({ exit: code }));
 };

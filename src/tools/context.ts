@@ -29,10 +29,19 @@ import type { ShellStore } from "../shell/store.ts";
 import type { SkillLibrary } from "../skills/library.ts";
 import type { ExecOptions, RawExecResult } from "../ssh/exec.ts";
 import type { RemoteFs } from "../ssh/fs.ts";
-import type { Connection } from "../ssh/connection.ts";
 
-/** An open subsystem channel (ssh2's duplex channel). */
-export type SubsystemChannel = Awaited<ReturnType<Connection["openSubsystem"]>>;
+/**
+ * An open subsystem channel: the part of ssh2's duplex channel a tool uses
+ * (structural, so tool code never imports the SSH layer).
+ */
+export interface SubsystemChannel {
+  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  on(event: "close", listener: () => void): unknown;
+  stderr: { on(event: "data", listener: (chunk: Uint8Array) => void): unknown };
+  write(chunk: Uint8Array): unknown;
+  end(): unknown;
+  close(): unknown;
+}
 import type { PoolSession } from "../ssh/sessions.ts";
 import type { CapabilitiesCache } from "../sudo/capabilities.ts";
 import type { Elevation } from "../sudo/elevation.ts";

@@ -294,6 +294,7 @@ const NON_SETTINGS = new Set([
 // DENO_DIR, XDG_CACHE_HOME, LOCALAPPDATA: where the runtime keeps its module cache (LOCAL-12 protects it)
 // XDG_CONFIG_HOME: where the default SSH_PINNED_KNOWN_HOSTS pin file lives when it is set
 // XDG_STATE_HOME, APPDATA: where `doctor --client` suggests the audit log and finds client configs
+// TMPDIR: the temp directory doctor probes to show that writes outside the grants are refused
 // LOGNAME: the local user name `ssh-mcp bridge` logs in as when no user is given (like ssh)
 const OS_STANDARD = new Set([
   "USER",
@@ -306,6 +307,7 @@ const OS_STANDARD = new Set([
   "XDG_CACHE_HOME",
   "XDG_CONFIG_HOME",
   "LOCALAPPDATA",
+  "TMPDIR",
 ]);
 const NON_SETTINGS_PREFIXES = ["SSH_MCP_SECRET_", "OTEL_"];
 
