@@ -38,7 +38,8 @@
 
 import { join } from "node:path";
 import { type Logger, nullLogger } from "../log.ts";
-import { applyAlgorithmModifiers, SSH2_ALGORITHMS } from "./ssh_config_algorithms.ts";
+import { applyAlgorithmModifiers, ssh2Algorithms } from "./ssh_config_algorithms.ts";
+import { loadSsh2Constants } from "../util/ssh2_lib.ts";
 import { dollarExpand, msg, percentExpand, tildeExpand, type Tokens } from "./ssh_config_expand.ts";
 import { collectOptions } from "./ssh_config_match.ts";
 import {
@@ -52,8 +53,8 @@ import type { ProxyJumpHop, ResolveContext, SshConfigResult } from "./ssh_config
 
 export {
   applyAlgorithmModifiers,
-  SSH2_ALGORITHMS,
   type Ssh2Algorithms,
+  ssh2Algorithms,
   toSsh2Algorithms,
 } from "./ssh_config_algorithms.ts";
 export { MAX_INCLUDE_DEPTH } from "./ssh_config_parse.ts";
@@ -148,7 +149,11 @@ export class SshConfig {
       warnings: [],
       uid,
     };
-    const items = await parseText(text, opts.sourceName, 0, st);
+    // the algorithm lists of resolve() and toSsh2Algorithms() (ssh2 loaded now, not at start-up)
+    const [items] = await Promise.all([
+      parseText(text, opts.sourceName, 0, st),
+      loadSsh2Constants(),
+    ]);
     return new SshConfig(opts.sourceName, items, st.warnings, opts.env);
   }
 
@@ -243,12 +248,12 @@ export class SshConfig {
     const io = got.get("identitiesonly");
     const identitiesOnly = io !== undefined && io.opt.k === "identitiesonly" ? io.opt.v : null;
 
-    const defaults = ctx.algorithmDefaults ?? SSH2_ALGORITHMS.defaults;
-    const algo = (k: AlgoKey, def: string[]): string[] | null => {
+    const algo = (k: AlgoKey, def: () => string[]): string[] | null => {
       const e = str(k);
       if (e === null) return null;
-      return applyAlgorithmModifiers(e.v, def);
+      return applyAlgorithmModifiers(e.v, def());
     };
+    const defaults = () => ctx.algorithmDefaults ?? ssh2Algorithms().defaults;
 
     return {
       hostName,
@@ -261,10 +266,10 @@ export class SshConfig {
       proxyCommand,
       connectTimeout,
       serverAliveInterval: num("serveraliveinterval"),
-      ciphers: algo("ciphers", defaults.ciphers),
-      macs: algo("macs", defaults.macs),
-      kexAlgorithms: algo("kexalgorithms", defaults.kexAlgorithms),
-      hostKeyAlgorithms: algo("hostkeyalgorithms", defaults.hostKeyAlgorithms),
+      ciphers: algo("ciphers", () => defaults().ciphers),
+      macs: algo("macs", () => defaults().macs),
+      kexAlgorithms: algo("kexalgorithms", () => defaults().kexAlgorithms),
+      hostKeyAlgorithms: algo("hostkeyalgorithms", () => defaults().hostKeyAlgorithms),
       // lower-cased like OpenSSH (known_hosts names are compared in lower case)
       hostKeyAlias: str("hostkeyalias")?.v.toLowerCase() ?? null,
       warnings,

@@ -1,13 +1,13 @@
 /**
  * Algorithm lists: the ssh2 defaults and supported names
- * ({@link SSH2_ALGORITHMS}), OpenSSH's `+` / `-` / `^` list modifiers
+ * ({@link ssh2Algorithms}), OpenSSH's `+` / `-` / `^` list modifiers
  * ({@link applyAlgorithmModifiers}) and the mapping of resolved lists onto
  * ssh2's `algorithms` option ({@link toSsh2Algorithms}).
  *
  * @module
  */
 
-import ssh2Constants from "ssh2/lib/protocol/constants.js";
+import { ssh2Constants } from "../util/ssh2_lib.ts";
 import { wildcardMatch } from "./ssh_config_match.ts";
 import type { AlgorithmDefaults, SshConfigResult } from "./ssh_config_types.ts";
 
@@ -15,26 +15,38 @@ function stringList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
-const C = ssh2Constants as unknown as Record<string, unknown>;
+/** ssh2's default and supported algorithm lists. */
+export interface Ssh2AlgorithmLists {
+  defaults: AlgorithmDefaults;
+  supported: AlgorithmDefaults;
+}
+
+let lists: Ssh2AlgorithmLists | null = null;
 
 /**
  * The algorithm names of the bundled ssh2 (default and supported lists, as
- * computed by ssh2 for this runtime's crypto).
+ * computed by ssh2 for this runtime's crypto). Needs `loadSsh2Constants()`
+ * first: `SshConfig.parse` awaits it, so every resolved configuration has it.
  */
-export const SSH2_ALGORITHMS: { defaults: AlgorithmDefaults; supported: AlgorithmDefaults } = {
-  defaults: {
-    ciphers: stringList(C.DEFAULT_CIPHER),
-    macs: stringList(C.DEFAULT_MAC),
-    kexAlgorithms: stringList(C.DEFAULT_KEX),
-    hostKeyAlgorithms: stringList(C.DEFAULT_SERVER_HOST_KEY),
-  },
-  supported: {
-    ciphers: stringList(C.SUPPORTED_CIPHER),
-    macs: stringList(C.SUPPORTED_MAC),
-    kexAlgorithms: stringList(C.SUPPORTED_KEX),
-    hostKeyAlgorithms: stringList(C.SUPPORTED_SERVER_HOST_KEY),
-  },
-};
+export function ssh2Algorithms(): Ssh2AlgorithmLists {
+  if (lists) return lists;
+  const C = ssh2Constants();
+  lists = {
+    defaults: {
+      ciphers: stringList(C.DEFAULT_CIPHER),
+      macs: stringList(C.DEFAULT_MAC),
+      kexAlgorithms: stringList(C.DEFAULT_KEX),
+      hostKeyAlgorithms: stringList(C.DEFAULT_SERVER_HOST_KEY),
+    },
+    supported: {
+      ciphers: stringList(C.SUPPORTED_CIPHER),
+      macs: stringList(C.SUPPORTED_MAC),
+      kexAlgorithms: stringList(C.SUPPORTED_KEX),
+      hostKeyAlgorithms: stringList(C.SUPPORTED_SERVER_HOST_KEY),
+    },
+  };
+  return lists;
+}
 
 function dedupe(list: string[]): string[] {
   return [...new Set(list)];
@@ -91,7 +103,7 @@ export function toSsh2Algorithms(r: SshConfigResult): Ssh2Algorithms {
   for (const [field, key, keyword] of map) {
     const list = r[field];
     if (list === null) continue;
-    const supported = SSH2_ALGORITHMS.supported[field];
+    const supported = ssh2Algorithms().supported[field];
     const kept = list.filter((n) => supported.includes(n));
     const dropped = list.filter((n) => !supported.includes(n));
     if (dropped.length > 0) {

@@ -69,6 +69,6 @@ export interface ResolveContext {
   home: string;
   /** `%p` when the file sets no Port (default 22) */
   port?: number;
-  /** defaults for the algorithm modifiers; default `SSH2_ALGORITHMS.defaults` */
+  /** defaults for the algorithm modifiers; default `ssh2Algorithms().defaults` */
   algorithmDefaults?: AlgorithmDefaults;
 }

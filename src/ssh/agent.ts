@@ -9,7 +9,8 @@
  */
 
 // @ts-types="npm:@types/ssh2@1.15.5"
-import ssh2 from "ssh2";
+import type ssh2 from "ssh2";
+import { loadSsh2, ssh2Lib } from "../util/ssh2_lib.ts";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import type { BaseAgent, ParsedKey, SignCallback, SigningRequestOptions } from "ssh2";
 import type { Buffer } from "node:buffer";
@@ -73,8 +74,12 @@ type StreamAgent = BaseAgent & {
 };
 
 /** Asks the agent for its keys; rejects on timeout (the socket is destroyed). */
-function fetchKeys(socketPath: string, timeoutMs: number): Promise<ParsedKey[]> {
-  const agent = ssh2.createAgent(socketPath) as StreamAgent;
+function fetchKeys(
+  lib: typeof ssh2,
+  socketPath: string,
+  timeoutMs: number,
+): Promise<ParsedKey[]> {
+  const agent = lib.createAgent(socketPath) as StreamAgent;
   return new Promise<ParsedKey[]>((resolve, reject) => {
     let done = false;
     let stream: Duplex | undefined;
@@ -109,7 +114,7 @@ function fetchKeys(socketPath: string, timeoutMs: number): Promise<ParsedKey[]> 
         return;
       }
       stream = s;
-      const protocol = new ssh2.AgentProtocol(true);
+      const protocol = new lib.AgentProtocol(true);
       const onFail = (e?: Error) => settle(e ?? new Error("connection closed by the agent"));
       protocol.on("error", onFail);
       s.on("error", onFail).on("close", () => onFail()).on("end", () => onFail());
@@ -136,7 +141,7 @@ export async function listAgentIdentities(
 ): Promise<AgentIdentity[]> {
   let keys: ParsedKey[];
   try {
-    keys = await fetchKeys(socketPath, timeoutMs);
+    keys = await fetchKeys(await loadSsh2(), socketPath, timeoutMs);
   } catch (e) {
     throw new ToolError(
       "AgentFingerprintNotFound",
@@ -157,46 +162,56 @@ export async function listAgentIdentities(
  * An agent that talks to the agent at `socketPath` and offers only the keys
  * `accept` selects. It has no `getStream`, so it cannot be forwarded.
  */
-class FilteringAgent extends ssh2.BaseAgent<ParsedKey> {
-  #inner: BaseAgent;
-  #accept: (fingerprint: string) => boolean;
-  #missing: string | null;
+function makeFilteringAgent(lib: typeof ssh2) {
+  return class FilteringAgent extends lib.BaseAgent<ParsedKey> {
+    #inner: BaseAgent;
+    #accept: (fingerprint: string) => boolean;
+    #missing: string | null;
 
-  constructor(socketPath: string, accept: (fp: string) => boolean, missing: string | null) {
-    super();
-    this.#inner = ssh2.createAgent(socketPath);
-    this.#accept = accept;
-    this.#missing = missing;
-  }
-
-  getIdentities(cb: (err: Error | undefined, keys?: ParsedKey[]) => void): void {
-    this.#inner.getIdentities((err, keys) => {
-      if (err) return cb(err);
-      const parsed = (keys ?? []).filter((k): k is ParsedKey => typeof k === "object");
-      const offered = parsed.filter((k) => this.#accept(fingerprintSha256(k.getPublicSSH())));
-      if (offered.length === 0 && this.#missing) return cb(new Error(this.#missing));
-      cb(undefined, offered);
-    });
-  }
-
-  sign(
-    pubKey: ParsedKey,
-    data: Buffer,
-    options: SigningRequestOptions | SignCallback,
-    cb?: SignCallback,
-  ): void {
-    const callback = typeof options === "function" ? options : cb;
-    // defence in depth: ssh2 only signs with offered keys, but never sign with another
-    if (!this.#accept(fingerprintSha256(pubKey.getPublicSSH()))) {
-      callback?.(new Error("key not offered by this agent"));
-      return;
+    constructor(socketPath: string, accept: (fp: string) => boolean, missing: string | null) {
+      super();
+      this.#inner = lib.createAgent(socketPath);
+      this.#accept = accept;
+      this.#missing = missing;
     }
-    if (typeof options === "function") {
-      this.#inner.sign(pubKey, data, options);
-    } else {
-      this.#inner.sign(pubKey, data, options, cb);
+
+    getIdentities(cb: (err: Error | undefined, keys?: ParsedKey[]) => void): void {
+      this.#inner.getIdentities((err, keys) => {
+        if (err) return cb(err);
+        const parsed = (keys ?? []).filter((k): k is ParsedKey => typeof k === "object");
+        const offered = parsed.filter((k) => this.#accept(fingerprintSha256(k.getPublicSSH())));
+        if (offered.length === 0 && this.#missing) return cb(new Error(this.#missing));
+        cb(undefined, offered);
+      });
     }
-  }
+
+    sign(
+      pubKey: ParsedKey,
+      data: Buffer,
+      options: SigningRequestOptions | SignCallback,
+      cb?: SignCallback,
+    ): void {
+      const callback = typeof options === "function" ? options : cb;
+      // defence in depth: ssh2 only signs with offered keys, but never sign with another
+      if (!this.#accept(fingerprintSha256(pubKey.getPublicSSH()))) {
+        callback?.(new Error("key not offered by this agent"));
+        return;
+      }
+      if (typeof options === "function") {
+        this.#inner.sign(pubKey, data, options);
+      } else {
+        this.#inner.sign(pubKey, data, options, cb);
+      }
+    }
+  };
+}
+
+type FilteringAgentClass = ReturnType<typeof makeFilteringAgent>;
+let filteringAgent: FilteringAgentClass | null = null;
+
+/** The class, defined once ssh2 is loaded (it must extend ssh2's own BaseAgent). */
+function FilteringAgent(): FilteringAgentClass {
+  return filteringAgent ??= makeFilteringAgent(ssh2Lib());
 }
 
 /**
@@ -206,7 +221,7 @@ class FilteringAgent extends ssh2.BaseAgent<ParsedKey> {
  */
 export function pinnedAgent(socketPath: string, fingerprint: string): BaseAgent {
   const want = normaliseFingerprint(fingerprint);
-  return new FilteringAgent(
+  return new (FilteringAgent())(
     socketPath,
     (fp) => fp === want,
     `pinned key ${want} is no longer in the agent at ${socketPath}`,
@@ -218,5 +233,5 @@ export function pinnedAgent(socketPath: string, fingerprint: string): BaseAgent 
  * forwarding support.
  */
 export function unpinnedAgent(socketPath: string): BaseAgent {
-  return new FilteringAgent(socketPath, () => true, null);
+  return new (FilteringAgent())(socketPath, () => true, null);
 }

@@ -19,6 +19,7 @@ import type { AuthConfig, HostPolicy, Settings } from "../config/types.ts";
 import { expandPath } from "../config/env.ts";
 import { readSecret, runSecretCommand } from "../config/secrets.ts";
 import { isEncryptedKey, keyFingerprint, type ParsedKey, parsePrivateKey } from "./keys.ts";
+import { loadSsh2 } from "../util/ssh2_lib.ts";
 import { decryptKeyOffThread, scrub } from "./kdf.ts";
 import { fingerprintSha256 } from "./key_blob.ts";
 import {
@@ -141,6 +142,7 @@ async function loadKeyShared(file: string, ctx: Ctx): Promise<ParsedKey> {
 
 /** Reads and parses a private key file, fetching the passphrase only when it is encrypted. */
 async function loadKeyFile(file: string, ctx: Ctx): Promise<ParsedKey> {
+  await loadSsh2(); // parsePrivateKey uses ssh2's key parser
   const p = expandPath(file, ctx.env);
   let data: Uint8Array;
   try {
@@ -228,6 +230,7 @@ async function prepareAgent(
   extraIdentityFiles: string[],
   identitiesOnly: boolean,
 ): Promise<PreparedAuth> {
+  await loadSsh2(); // pinnedAgent / unpinnedAgent extend ssh2's BaseAgent
   const { auth } = ctx;
   const socket = resolveAgentSocket(auth.identity_agent, ctx.env);
 

@@ -9,7 +9,7 @@
  */
 
 // @ts-types="npm:@types/ssh2@1.15.5"
-import ssh2 from "ssh2";
+import type ssh2 from "ssh2";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Semaphore } from "../util/semaphore.ts";

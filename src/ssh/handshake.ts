@@ -11,7 +11,8 @@
  */
 
 // @ts-types="npm:@types/ssh2@1.15.5"
-import ssh2 from "ssh2";
+import type ssh2 from "ssh2";
+import { loadSsh2 } from "../util/ssh2_lib.ts";
 import net from "node:net";
 import { spawn } from "node:child_process";
 import { Duplex } from "node:stream";
@@ -224,6 +225,7 @@ async function handshakeIn(
   const alias = target.policy.alias;
   // read now, while the caller's async context is certain (first_contact.ts)
   const firstContactCollector = firstContact.current();
+  const lib = await loadSsh2(); // loaded on the first connection, not at start-up
   const sock: Duplex = via
     ? await via.forwardOut(target.connectAddress, target.port)
     : target.proxyCommand
@@ -239,7 +241,7 @@ async function handshakeIn(
   knownHosts.refresh();
   let verdict: HostKeyVerdict | null = null;
   let presented = "";
-  const client = new ssh2.Client();
+  const client = new lib.Client();
   const serverHostKey = target.algorithms?.serverHostKey ??
     knownHosts.hostKeyAlgorithms(target.lookupName, target.port, {
       hostKeyAlias: target.hostKeyAlias,

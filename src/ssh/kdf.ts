@@ -38,6 +38,7 @@
 import { ToolError } from "../errors.ts";
 import type { KdfRequest, KdfResponse } from "./kdf_worker.ts";
 import { type ParsedKey, parsePrivateKey } from "./keys.ts";
+import { loadSsh2 } from "../util/ssh2_lib.ts";
 
 /** Default bound on one decryption (worker start + KDF). */
 export const KDF_TIMEOUT_MS = 60_000;
@@ -188,6 +189,7 @@ export async function decryptKeyOffThread(
     const answer = await turn;
     if (!answer.ok) throw new ToolError("AuthenticationFailed", answer.message, answer.attributes);
     try {
+      await loadSsh2(); // parsePrivateKey uses ssh2's key parser
       return parsePrivateKey(answer.plain, undefined, label);
     } finally {
       scrub(answer.plain);

@@ -17,6 +17,7 @@
 
 import { type ErrorAttributes, isToolError } from "../errors.ts";
 import { parsePrivateKey, plainOpensshKey } from "./keys.ts";
+import { loadSsh2 } from "../util/ssh2_lib.ts";
 
 /** What kdf.ts posts to the worker. */
 export interface KdfRequest {
@@ -37,15 +38,16 @@ export type KdfResponse =
 // The worker global, typed without the deno.worker lib (this file is also
 // type-checked together with main-thread modules).
 const scope = globalThis as unknown as {
-  onmessage: ((ev: MessageEvent<KdfRequest>) => void) | null;
+  onmessage: ((ev: MessageEvent<KdfRequest>) => void | Promise<void>) | null;
   postMessage(message: KdfResponse, transfer?: Transferable[]): void;
 };
 
-scope.onmessage = (ev: MessageEvent<KdfRequest>) => {
+scope.onmessage = async (ev: MessageEvent<KdfRequest>) => {
   const { id, data, passphrase, label } = ev.data;
   let answer: KdfResponse;
   let transfer: Transferable[] = [];
   try {
+    await loadSsh2(); // the key parser (requests run one at a time: kdf.ts queues them)
     const key = parsePrivateKey(data, passphrase, label);
     const plain = plainOpensshKey(key, label);
     answer = { id, ok: true, plain };

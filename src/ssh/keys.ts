@@ -27,8 +27,7 @@
  * @module
  */
 
-// @ts-types="npm:@types/ssh2@1.15.5"
-import ssh2 from "ssh2";
+import { ssh2Lib } from "../util/ssh2_lib.ts";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import type { ParsedKey as Ssh2ParsedKey } from "ssh2";
 import { Buffer } from "node:buffer";
@@ -429,7 +428,7 @@ function selfTest(key: ParsedKey, label: string): void {
 function ssh2Parse(text: string, passphrase: Buffer | undefined): ParsedKey | Error {
   let r: ParsedKey | ParsedKey[] | Error;
   try {
-    r = ssh2.utils.parseKey(text, passphrase) as ParsedKey | ParsedKey[] | Error;
+    r = ssh2Lib().utils.parseKey(text, passphrase) as ParsedKey | ParsedKey[] | Error;
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }
@@ -447,6 +446,7 @@ function ssh2Parse(text: string, passphrase: Buffer | undefined): ParsedKey | Er
  * A passphrase given as bytes (UTF-8) is used in place, never copied into a
  * string, so the caller can zero it afterwards.
  * Pass the result to ssh2 as `authHandler: [{type: "publickey", username, key}]`.
+ * Needs `loadSsh2()` (util/ssh2_lib.ts) resolved first.
  *
  * @throws ToolError("AuthenticationFailed") for an encrypted key without a
  *   passphrase (message names passphrase_cmd / passphrase_secret), a wrong

@@ -28,6 +28,10 @@ import {
 import { startAgent, type TestAgent, tryLogin } from "../_support/agent.ts";
 import { parsePrivateKey } from "../../src/ssh/keys.ts";
 import { Buffer } from "node:buffer";
+import { loadSsh2 } from "../../src/util/ssh2_lib.ts";
+
+// parsePrivateKey and the agent helpers use ssh2, which the server loads on first use
+await loadSsh2();
 
 const PASS = "agent-test passphrase 42";
 

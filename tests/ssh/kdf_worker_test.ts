@@ -21,6 +21,10 @@ import {
 } from "../../src/ssh/kdf.ts";
 import { type LoginShell, mustRun, startSshd, tempDir } from "../_support/sshd.ts";
 import { tryLogin } from "../_support/agent.ts";
+import { loadSsh2 } from "../../src/util/ssh2_lib.ts";
+
+// parsePrivateKey and the agent helpers use ssh2, which the server loads on first use
+await loadSsh2();
 
 const PASS = "kdf worker passphrase \u00e9 7";
 

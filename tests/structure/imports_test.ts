@@ -388,3 +388,39 @@ Deno.test("src/ speaks MCP only through the v2 SDK, and only from src/mcp/ (and 
   }
   assertNone("SDK import(s) out of place", found);
 });
+
+interface InfoDependencyFull extends InfoDependency {
+  isDynamic?: boolean;
+}
+
+Deno.test("start-up: serving evaluates no ssh2 before the first connection (static graph of the Worker entry)", async () => {
+  // issue 17: ssh2 (and its protocol constants, which probe the runtime's crypto) is loaded by
+  // util/ssh2_lib.ts on first use; a static value import anywhere on the serving path undoes that
+  const modules = await denoInfo("src/worker_entry.ts");
+  const byId = new Map(modules.map((m) => [m.specifier, m]));
+  const from = new Map<string, string>();
+  const root = new URL("src/worker_entry.ts", ROOT_URL).href;
+  const queue = [root];
+  const seen = new Set(queue);
+  while (queue.length) {
+    const at = queue.shift()!;
+    for (const d of (byId.get(at)?.dependencies ?? []) as InfoDependencyFull[]) {
+      const to = d.code?.specifier;
+      if (!to || d.isDynamic || seen.has(to)) continue;
+      seen.add(to);
+      from.set(to, at);
+      queue.push(to);
+    }
+  }
+  const ssh2 = [...seen].filter((s) => /^npm:\/?ssh2@/.test(s));
+  const chains = ssh2.map((s) => {
+    const chain = [s];
+    for (let x = from.get(s); x; x = from.get(x)) chain.push(srcRelative(x) ?? x);
+    return chain.join(" <- ");
+  });
+  assert.ok(
+    seen.size > 100,
+    `the walk reached only ${seen.size} modules: is the graph read right?`,
+  );
+  assertNone("static import chain(s) of ssh2 on the serving path", chains);
+});
