@@ -139,7 +139,10 @@ do_start() {
     if [ -f "$BED/service.pid" ]; then kill "$(cat "$BED/service.pid")" 2>/dev/null || true; fi
     # containers left by a service that was killed (a finished session) are stale: drop them
     podman rm -af -t 0 >/dev/null 2>&1 || true
-    setsid podman system service --time=0 "unix://$SOCK" </dev/null >"$BED/service.log" 2>&1 9>&- &
+    # started in $BED: the service (and conmon under it) outlives the caller, whose working
+    # directory (a CI checkout) may be deleted, after which every container start fails
+    (cd "$BED" && exec setsid podman system service --time=0 "unix://$SOCK" </dev/null \
+      >"$BED/service.log" 2>&1 9>&-) &
     echo $! >"$BED/service.pid"
     local i
     for i in $(seq 1 200); do

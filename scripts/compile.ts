@@ -33,6 +33,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../src/version.ts";
+import { LAZY_MODULES } from "../src/util/lazy_import.ts";
 import {
   artifactName,
   findTarget,
@@ -318,11 +319,8 @@ async function runCompile(
     "--quiet",
     "--no-check", // main.ts was type-checked once above
     ...flags,
-    // the Worker entry is loaded by URL (launcher.ts): packed explicitly
-    "--include",
-    join(ROOT, "src/worker_entry.ts"),
-    "--include",
-    join(ROOT, "src/ssh/kdf_worker.ts"),
+    // modules loaded by a computed URL (Worker entries, util/lazy_import.ts): packed explicitly
+    ...LAZY_MODULES.flatMap((m) => ["--include", join(ROOT, m)]),
     "--target",
     target.triple,
     "--output",
@@ -499,6 +497,17 @@ export async function compile(opts: CompileOptions): Promise<number> {
     } else {
       problems++;
       say(`  narrowing: MISSING: ${narrowing}`);
+    }
+    // each module's source is embedded: its second line (the module doc's first line) is a probe
+    const unpacked = LAZY_MODULES.filter((m) => {
+      const probe = Deno.readTextFileSync(join(ROOT, m)).split("\n")[1] ?? "";
+      return probe.trim().length < 12 || findBytes(bytes, enc.encode(probe)) < 0;
+    });
+    if (unpacked.length === 0) {
+      say(`  lazy modules: all ${LAZY_MODULES.length} packed (tool groups, subcommands, Workers)`);
+    } else {
+      problems++;
+      say(`  lazy modules: MISSING: ${unpacked.join(", ")}`);
     }
     if (perms === null) say(`  permissions: baked = start task (${flags.join(" ")})`);
     else {

@@ -31,8 +31,8 @@ import { HostPins } from "./ssh/host_pins.ts";
 import { MemoryState, openState, type SharedState } from "./state/state.ts";
 import { ConnectionPool } from "./ssh/pool.ts";
 import type { SocketFactory } from "./ssh/connection.ts";
-import { ALL_TOOLS } from "./tools/catalog.ts";
-import { GROUPS, type Tool } from "./tools/define.ts";
+import { LAZY_CATALOG } from "./tools/catalog_lazy.ts";
+import { GROUPS, metaOf, type Tool } from "./tools/define.ts";
 import { catalogFor, type CatalogInfo } from "./registry/visibility.ts";
 import { ShellStore } from "./shell/store.ts";
 import { CapabilitiesCache } from "./sudo/capabilities.ts";
@@ -235,7 +235,8 @@ export class App implements AppServices {
   static async create(cfg: LoadedConfig, opts: AppOptions = {}): Promise<App> {
     const logger = opts.logger ?? loggerFor(cfg.settings);
     const [sshConfig, sshConfigPath] = await App.#loadSshConfig(cfg, logger);
-    const catalog = catalogFor(opts.tools ?? ALL_TOOLS, cfg.settings);
+    // the served catalog: generated metadata, each group module imported on its first call
+    const catalog = catalogFor(opts.tools?.map(metaOf) ?? LAZY_CATALOG, cfg.settings);
     const s = cfg.settings;
     const skills = await SkillLibrary.load({
       embedded: opts.embedded ?? EMBEDDED_DOCS,

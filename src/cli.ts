@@ -24,6 +24,7 @@ import { LineTransport, writeStdout } from "./mcp/stdio.ts";
 import type { ConfigCheck } from "./doctor.ts";
 import { ToolRegistry } from "./registry/pipeline.ts";
 import { VERSION } from "./version.ts";
+import { importLazy } from "./util/lazy_import.ts";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
@@ -99,20 +100,32 @@ export async function main(argv: readonly string[]): Promise<number> {
   // client starts) never evaluates the doctor, the bridge (the v2 client SDK), serve-ssh or
   // the HTTP gateway (jose, the event store). Literal specifiers: `deno compile` packs them.
   const io = { out, err: stderrSink };
-  if (cmd === "init") return await (await import("./init.ts")).runInit(rest.slice(1), io);
+  if (cmd === "init") {
+    return await (await importLazy<typeof import("./init.ts")>(
+      new URL("./init.ts", import.meta.url),
+    )).runInit(rest.slice(1), io);
+  }
   if (cmd === "serve-ssh") {
-    return await (await import("./serve_ssh.ts")).runServeSsh(rest.slice(1), io);
+    return await (await importLazy<typeof import("./serve_ssh.ts")>(
+      new URL("./serve_ssh.ts", import.meta.url),
+    )).runServeSsh(rest.slice(1), io);
   }
   if (cmd === "bridge") {
-    return await (await import("./bridge/bridge.ts")).runBridge(rest.slice(1), io);
+    return await (await importLazy<typeof import("./bridge/bridge.ts")>(
+      new URL("./bridge/bridge.ts", import.meta.url),
+    )).runBridge(rest.slice(1), io);
   }
   if (cmd === "doctor" && rest.includes("--client")) {
-    return await (await import("./client_config.ts")).runDoctorClient(rest.slice(1), io);
+    return await (await importLazy<typeof import("./client_config.ts")>(
+      new URL("./client_config.ts", import.meta.url),
+    )).runDoctorClient(rest.slice(1), io);
   }
   if (cmd === "doctor") {
     const cfg = await load();
     if (!cfg) return EXIT.config;
-    const { runDoctor } = await import("./doctor.ts");
+    const { runDoctor } = await importLazy<typeof import("./doctor.ts")>(
+      new URL("./doctor.ts", import.meta.url),
+    );
     return await runDoctor(cfg, rest.slice(1), {
       json,
       write: out,
@@ -256,8 +269,8 @@ async function serveHttp(
   let gateway;
   try {
     const [{ loadAuth, resourceUrlFromPublicUrl }, { startHttp }] = await Promise.all([
-      import("./http/auth.ts"),
-      import("./mcp/http.ts"),
+      importLazy<typeof import("./http/auth.ts")>(new URL("./http/auth.ts", import.meta.url)),
+      importLazy<typeof import("./mcp/http.ts")>(new URL("./mcp/http.ts", import.meta.url)),
     ]);
     const st = app.settings;
     const scheme = st.MCP_HTTP_TLS_CERT !== null ? "https" : "http";

@@ -22,6 +22,12 @@ import {
   planServer,
   workerPermissions,
 } from "./permissions.ts";
+import { importLazy } from "./util/lazy_import.ts";
+
+/** cli.ts by a computed URL: this isolate does not load the server's graph (only the Worker does). */
+function importCli(): Promise<typeof import("./cli.ts")> {
+  return importLazy(new URL("./cli.ts", import.meta.url));
+}
 
 /** Printed when the runtime refuses narrowed Workers (no `--unstable-worker-options`). */
 export const UNNARROWED_WARNING =
@@ -109,8 +115,12 @@ export async function planFor(
     return planInit(rest.slice(1), vars, cwd);
   }
   if (cmd === "bridge") {
-    const { parseBridgeArgs } = await import("./bridge/args.ts");
-    const { DEFAULT_BRIDGE_KEY } = await import("./bridge/connect.ts");
+    const { parseBridgeArgs } = await importLazy<typeof import("./bridge/args.ts")>(
+      new URL("./bridge/args.ts", import.meta.url),
+    );
+    const { DEFAULT_BRIDGE_KEY } = await importLazy<typeof import("./bridge/connect.ts")>(
+      new URL("./bridge/connect.ts", import.meta.url),
+    );
     let a;
     try {
       a = parseBridgeArgs(rest.slice(1));
@@ -138,7 +148,7 @@ export async function planFor(
 export async function launch(argv: readonly string[]): Promise<number> {
   if (["--version", "-V", "version", "--help", "-h", "help"].includes(argv[0] ?? "")) {
     // print a constant text, read nothing, write nothing: no Worker needed
-    const { main } = await import("./cli.ts");
+    const { main } = await importCli();
     return await main(argv);
   }
   // the runtime check (a file read, or `ps`) runs while the configuration loads
@@ -147,7 +157,7 @@ export async function launch(argv: readonly string[]): Promise<number> {
     // started without the flag (an old client configuration, `deno run -A main.ts`): run
     // unnarrowed and say so; doctor reports "NOT NARROWED" too
     Deno.stderr.writeSync(new TextEncoder().encode(UNNARROWED_WARNING + "\n"));
-    const { main } = await import("./cli.ts");
+    const { main } = await importCli();
     return await main(argv);
   }
   const worker = new Worker(new URL("./worker_entry.ts", import.meta.url), {

@@ -22,7 +22,7 @@ import type { AppServices } from "../services.ts";
 import type { CheckedPath } from "../checked.ts";
 import type { SkillLibrary } from "../skills/library.ts";
 import type { CheckPathOptions, Host } from "../tools/context.ts";
-import type { Tool } from "../tools/define.ts";
+import { metaOf, type Tool, type ToolMeta } from "../tools/define.ts";
 import { CallRecord } from "./audit.ts";
 import { cheatsheetGate, commandGate } from "./checks.ts";
 import { type ApprovalRequest, buildContext, CallDoor, type CallExtra } from "./context.ts";
@@ -339,11 +339,11 @@ export class ToolRegistry {
   readonly #app: AppServices;
   /** the skills this registry's callers may see (search index, ssh_skill_read) */
   readonly #skills: SkillLibrary;
-  readonly #byName: Map<string, Tool>;
+  readonly #byName: Map<string, ToolMeta>;
   readonly #visibleNames: ReadonlySet<string>;
   #listed: ListedTool[] | null = null;
   /** search mode (SSH_ENABLE_BM25): the synthetic tools, else null */
-  readonly #meta: ReadonlyMap<string, Tool> | null;
+  readonly #meta: ReadonlyMap<string, ToolMeta> | null;
   #search: ToolSearch | null = null;
   #searchListed: ListedTool[] | null = null;
 
@@ -362,14 +362,14 @@ export class ToolRegistry {
     this.#visibleNames = new Set(this.#byName.keys());
     this.#meta = app.settings.SSH_ENABLE_BM25
       ? new Map([
-        [SEARCH_TOOLS, searchToolsFor(() => this.#index())],
-        [CALL_TOOL, CALL_TOOL_DECL],
+        [SEARCH_TOOLS, metaOf(searchToolsFor(() => this.#index()))],
+        [CALL_TOOL, metaOf(CALL_TOOL_DECL)],
       ])
       : null;
   }
 
-  /** Visible tools. */
-  get tools(): Tool[] {
+  /** Visible tools (metadata; a declaration loads on its first call). */
+  get tools(): ToolMeta[] {
     return [...this.#byName.values()];
   }
 
@@ -405,7 +405,7 @@ export class ToolRegistry {
   }
 
   /** The visible tool `name` (or a synthetic tool of search mode), if any. */
-  get(name: string): Tool | undefined {
+  get(name: string): ToolMeta | undefined {
     return this.#byName.get(name) ?? this.#meta?.get(name);
   }
 
@@ -448,9 +448,10 @@ export class ToolRegistry {
    */
   async call(name: string, rawArgs: unknown, extra: CallExtra): Promise<CallOutcome | null> {
     if (this.#meta && name === CALL_TOOL) return await this.#callTool(rawArgs, extra);
-    const tool = this.get(name);
-    if (!tool) return null;
-    return await this.#run(tool, rawArgs, extra);
+    const meta = this.get(name);
+    if (!meta) return null;
+    // the group module is imported on the group's first call (catalog_lazy.ts)
+    return await this.#run(await meta.load(), rawArgs, extra);
   }
 
   /** The pipeline for one resolved tool, inside the call's span (issue 14). */

@@ -51,8 +51,8 @@ export function policyView(app: AppServices, signal: AbortSignal): PolicyView {
         name: t.name,
         tier: t.tier,
         posixOnly: t.posixOnly === true,
-        commandKind: t.command?.kind ?? null,
-        pathRedactGates: (t.paths ?? []).map((d) => d.redactGate !== false),
+        commandKind: t.commandKind,
+        pathRedactGates: [...t.pathRedactGates],
         visible: true,
       };
     },

@@ -21,7 +21,7 @@ import MiniSearch from "minisearch";
 import { z } from "zod";
 import type { SkillLibrary } from "../skills/library.ts";
 import { parseFrontMatter } from "../skills/library.ts";
-import { defineTool, type Tool } from "../tools/define.ts";
+import { defineTool, type Tool, type ToolMeta } from "../tools/define.ts";
 import type { ListedTool } from "./visibility.ts";
 
 /** Name of the synthetic search tool. */
@@ -264,7 +264,7 @@ export class ToolSearch {
    * @param maxResults `SSH_BM25_MAX_RESULTS`
    */
   constructor(
-    tools: readonly Tool[],
+    tools: readonly (Tool | ToolMeta)[],
     listed: readonly ListedTool[],
     skills: SkillLibrary | null,
     maxResults: number,
@@ -313,7 +313,7 @@ export class ToolSearch {
 export function metaListing(
   listedSearch: ListedTool,
   listedCall: ListedTool,
-  visible: readonly Tool[],
+  visible: readonly (Tool | ToolMeta)[],
 ): ListedTool[] {
   const callAnnotations = {
     readOnlyHint: visible.every((t) => t.annotations.readOnlyHint),

@@ -8,20 +8,19 @@
 
 import { z } from "zod";
 import type { Settings, Tier } from "../config/types.ts";
-import { GROUPS, type Tool } from "../tools/define.ts";
-import { ALL_TOOLS } from "../tools/catalog.ts";
+import { GROUPS, type Tool, type ToolMeta } from "../tools/define.ts";
 import { ADVERTISED_INPUT_SCHEMAS } from "./listed_gen.ts";
 
 /** Registered vs visible tools for this configuration. */
-export interface CatalogInfo {
-  registered: readonly Tool[];
-  visible: readonly Tool[];
+export interface CatalogInfo<T extends ToolMeta | Tool = ToolMeta> {
+  registered: readonly T[];
+  visible: readonly T[];
   enabledTiers: Tier[];
   enabledGroups: string[];
 }
 
 /** True when `tool` is callable in this configuration (tier flags, tags, groups). */
-export function isVisible(tool: Tool, settings: Settings): boolean {
+export function isVisible(tool: ToolMeta | Tool, settings: Settings): boolean {
   const tierOk = tool.tier === "read" ||
     (tool.tier === "low-access" && settings.ALLOW_LOW_ACCESS_TOOLS) ||
     (tool.tier === "dangerous" && settings.ALLOW_DANGEROUS_TOOLS) ||
@@ -47,7 +46,10 @@ export function enabledTiers(settings: Settings): Tier[] {
 }
 
 /** Builds the catalog view for a configuration. */
-export function catalogFor(all: readonly Tool[], settings: Settings): CatalogInfo {
+export function catalogFor<T extends ToolMeta | Tool>(
+  all: readonly T[],
+  settings: Settings,
+): CatalogInfo<T> {
   return {
     registered: all,
     visible: all.filter((t) => isVisible(t, settings)),
@@ -218,36 +220,23 @@ export interface ListedTool {
 }
 
 /**
- * Build-time advertised input schemas (`listed_gen.ts`, `deno task gen`), by
- * the catalog tool's zod object: a schema is taken from there only for the
- * very schema object it was generated from, so a tool declared elsewhere (or
- * added since the last generation) is converted here as before. A stale
- * entry is caught by tests/structure/listed_gen_test.ts.
+ * The advertised input schema of `tool`, a fresh copy each time (callers may
+ * hand it to code that mutates): converted from the declaration when it is in
+ * memory (test catalogs, the synthetic tools of search mode), else the
+ * build-time one (`listed_gen.ts`, `deno task gen`; a stale entry is caught by
+ * tests/structure/listed_gen_test.ts).
  */
-let prebuilt: WeakMap<z.ZodObject, Record<string, unknown>> | null = null;
-
-function prebuiltSchemas(): WeakMap<z.ZodObject, Record<string, unknown>> {
-  if (prebuilt) return prebuilt;
-  prebuilt = new WeakMap();
-  for (const t of ALL_TOOLS) {
-    const js = ADVERTISED_INPUT_SCHEMAS[t.name];
-    if (js) prebuilt.set(t.input, js);
+export function inputSchemaOf(tool: ToolMeta): Record<string, unknown> {
+  if (tool.declared) return advertisedInputSchema(tool.declared.input);
+  const js = ADVERTISED_INPUT_SCHEMAS[tool.name];
+  if (!js) {
+    throw new Error(`internal error: no generated input schema for ${tool.name} (deno task gen)`);
   }
-  return prebuilt;
-}
-
-/**
- * The advertised input schema of `tool`: the build-time one when it was
- * generated from this tool's schema, else converted now. A fresh copy each
- * time (callers may hand it to code that mutates).
- */
-export function inputSchemaOf(tool: Tool): Record<string, unknown> {
-  const js = prebuiltSchemas().get(tool.input);
-  return js ? structuredClone(js) : advertisedInputSchema(tool.input);
+  return structuredClone(js);
 }
 
 /** The `tools/list` entries of `tools`, in catalog order. */
-export function listedTools(tools: readonly Tool[]): ListedTool[] {
+export function listedTools(tools: readonly ToolMeta[]): ListedTool[] {
   return tools.map((t) => ({
     name: t.name,
     ...(t.title ? { title: t.title } : {}),

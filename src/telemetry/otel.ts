@@ -33,6 +33,7 @@ import {
   type TraceCarrier,
   type TracerBackend,
 } from "./types.ts";
+import { importLazy } from "../util/lazy_import.ts";
 
 export * from "./types.ts";
 
@@ -326,7 +327,9 @@ export async function initTelemetry(
   if (!cfg) return DISABLED;
   let b: TracerBackend;
   try {
-    const sdk = await import("./otel_sdk.ts");
+    const sdk = await importLazy<typeof import("./otel_sdk.ts")>(
+      new URL("./otel_sdk.ts", import.meta.url),
+    );
     b = sdk.createBackend(cfg, logger);
   } catch (e) {
     warn(`the SDK could not be started (${(e as Error).name}); tracing stays off`);

@@ -209,6 +209,55 @@ export interface Tool
 }
 
 /**
+ * What the registry knows about a tool without evaluating its module: enough
+ * for visibility, `tools/list`, search, `ssh_plan` and the start-up summary.
+ * The catalog the server serves (`catalog_lazy.ts`) is made of these, built
+ * from the generated `catalog_gen.ts`; a tool's group module is imported on
+ * the first call of one of its tools ({@link ToolMeta.load}), so start-up
+ * does not pay for 100+ declarations and their dependencies (issue 17).
+ */
+export interface ToolMeta {
+  readonly name: string;
+  readonly group: Group;
+  readonly tier: Tier;
+  readonly description: string;
+  readonly title?: string;
+  readonly tags?: readonly ToolTag[];
+  readonly annotations: ToolAnnotations;
+  readonly taskSupport?: "optional";
+  readonly skillSlug: string;
+  readonly posixOnly?: boolean;
+  /** the kind of the declared command field, or null (`ssh_plan`) */
+  readonly commandKind: CommandDecl["kind"] | null;
+  /** per declared path field: whether the redact-bypass gate applies (`ssh_plan`) */
+  readonly pathRedactGates: readonly boolean[];
+  /** the declaration itself when it is already in memory (test catalogs, synthetic tools) */
+  readonly declared?: Tool;
+  /** the full declaration (its group module imported on first use, then cached) */
+  load(): Promise<Tool>;
+}
+
+/** The metadata of a declared tool (the declaration itself is `declared`). */
+export function metaOf(tool: Tool): ToolMeta {
+  return {
+    name: tool.name,
+    group: tool.group,
+    tier: tool.tier,
+    description: tool.description,
+    ...(tool.title !== undefined ? { title: tool.title } : {}),
+    ...(tool.tags !== undefined ? { tags: tool.tags } : {}),
+    annotations: tool.annotations,
+    ...(tool.taskSupport !== undefined ? { taskSupport: tool.taskSupport } : {}),
+    skillSlug: tool.skillSlug,
+    ...(tool.posixOnly !== undefined ? { posixOnly: tool.posixOnly } : {}),
+    commandKind: tool.command?.kind ?? null,
+    pathRedactGates: (tool.paths ?? []).map((d) => d.redactGate !== false),
+    declared: tool,
+    load: () => Promise.resolve(tool),
+  };
+}
+
+/**
  * Annotations derived from the tier (TOOLS.md §1, SECURITY.md TIER-9), then
  * corrected by the tool's own `hints` (issue 12: annotations tell the truth).
  */

@@ -13,6 +13,7 @@
  */
 
 import assert from "node:assert/strict";
+import { normalize } from "node:path";
 import { GROUPS } from "../../src/tools/define.ts";
 import { ALL_TOOLS } from "../../src/tools/catalog.ts";
 
@@ -393,9 +394,12 @@ interface InfoDependencyFull extends InfoDependency {
   isDynamic?: boolean;
 }
 
-Deno.test("start-up: serving evaluates no ssh2 before the first connection (static graph of the Worker entry)", async () => {
-  // issue 17: ssh2 (and its protocol constants, which probe the runtime's crypto) is loaded by
-  // util/ssh2_lib.ts on first use; a static value import anywhere on the serving path undoes that
+/**
+ * The static (non-dynamic) module graph from `src/worker_entry.ts`, the
+ * serving path: what is evaluated before the first `tools/list` answer.
+ * Returns each reached specifier with its import chain back to the entry.
+ */
+async function servingGraph(): Promise<Map<string, string>> {
   const modules = await denoInfo("src/worker_entry.ts");
   const byId = new Map(modules.map((m) => [m.specifier, m]));
   const from = new Map<string, string>();
@@ -412,15 +416,75 @@ Deno.test("start-up: serving evaluates no ssh2 before the first connection (stat
       queue.push(to);
     }
   }
-  const ssh2 = [...seen].filter((s) => /^npm:\/?ssh2@/.test(s));
-  const chains = ssh2.map((s) => {
-    const chain = [s];
-    for (let x = from.get(s); x; x = from.get(x)) chain.push(srcRelative(x) ?? x);
-    return chain.join(" <- ");
-  });
   assert.ok(
     seen.size > 100,
     `the walk reached only ${seen.size} modules: is the graph read right?`,
   );
-  assertNone("static import chain(s) of ssh2 on the serving path", chains);
+  const chains = new Map<string, string>();
+  for (const s of seen) {
+    const chain = [srcRelative(s) ?? s];
+    for (let x = from.get(s); x; x = from.get(x)) chain.push(srcRelative(x) ?? x);
+    chains.set(s, chain.join(" <- "));
+  }
+  return chains;
+}
+
+Deno.test("start-up: serving evaluates no ssh2 before the first connection (static graph of the Worker entry)", async () => {
+  // issue 17: ssh2 (and its protocol constants, which probe the runtime's crypto) is loaded by
+  // util/ssh2_lib.ts on first use; a static value import anywhere on the serving path undoes that
+  const graph = await servingGraph();
+  const found = [...graph].filter(([s]) => /^npm:\/?ssh2@/.test(s)).map(([, c]) => c);
+  assertNone("static import chain(s) of ssh2 on the serving path", found);
+});
+
+Deno.test("start-up: serving evaluates no tool group module before the tool's first call", async () => {
+  // issue 17: tools/list, visibility, search and ssh_plan read catalog_gen.ts; a group's module
+  // (and everything only its tools need) is imported by catalog_lazy.ts on its first call
+  const graph = await servingGraph();
+  const found = [...graph]
+    .filter(([s]) => /^src\/tools\/[^/]+\//.test(srcRelative(s) ?? ""))
+    .map(([, c]) => c);
+  assertNone("static import chain(s) of tool group modules on the serving path", found);
+});
+
+Deno.test("every module imported by a computed URL is packed by deno compile (LAZY_MODULES), and exists", async () => {
+  const { LAZY_MODULES } = await import("../../src/util/lazy_import.ts");
+  const packed = new Set(LAZY_MODULES);
+  const problems: string[] = [];
+  for (const m of LAZY_MODULES) {
+    try {
+      await Deno.stat(`${ROOT}${m}`);
+    } catch {
+      problems.push(`${m} is listed but does not exist`);
+    }
+  }
+  // every `new URL("<relative>", import.meta.url)` handed to importLazy, a Worker or a group loader
+  const urlRe = /new URL\(\s*["'](\.{1,2}\/[^"']+\.ts)["'],\s*import\.meta\.url\s*\)/g;
+  for (const file of await tsFiles("src")) {
+    const text = await Deno.readTextFile(`${ROOT}${file}`);
+    for (const m of text.matchAll(urlRe)) {
+      const target = normalize(`${dirname(file)}/${m[1]!}`);
+      if (!packed.has(target)) {
+        problems.push(`${file} loads ${target} by URL; add it to LAZY_MODULES`);
+      }
+    }
+    // catalog_lazy.ts hands relative paths to its group() helper
+    if (file === "src/tools/catalog_lazy.ts") {
+      for (const m of text.matchAll(/group\("(\.\/[^"]+\/mod\.ts)"\)/g)) {
+        const target = normalize(`${dirname(file)}/${m[1]!}`);
+        if (!packed.has(target)) problems.push(`${file} loads ${target}; add it to LAZY_MODULES`);
+      }
+    }
+  }
+  // every group module is reachable through the lazy catalog
+  for (const g of GROUPS) {
+    const mod = `src/tools/${g}/mod.ts`;
+    try {
+      await Deno.stat(`${ROOT}${mod}`);
+    } catch {
+      continue; // a group without tools yet
+    }
+    if (!packed.has(mod)) problems.push(`${mod} is not in LAZY_MODULES`);
+  }
+  assertNone("module(s) loaded by URL but not packed", problems);
 });
