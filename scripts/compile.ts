@@ -127,7 +127,9 @@ export function startPermissionFlags(denoJsonText: string): string[] {
  * The runtime flags of the `start` task that the binary must carry besides the
  * permissions: `--no-prompt` (a refused permission fails, never asks a TTY)
  * and `--unstable-worker-options` (main.ts runs the program in a Worker with
- * narrowed permissions, docs/PERMISSIONS.md). Throws when either is missing.
+ * narrowed permissions, docs/PERMISSIONS.md), required; `--v8-flags=...` (the
+ * young-generation size, docs/OPERATIONS.md) carried when present. Throws when
+ * a required one is missing.
  */
 export function startRuntimeFlags(denoJsonText: string): string[] {
   const cfg = JSON.parse(denoJsonText) as { tasks?: Record<string, unknown> };
@@ -139,7 +141,9 @@ export function startRuntimeFlags(denoJsonText: string): string[] {
   const w = words(cmd);
   const main = w.indexOf("main.ts");
   const before = main < 0 ? w : w.slice(0, main);
-  const flags = before.filter((t) => t === "--no-prompt" || t.startsWith("--unstable-"));
+  const flags = before.filter((t) =>
+    t === "--no-prompt" || t.startsWith("--unstable-") || t.startsWith("--v8-flags=")
+  );
   for (const need of REQUIRED_RUNTIME_FLAGS) {
     if (!flags.includes(need)) {
       throw new Error(

@@ -80,7 +80,8 @@ export function startTaskParts(denoJsonText: string): { flags: string[]; scriptA
   if (script < 0) throw new Error("the `start` task does not run main.ts");
   return {
     flags: words.slice(0, script).filter((w) =>
-      w.startsWith("--allow-") || w === "--no-prompt" || w.startsWith("--unstable-")
+      w.startsWith("--allow-") || w === "--no-prompt" || w.startsWith("--unstable-") ||
+        w.startsWith("--v8-flags=")
     ),
     scriptArgs: words.slice(script + 1),
   };

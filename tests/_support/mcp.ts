@@ -60,7 +60,8 @@ export const ROOT = new URL("../..", import.meta.url).pathname;
 export const START_PERMS: readonly string[] = (() => {
   const cfg = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
   const perms = String(cfg.tasks.start).split(/\s+/).filter((t) =>
-    t.startsWith("--allow-") || t === "--no-prompt" || t.startsWith("--unstable-")
+    t.startsWith("--allow-") || t === "--no-prompt" || t.startsWith("--unstable-") ||
+    t.startsWith("--v8-flags=")
   );
   if (!perms.length) throw new Error("deno.json tasks.start has no --allow-* flags");
   return perms;

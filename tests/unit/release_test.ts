@@ -484,7 +484,11 @@ Deno.test("compile: the permission flags are exactly the start task's, read from
 
 Deno.test("compile: the start task carries --no-prompt and --unstable-worker-options (docs/PERMISSIONS.md), and the binary must too", async () => {
   const text = await Deno.readTextFile(join(ROOT, "deno.json"));
-  assert.deepEqual(startRuntimeFlags(text).sort(), ["--no-prompt", "--unstable-worker-options"]);
+  assert.deepEqual(startRuntimeFlags(text).sort(), [
+    "--no-prompt",
+    "--unstable-worker-options",
+    "--v8-flags=--max-semi-space-size=1",
+  ]);
   const task = (start: string) => JSON.stringify({ tasks: { start } });
   assert.throws(
     () => startRuntimeFlags(task("deno run --no-prompt --allow-read main.ts serve")),
