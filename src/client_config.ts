@@ -81,7 +81,7 @@ export function startTaskParts(denoJsonText: string): { flags: string[]; scriptA
   return {
     flags: words.slice(0, script).filter((w) =>
       w.startsWith("--allow-") || w === "--no-prompt" || w.startsWith("--unstable-") ||
-        w.startsWith("--v8-flags=")
+      w.startsWith("--v8-flags=")
     ),
     scriptArgs: words.slice(script + 1),
   };
