@@ -21,41 +21,44 @@ export type Ssh2Lib = typeof Ssh2;
 /** The constants ssh2 computed for this runtime (default and supported algorithm lists). */
 export type Ssh2Constants = Record<string, unknown>;
 
-let lib: Ssh2Lib | null = null;
-let libLoading: Promise<Ssh2Lib> | null = null;
-let constants: Ssh2Constants | null = null;
-let constantsLoading: Promise<Ssh2Constants> | null = null;
+/**
+ * A module loaded once on first use: `load()` starts (or joins) the import;
+ * `get()` returns it after that resolved and throws an internal error before,
+ * naming `what`, instead of failing somewhere inside the library.
+ */
+function loadedOnce<T>(what: string, importer: () => Promise<unknown>) {
+  let value: T | null = null;
+  let loading: Promise<T> | null = null;
+  return {
+    load(): Promise<T> {
+      if (value) return Promise.resolve(value);
+      loading ??= importer().then((m) => {
+        value = ((m as { default?: unknown }).default ?? m) as T;
+        return value;
+      });
+      return loading;
+    },
+    get(): T {
+      if (!value) throw new Error(`internal error: ${what} used before it was loaded`);
+      return value;
+    },
+  };
+}
+
+const lib = loadedOnce<Ssh2Lib>("ssh2 (loadSsh2)", () => import("ssh2"));
+const constants = loadedOnce<Ssh2Constants>(
+  "ssh2's constants (loadSsh2Constants)",
+  () => import("ssh2/lib/protocol/constants.js"),
+);
 
 /** Loads ssh2 once (concurrent callers share the load). */
-export function loadSsh2(): Promise<Ssh2Lib> {
-  if (lib) return Promise.resolve(lib);
-  libLoading ??= import("ssh2").then((m) => {
-    lib = ((m as { default?: unknown }).default ?? m) as Ssh2Lib;
-    return lib;
-  });
-  return libLoading;
-}
+export const loadSsh2: () => Promise<Ssh2Lib> = lib.load;
 
 /** ssh2 after {@link loadSsh2} resolved; an internal error before. */
-export function ssh2Lib(): Ssh2Lib {
-  if (!lib) throw new Error("internal error: ssh2 used before loadSsh2() resolved");
-  return lib;
-}
+export const ssh2Lib: () => Ssh2Lib = lib.get;
 
 /** Loads ssh2's protocol constants once. */
-export function loadSsh2Constants(): Promise<Ssh2Constants> {
-  if (constants) return Promise.resolve(constants);
-  constantsLoading ??= import("ssh2/lib/protocol/constants.js").then((m) => {
-    constants = ((m as { default?: unknown }).default ?? m) as Ssh2Constants;
-    return constants;
-  });
-  return constantsLoading;
-}
+export const loadSsh2Constants: () => Promise<Ssh2Constants> = constants.load;
 
 /** ssh2's constants after {@link loadSsh2Constants} resolved; an internal error before. */
-export function ssh2Constants(): Ssh2Constants {
-  if (!constants) {
-    throw new Error("internal error: ssh2 constants used before loadSsh2Constants() resolved");
-  }
-  return constants;
-}
+export const ssh2Constants: () => Ssh2Constants = constants.get;
