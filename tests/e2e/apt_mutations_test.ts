@@ -349,11 +349,20 @@ Deno.test("PKG-5: cancel and timeout in the middle of dpkg kill apt-get and dpkg
           sessionKey: "test",
           progress: (m) => {
             said.push(m);
-            if (m === "apt install: setting up sshmcp-test-slow 1.0") ac2.abort();
             return Promise.resolve();
           },
         },
       );
+      // dpkg prints "Setting up" before it records half-configured; the postinst running
+      // is the point where the status file says half-configured
+      await waitFor(
+        async () =>
+          said.includes("apt install: setting up sshmcp-test-slow 1.0") &&
+          (await procsWith("sshmcp-test-slow.postinst")).length > 0,
+        30_000,
+        "dpkg running the slow package's postinst",
+      );
+      ac2.abort();
       const o = await outcome;
       assert.ok(o?.isError);
       assert.match(o!.text, /^Cancelled: apt install was cancelled; the remote process group/);
