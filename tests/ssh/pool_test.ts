@@ -277,3 +277,32 @@ Deno.test("ssh_known_hosts_verify proves the host key even when our credentials 
     await fleet.stop();
   }
 });
+
+Deno.test("exec channel: closing never ends the stream twice (no ERR_STREAM_ALREADY_FINISHED per command)", async () => {
+  const fleet = await startFleet(1);
+  const s = await startInProcess(fleet.env());
+  try {
+    const conn = await s.app.pool.acquire(s.app.hosts().get("h1")!);
+    const { channel } = await conn.openChannel("printf ok");
+    let endedTwice = 0;
+    const end = channel.end.bind(channel);
+    channel.end = ((...args: Parameters<typeof channel.end>) => {
+      if (channel.writableEnded) endedTwice++;
+      return end(...args);
+    }) as typeof channel.end;
+    let out = "";
+    channel.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+    const closed = new Promise<void>((r) => channel.once("close", () => r()));
+    channel.end();
+    await closed;
+    // autoDestroy runs after close on a later tick
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(out, "ok");
+    assert.equal(endedTwice, 0, "end() was called on an ended channel");
+    // the command path itself still works and the connection stays usable
+    await s.ok("ssh_host_ping", { host: "h1" });
+  } finally {
+    await s.close();
+    await fleet.stop();
+  }
+});
