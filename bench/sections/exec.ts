@@ -4,8 +4,10 @@
  *
  * 1. Per-call latency of `ssh_exec_run` (`true`): median and p90 of 200 calls
  *    through a real MCP client over stdio, vs a raw ssh2 exec on a pooled
- *    connection (the floor), OpenSSH ControlMaster (`ssh -S`), and the npm
- *    package `ssh-mcp` driven through the same MCP client.
+ *    connection (the floor) and OpenSSH ControlMaster (`ssh -S`), in
+ *    alternating blocks of 20 calls each (so load drift on a shared machine
+ *    hits all three alike), then the npm package `ssh-mcp` driven through the
+ *    same MCP client.
  *
  * Fan-out (`ssh_broadcast` to 50, 200 and 1,000 hosts vs parallel-ssh and
  * asyncssh) is its own section: `bench/sections/fanout.ts`.
@@ -109,8 +111,14 @@ function latencyRows(metric: string, ours: number[], peer: string, theirs: numbe
   return rows;
 }
 
+/** A peer measured call by call: one call, and its teardown. */
+interface Peer {
+  once: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
 /** Raw ssh2 exec of `true` on one kept-open connection (TCP_NODELAY): the floor. */
-async function rawSsh2(fleet: Fleet): Promise<number[]> {
+async function rawSsh2(fleet: Fleet): Promise<Peer> {
   const h = fleet.hosts[0]!.sshd;
   const sock = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.connect({ host: h.address, port: h.port }, () => resolve(s));
@@ -139,14 +147,11 @@ async function rawSsh2(fleet: Fleet): Promise<number[]> {
         ch.end();
       });
     });
-  for (let i = 0; i < 10; i++) await once();
-  const xs = await timed(CALLS, once);
-  client.end();
-  return xs;
+  return { once, close: () => Promise.resolve(void client.end()) };
 }
 
 /** `ssh -S` on an OpenSSH ControlMaster connection. */
-async function controlMaster(fleet: Fleet): Promise<number[]> {
+async function controlMaster(fleet: Fleet): Promise<Peer> {
   const h = fleet.hosts[0]!.sshd;
   const ctl = `${fleet.dir}/cm-exec.sock`;
   const base = opensshArgs({
@@ -157,12 +162,10 @@ async function controlMaster(fleet: Fleet): Promise<number[]> {
   });
   const target = `${h.user.name}@${h.address}`;
   await must("ssh", [...base, "-o", "ControlMaster=yes", "-o", "ControlPersist=60", "-fN", target]);
-  try {
-    for (let i = 0; i < 10; i++) await must("ssh", [...base, target, "true"]);
-    return await timed(CALLS, async () => void await must("ssh", [...base, target, "true"]));
-  } finally {
-    await proc("ssh", [...base, "-O", "exit", target]);
-  }
+  return {
+    once: async () => void await must("ssh", [...base, target, "true"]),
+    close: async () => void await proc("ssh", [...base, "-O", "exit", target]),
+  };
 }
 
 /** The npm `ssh-mcp` server through the same MCP client (its `run-command` tool). */
@@ -220,8 +223,12 @@ async function npmSshMcp(fleet: Fleet): Promise<number[] | string> {
   }
 }
 
+/** Calls per block: blocks of ours and each peer alternate, so load drift hits all alike. */
+const BLOCK = 20;
+
 async function latency(): Promise<Row[]> {
   const fleet = await startFleet(1);
+  const peers: Peer[] = [];
   try {
     const s = await startServer(ourEnv(fleet));
     const call = async () => {
@@ -231,11 +238,16 @@ async function latency(): Promise<Row[]> {
       });
       if (r.isError) throw new Error(JSON.stringify(r.content));
     };
-    for (let i = 0; i < 20; i++) await call();
-    const ours = await timed(CALLS, call);
-    await s.client.close();
-    const raw = await rawSsh2(fleet);
-    const cm = await controlMaster(fleet);
+    peers.push({ once: call, close: async () => await s.client.close() });
+    peers.push(await rawSsh2(fleet));
+    peers.push(await controlMaster(fleet));
+    const samples: number[][] = peers.map(() => []);
+    for (const p of peers) for (let i = 0; i < 10; i++) await p.once();
+    for (let done = 0; done < CALLS; done += BLOCK) {
+      for (const [i, p] of peers.entries()) samples[i]!.push(...await timed(BLOCK, p.once));
+    }
+    for (const p of peers.splice(0)) await p.close();
+    const [ours, raw, cm] = samples as [number[], number[], number[]];
     const npm = await npmSshMcp(fleet);
     const metric = `ssh_exec_run true, ${CALLS} calls (MCP stdio)`;
     return [
@@ -244,6 +256,7 @@ async function latency(): Promise<Row[]> {
       ...latencyRows(metric, ours, "npm ssh-mcp run-command (MCP stdio)", npm),
     ];
   } finally {
+    for (const p of peers) await p.close().catch(() => {});
     await fleet.stop();
   }
 }
