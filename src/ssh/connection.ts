@@ -395,10 +395,24 @@ export async function openConnection(
   return conn;
 }
 
-/** TIMEOUT-3: the login shell must print `$$` as digits for process-group kills. */
+/**
+ * TIMEOUT-3 probe: the login shell must expand `$$` to digits for process-group
+ * kills, and must be POSIX, because the marker prefix redirects with `>&2`.
+ * `$$` alone is not enough: csh and tcsh expand it too, but read `>&2` as
+ * "stdout and stderr to a file named 2", so every command would leave a file
+ * `2` in the login directory and the marker would never arrive. Arithmetic
+ * expansion `$((6*7))` is POSIX (dash, bash, zsh, busybox ash, ksh) and a
+ * syntax error in csh/tcsh, fish and nushell, which then print nothing and
+ * get no prefix.
+ */
+export const POSIX_PROBE = `printf '%s' "$((6*7)):$$"`;
+
+/** What {@link POSIX_PROBE} prints on a POSIX login shell. */
+export const POSIX_PROBE_ANSWER = /^42:[0-9]+$/;
+
 async function probePosixShell(conn: Connection): Promise<boolean> {
   try {
-    const { channel: ch } = await conn.openChannel(`printf '%s' "$$"`);
+    const { channel: ch } = await conn.openChannel(POSIX_PROBE);
     const out = await new Promise<string>((resolve) => {
       let buf = "";
       const timer = setTimeout(() => {
@@ -413,7 +427,7 @@ async function probePosixShell(conn: Connection): Promise<boolean> {
       });
       ch.end();
     });
-    return /^[0-9]+$/.test(out.trim());
+    return POSIX_PROBE_ANSWER.test(out.trim());
   } catch {
     return false;
   }

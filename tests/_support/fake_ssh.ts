@@ -52,7 +52,7 @@ export const SFTP_SERVER_CANDIDATES: readonly string[] = [
 ];
 
 /** The command ssh-mcp runs right after connecting (TIMEOUT-3 probe, `src/ssh/connection.ts`). */
-export const POSIX_PROBE = `printf '%s' "$$"`;
+export const POSIX_PROBE = `printf '%s' "$((6*7)):$$"`;
 
 /** The PID-marker prefix the exec engine puts before every command on a POSIX host. */
 export const PID_MARKER_PREFIX = /^printf '__SSHMCP_PID_[0-9a-f]{16}__ %s\\n' "\$\$" >&2; /;

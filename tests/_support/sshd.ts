@@ -43,11 +43,25 @@ export interface TestUser {
 const isRoot = Deno.uid() === 0;
 const cachedUsers = new Map<LoginShell, TestUser>();
 
-/** The login shell of a test user: `sh` (dash on Debian) or `bash`. */
-export type LoginShell = "sh" | "bash";
+/**
+ * The login shell of a test user: `sh` (dash on Debian), `bash`, or `tcsh`
+ * (a csh-family shell: not POSIX, for the TIMEOUT-3 probe).
+ */
+export type LoginShell = "sh" | "bash" | "tcsh";
 
 /** Test user names per login shell (root runs). */
-export const TEST_USERS: Record<LoginShell, string> = { sh: "sshmcp", bash: "sshmcpbash" };
+export const TEST_USERS: Record<LoginShell, string> = {
+  sh: "sshmcp",
+  bash: "sshmcpbash",
+  tcsh: "sshmcptcsh",
+};
+
+/** The login shell program of each test user (`.ci/run` creates the users with the same). */
+const SHELL_PATHS: Record<LoginShell, string> = {
+  sh: "/bin/sh",
+  bash: "/bin/bash",
+  tcsh: "/usr/bin/tcsh",
+};
 
 async function run(cmd: string, args: string[], opts: { stdin?: string } = {}) {
   const p = new Deno.Command(cmd, {
@@ -81,7 +95,8 @@ export async function mustRun(
 
 /**
  * The login user for test hosts (created on first use when running as root):
- * `sshmcp` with `/bin/sh` (dash), or `sshmcpbash` with `/bin/bash`. Without
+ * `sshmcp` with `/bin/sh` (dash), `sshmcpbash` with `/bin/bash`, or
+ * `sshmcptcsh` with `/usr/bin/tcsh`. Without
  * root only the current user exists, so a bash host needs a bash user shell.
  */
 export async function testUser(shell: LoginShell = "sh"): Promise<TestUser> {
@@ -92,14 +107,14 @@ export async function testUser(shell: LoginShell = "sh"): Promise<TestUser> {
     : (Deno.env.get("USER") ?? (await mustRun("id", ["-un"])).trim());
   let entry = (await run("getent", ["passwd", name])).stdout.trim();
   if (!entry && isRoot) {
-    await mustRun("useradd", ["-m", "-s", shell === "bash" ? "/bin/bash" : "/bin/sh", name]);
+    await mustRun("useradd", ["-m", "-s", SHELL_PATHS[shell], name]);
     await mustRun("usermod", ["-p", "*", name]);
     entry = (await run("getent", ["passwd", name])).stdout.trim();
   }
   if (!entry) throw new Error(`test user ${name} not found (getent passwd ${name})`);
   const f = entry.split(":");
   const loginShell = f[6] ?? "";
-  if (isRoot && !loginShell.endsWith(shell === "bash" ? "/bash" : "/sh")) {
+  if (isRoot && !loginShell.endsWith(`/${shell}`)) {
     throw new Error(`test user ${name} has login shell ${loginShell}, expected ${shell}`);
   }
   const user = { name, uid: Number(f[2]), home: f[5] ?? `/home/${name}` };

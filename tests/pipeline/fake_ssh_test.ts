@@ -127,7 +127,7 @@ Deno.test("fake ssh: only the generated client key and the login name get in", a
     try {
       assert.equal(f.authenticated, 1);
       const r = await exec(c, POSIX_PROBE);
-      assert.match(r.stdout, /^\d+$/);
+      assert.match(r.stdout, /^42:\d+$/);
       assert.equal(r.code, 0);
     } finally {
       c.end();
