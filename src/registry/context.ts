@@ -24,8 +24,9 @@ import {
 import type { AppServices } from "../services.ts";
 import type { Connection } from "../ssh/connection.ts";
 import type { RawExecResult } from "../ssh/exec.ts";
-import { RemoteFs } from "../ssh/fs.ts";
-import { assertStarted, createElevation, type Elevation } from "../sudo/elevation.ts";
+import type { RemoteFs } from "../ssh/fs.ts";
+import type { Elevation } from "../sudo/elevation.ts";
+import { importLazy } from "../util/lazy_import.ts";
 import type { Tool } from "../tools/define.ts";
 import type {
   CheckPathOptions,
@@ -38,6 +39,16 @@ import type { CallRecord } from "./audit.ts";
 import { checkCommandOn, pathGate, subtreeGate } from "./checks.ts";
 import { admitted, platformGate, timeoutCeiling } from "./gates.ts";
 import { policyView } from "./preview.ts";
+
+/** The remote file system layer (SFTP, pinned shell, transfers), loaded on first use. */
+function fsLayer(): Promise<typeof import("../ssh/fs.ts")> {
+  return importLazy(new URL("../ssh/fs.ts", import.meta.url));
+}
+
+/** The sudo elevation layer, loaded on the first elevated call. */
+function elevationLayer(): Promise<typeof import("../sudo/elevation.ts")> {
+  return importLazy(new URL("../sudo/elevation.ts", import.meta.url));
+}
 
 /** Per-call information from the transport. */
 export interface CallExtra {
@@ -180,20 +191,23 @@ export class CallDoor {
   elevation(): Promise<Elevation> {
     const host = this.primary;
     if (!host) throw new Error(`${this.#rec.tool.name} has no host to elevate on`);
-    this.#elevation ??= createElevation({
-      policy: host.policy,
-      settings: this.#app.settings,
-      env: this.#app.config.env,
-      logger: this.#rec.logger,
-      signal: this.#extra.signal,
-      exec: (cmd, o) => this.exec(host, cmd, o),
-    });
+    this.#elevation ??= elevationLayer().then(({ createElevation }) =>
+      createElevation({
+        policy: host.policy,
+        settings: this.#app.settings,
+        env: this.#app.config.env,
+        logger: this.#rec.logger,
+        signal: this.#extra.signal,
+        exec: (cmd, o) => this.exec(host, cmd, o),
+      })
+    );
     return this.#elevation;
   }
 
   /** Path-check I/O that canonicalizes inside a root shell of the call's elevation (SUDO-8). */
   async elevatedPathIo(host: Host): Promise<PathIo> {
     const el = await this.elevation();
+    const { assertStarted } = await elevationLayer();
     return {
       exec: async (cmd, timeoutMs) => {
         const r = await el.run({ kind: "shell", inner: cmd }, timeoutMs ? { timeoutMs } : {});
@@ -208,6 +222,7 @@ export class CallDoor {
   /** The remote file system of `host` over this call's connection, with the call's exec limits. */
   async fs(host: Host): Promise<RemoteFs> {
     const alias = host.policy.alias;
+    const { RemoteFs } = await fsLayer();
     return await RemoteFs.open(await this.connection(host), {
       exec: (cmd, o) => this.exec(host, cmd, o),
       subtreeChecked: (p) => this.#subtreeOk.has(`${alias}\u0000${p}`),
@@ -343,7 +358,9 @@ export function buildContext(
     largeOutputs: () => extra.outputs ?? null,
     fs: (host) => door.fs(host ?? requireHost()),
     freshFs: async (host) =>
-      await RemoteFs.open(await raceAbort(app.pool.acquire(host.policy), extra.signal)),
+      await (await fsLayer()).RemoteFs.open(
+        await raceAbort(app.pool.acquire(host.policy), extra.signal),
+      ),
     exec: (cmd, opts) => door.exec(requireHost(), cmd, opts),
     execOn: (host, cmd, opts) => door.exec(host, cmd, opts),
     openSubsystem: async (host, name, signal) =>

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { connectionKey } from "./connection_key.ts";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import type ssh2 from "ssh2";
 import { ToolError } from "../errors.ts";
@@ -34,10 +35,7 @@ export {
   verifyHostKeyOnly,
 } from "./handshake.ts";
 
-/** Pool identity of a connection: `(user, hostname, port)` plus the route. */
-export function connectionKey(user: string, hostname: string, port: number, via?: string): string {
-  return `${user}@${hostname}:${port}${via ? ` via ${via}` : ""}`;
-}
+export { connectionKey };
 
 /** An authenticated SSH connection. */
 /** The server (or ssh2) refused to open a channel; `reason` is its text. */

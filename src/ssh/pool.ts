@@ -21,21 +21,28 @@ import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { HostRegistry } from "../policy/hosts.ts";
 import type { NetworkPolicy } from "../policy/network.ts";
-import { prepareAuth } from "./auth.ts";
-import {
-  type ConnectDeps,
-  Connection,
-  connectionKey,
-  type ConnectTarget,
-  openConnection,
-  type SocketFactory,
-  verifyHostKeyOnly,
-} from "./connection.ts";
+import type { ConnectDeps, Connection, ConnectTarget, SocketFactory } from "./connection.ts";
+import { connectionKey } from "./connection_key.ts";
+import { importLazy } from "../util/lazy_import.ts";
 import type { KnownHosts } from "./known_hosts.ts";
 import type { PoolSession } from "./sessions.ts";
 import { withSpan } from "../telemetry/otel.ts";
 
 export type { PoolSession };
+
+/**
+ * The connection machinery (handshake, authentication, exec engine) is
+ * imported on the first connection, not at start-up: a server that only
+ * lists tools never loads it.
+ */
+function connectLayer(): Promise<
+  [typeof import("./connection.ts"), typeof import("./auth.ts")]
+> {
+  return Promise.all([
+    importLazy<typeof import("./connection.ts")>(new URL("./connection.ts", import.meta.url)),
+    importLazy<typeof import("./auth.ts")>(new URL("./auth.ts", import.meta.url)),
+  ]);
+}
 
 /** What the pool needs from the application (getters: reload swaps them). */
 export interface PoolDeps {
@@ -371,6 +378,7 @@ export class ConnectionPool {
     for (const hop of this.routeFor(policy)) via = await this.#getOrOpen(hop, via);
     const { cfg, user, port } = this.#endpoint(policy);
     const target = await this.#target(policy, user, port, cfg);
+    const [{ verifyHostKeyOnly }] = await connectLayer();
     return await verifyHostKeyOnly(target, via, this.#connectDeps(cfg));
   }
 
@@ -406,6 +414,7 @@ export class ConnectionPool {
     via: Connection | null,
   ): Promise<Connection> {
     const d = this.#deps;
+    const [{ openConnection }, { prepareAuth }] = await connectLayer();
     const target = await this.#target(policy, user, port, cfg);
     const agentUnpinned = policy.auth.method === "agent" && !policy.auth.identity_fingerprint;
     const extraIdentityFiles = agentUnpinned ? cfg?.identityFiles ?? [] : [];

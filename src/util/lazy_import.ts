@@ -22,6 +22,10 @@
 export const LAZY_MODULES: readonly string[] = [
   "src/worker_entry.ts",
   "src/ssh/kdf_worker.ts",
+  "src/ssh/connection.ts",
+  "src/ssh/auth.ts",
+  "src/ssh/fs.ts",
+  "src/sudo/elevation.ts",
   "src/cli.ts",
   "src/init.ts",
   "src/serve_ssh.ts",

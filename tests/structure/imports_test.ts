@@ -447,6 +447,31 @@ Deno.test("start-up: serving evaluates no tool group module before the tool's fi
   assertNone("static import chain(s) of tool group modules on the serving path", found);
 });
 
+Deno.test("start-up: serving evaluates no connection, exec, SFTP or sudo machinery before the first call", async () => {
+  // issue 17: ssh/pool.ts imports connection.ts and auth.ts on the first connection, and the call
+  // context imports ssh/fs.ts and sudo/elevation.ts on first use; a static value import of any of
+  // them on the serving path loads the whole layer (handshake, keys, KDF, SFTP, transfers) again
+  const layer = new Set([
+    "src/ssh/connection.ts",
+    "src/ssh/auth.ts",
+    "src/ssh/handshake.ts",
+    "src/ssh/exec.ts",
+    "src/ssh/keys.ts",
+    "src/ssh/kdf.ts",
+    "src/ssh/fs.ts",
+    "src/ssh/fs_core.ts",
+    "src/ssh/sftp_channel.ts",
+    "src/ssh/transfer.ts",
+    "src/ssh/pinned.ts",
+    "src/ssh/sudo.ts",
+    "src/sudo/elevation.ts",
+    "src/sudo/password.ts",
+  ]);
+  const graph = await servingGraph();
+  const found = [...graph].filter(([s]) => layer.has(srcRelative(s) ?? "")).map(([, c]) => c);
+  assertNone("static import chain(s) of the connection layer on the serving path", found);
+});
+
 Deno.test("every module imported by a computed URL is packed by deno compile (LAZY_MODULES), and exists", async () => {
   const { LAZY_MODULES } = await import("../../src/util/lazy_import.ts");
   const packed = new Set(LAZY_MODULES);
