@@ -214,7 +214,7 @@ export class Connection implements ExecHost, JumpHost {
     try {
       ch = await new Promise<ssh2.ClientChannel>((resolve, reject) => {
         try {
-          this.client.subsys(name, (err, c) => (err ? reject(err) : resolve(c)));
+          this.client.subsys(name, (err, c) => (err ? reject(err) : resolve(endOnce(c))));
         } catch (e) {
           reject(e);
         }
@@ -251,6 +251,7 @@ export class Connection implements ExecHost, JumpHost {
             resolve();
             return;
           }
+          endOnce(ch);
           ch.on("data", () => {});
           ch.stderr.on("data", () => {});
           ch.on("close", () => {
@@ -345,17 +346,18 @@ export class Connection implements ExecHost, JumpHost {
 /**
  * ssh2's `Channel.destroy()` calls `end()` unconditionally, and the stream's
  * autoDestroy calls `destroy()` once the channel has finished: every closed
- * exec channel built, and dropped, an ERR_STREAM_ALREADY_FINISHED error with
+ * channel (exec, kill, subsystem) built, and dropped, an ERR_STREAM_ALREADY_FINISHED error with
  * its stack trace (about 0.1 ms of CPU per command, measured). This
  * `destroy()` ends the stream only when it has not been ended, then closes
  * the channel as ssh2's does.
  */
-export function endOnce(ch: ssh2.ClientChannel): void {
+function endOnce(ch: ssh2.ClientChannel): ssh2.ClientChannel {
   ch.destroy = function (this: ssh2.ClientChannel) {
     if (!this.writableEnded) this.end();
     this.close();
     return this;
   };
+  return ch;
 }
 
 /**

@@ -41,6 +41,7 @@ import { timingSafeEqual } from "node:crypto";
 import process from "node:process";
 import type { Readable, Writable } from "node:stream";
 import { baseEnv } from "./mcp.ts";
+import { POSIX_PROBE } from "../../src/ssh/connection.ts";
 
 /** Where distributions put OpenSSH's sftp-server. */
 export const SFTP_SERVER_CANDIDATES: readonly string[] = [
@@ -51,8 +52,8 @@ export const SFTP_SERVER_CANDIDATES: readonly string[] = [
   "/usr/libexec/sftp-server",
 ];
 
-/** The command ssh-mcp runs right after connecting (TIMEOUT-3 probe, `src/ssh/connection.ts`). */
-export const POSIX_PROBE = `printf '%s' "$((6*7)):$$"`;
+/** The command ssh-mcp runs right after connecting (TIMEOUT-3 probe). */
+export { POSIX_PROBE };
 
 /** The PID-marker prefix the exec engine puts before every command on a POSIX host. */
 export const PID_MARKER_PREFIX = /^printf '__SSHMCP_PID_[0-9a-f]{16}__ %s\\n' "\$\$" >&2; /;

@@ -259,6 +259,22 @@ Deno.test("PKG-4: a held dpkg/apt lock is an error naming the lock and its holde
   });
 });
 
+/**
+ * Waits until apt reported setting up the slow package (a progress line in
+ * `progress`) and its postinst runs: dpkg prints "Setting up" before it
+ * records half-configured, so the postinst running is the point where the
+ * status file says half-configured.
+ */
+async function slowPostinstRunning(progress: readonly string[]): Promise<void> {
+  await waitFor(
+    async () =>
+      progress.includes("apt install: setting up sshmcp-test-slow 1.0") &&
+      (await procsWith("sshmcp-test-slow.postinst")).length > 0,
+    30_000,
+    "dpkg running the slow package's postinst",
+  );
+}
+
 Deno.test("PKG-5: cancel and timeout in the middle of dpkg kill apt-get and dpkg; dpkg's state is reported; recoverable", async () => {
   const f = await ensureServicesBed();
   await clean(async () => {
@@ -307,13 +323,7 @@ Deno.test("PKG-5: cancel and timeout in the middle of dpkg kill apt-get and dpkg
         undefined,
         { signal: ac.signal, onprogress: (p) => seen.push(String(p.message)) },
       );
-      await waitFor(
-        async () =>
-          seen.includes("apt install: setting up sshmcp-test-slow 1.0") &&
-          (await procsWith("sshmcp-test-slow.postinst")).length > 0,
-        30_000,
-        "dpkg configuring the slow package",
-      );
+      await slowPostinstRunning(seen);
       ac.abort();
       await assert.rejects(call);
       await waitFor(
@@ -353,15 +363,7 @@ Deno.test("PKG-5: cancel and timeout in the middle of dpkg kill apt-get and dpkg
           },
         },
       );
-      // dpkg prints "Setting up" before it records half-configured; the postinst running
-      // is the point where the status file says half-configured
-      await waitFor(
-        async () =>
-          said.includes("apt install: setting up sshmcp-test-slow 1.0") &&
-          (await procsWith("sshmcp-test-slow.postinst")).length > 0,
-        30_000,
-        "dpkg running the slow package's postinst",
-      );
+      await slowPostinstRunning(said);
       ac2.abort();
       const o = await outcome;
       assert.ok(o?.isError);
