@@ -48,6 +48,21 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number): Promis
   return await cond();
 }
 
+/**
+ * The hook program's pid from `<dir>/pid`. The shell creates the file before
+ * `echo` writes to it, so an early read can see it empty (and `Number("")` is
+ * 0, the process group): wait for the digits.
+ */
+async function hookPid(dir: string): Promise<number> {
+  let text = "";
+  const read = async () => {
+    text = (await Deno.readTextFile(`${dir}/pid`).catch(() => "")).trim();
+    return /^[0-9]+$/.test(text);
+  };
+  assert.ok(await until(read, 5000), `no pid in ${dir}/pid (read ${JSON.stringify(text)})`);
+  return Number(text);
+}
+
 interface Ctx {
   fleet: Fleet;
   s: InProcess;
@@ -179,7 +194,7 @@ Deno.test("AC-537/AC-858/CHEAT-3: a cheatsheet refusal fires PRE and POST (error
 Deno.test("AC-857/AC-021/HOOK-3/HOOK-4: a hook that never reads: calls complete, events time out and drop (bounded queue, counter), one backlog WARNING; SIGTERM at shutdown", async () => {
   // the program never reads stdin: once the pipe is full every write stalls
   await withHooks('echo $$ > "$1/pid"; exec sleep 600', async ({ s, dir, logs }) => {
-    const pid = Number((await Deno.readTextFile(`${dir}/pid`)).trim());
+    const pid = await hookPid(dir);
     const backlogWarnings = () => logs.filter((l) => l.includes("hook backlog reached 100")).length;
     const burst = async (n: number) => {
       for (let i = 0; i < n; i += 100) {
@@ -268,7 +283,7 @@ Deno.test("HOOK-6: at shutdown the program gets `shutdown`, then EOF, and exits 
     'echo $$ > "$1/pid"; cat >> "$1/events"; echo eof >> "$1/eof"',
     async ({ s, dir, logs }) => {
       await s.ok("ssh_host_list");
-      const pid = Number((await Deno.readTextFile(`${dir}/pid`)).trim());
+      const pid = await hookPid(dir);
       await s.close();
       assert.equal(await Deno.readTextFile(`${dir}/eof`), "eof\n");
       assert.equal((await events(`${dir}/events`)).at(-1)!.event, "shutdown");
@@ -310,7 +325,7 @@ Deno.test("HOOK-1/AC-859: `deno task start` (stdio) runs the hooks program (star
 
 Deno.test("AC-857/HOOK-3: a program that closes its stdin but keeps running: events are dropped and counted, one WARNING, calls unaffected", async () => {
   await withHooks('echo $$ > "$1/pid"; exec 0<&-; exec sleep 600', async ({ s, dir, logs }) => {
-    const pid = Number((await Deno.readTextFile(`${dir}/pid`)).trim());
+    const pid = await hookPid(dir);
     for (let i = 0; i < 20; i++) {
       // deno-lint-ignore no-await-in-loop
       await s.ok("ssh_host_list");
