@@ -338,12 +338,16 @@ export class RemoteFs extends RemoteFsCore {
   /** Reads a whole file of at most `cap` bytes (caller checked the size); verified (PATH-51). */
   async readFile(path: CheckedPath, cap: number, signal?: AbortSignal): Promise<Uint8Array> {
     const g = await this.guard(path, signal);
-    const bytes = await readFile(this.ch, path, cap, signal, g?.opened);
-    if (g) {
-      g.take(bytes);
-      await g.settle();
+    try {
+      const bytes = await readFile(this.ch, path, cap, signal, g?.opened);
+      if (g) {
+        g.take(bytes);
+        await g.settle();
+      }
+      return bytes;
+    } finally {
+      g?.dispose();
     }
-    return bytes;
   }
 
   /** sha256 (lowercase hex) of a remote file, streamed over SFTP; verified (PATH-51). */
@@ -360,11 +364,15 @@ export class RemoteFs extends RemoteFsCore {
    */
   async *chunks(path: CheckedPath, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     const g = await this.guard(path, signal);
-    for await (const c of remoteChunks(this.ch, path, signal, g?.opened)) {
-      g?.take(c);
-      yield c;
+    try {
+      for await (const c of remoteChunks(this.ch, path, signal, g?.opened)) {
+        g?.take(c);
+        yield c;
+      }
+      await g?.settle();
+    } finally {
+      g?.dispose();
     }
-    await g?.settle();
   }
 
   /**
@@ -380,12 +388,16 @@ export class RemoteFs extends RemoteFsCore {
     onChunk?: (chunk: Uint8Array) => void,
   ): Promise<number> {
     const g = await this.guard(path, signal);
-    const n = await downloadTo(this.ch, path, file, signal, maxBytes, (c) => {
-      g?.take(c);
-      onChunk?.(c);
-    }, g?.opened);
-    await g?.settle();
-    return n;
+    try {
+      const n = await downloadTo(this.ch, path, file, signal, maxBytes, (c) => {
+        g?.take(c);
+        onChunk?.(c);
+      }, g?.opened);
+      await g?.settle();
+      return n;
+    } finally {
+      g?.dispose();
+    }
   }
 
   /**

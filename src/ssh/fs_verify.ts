@@ -14,6 +14,14 @@
  *    read through a pinned, `/proc`-checked descriptor. Appends do not change
  *    the prefix, so live logs still download.
  *
+ * The host computes its digest while the bytes travel: step 1 starts it for
+ * the length the reader announced, so a large download does not wait for a
+ * second full read of the file on the host afterwards. The proof is the same
+ * (equal content of two reads, compared before anything is handed out); when
+ * the read ends at another length (the file shrank), that digest is dropped
+ * and the announced prefix is hashed again. A guard whose read failed or was
+ * abandoned must be {@link ReadGuard.dispose}d: it stops the host's digest.
+ *
  * A file with identical content is the only one that passes both, and
  * reading it tells nothing new.
  *
@@ -23,6 +31,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { ToolError } from "../errors.ts";
 import { PathMovedError, type PinnedShell, type PinnedStat } from "./pinned.ts";
+import type { RawExecResult } from "./exec.ts";
 import type { RemoteStat } from "./sftp_channel.ts";
 
 /** The error of a read whose checked path moved (PATH-51). */
@@ -63,6 +72,8 @@ export class ReadGuard {
   #before: PinnedStat | null = null;
   readonly #hash: Hash = createHash("sha256");
   #bytes = 0;
+  /** the host's digest started at step 1, for `#early.prefix` bytes */
+  #early: { prefix: number; stop: AbortController; result: Promise<RawExecResult> } | null = null;
 
   private constructor(pin: PinnedShell, path: string, signal?: AbortSignal) {
     this.#pin = pin;
@@ -86,8 +97,21 @@ export class ReadGuard {
     }
   }
 
-  /** Step 1: the opened handle's attributes (before any byte is read). */
-  readonly opened = async (st: RemoteStat): Promise<void> => {
+  /**
+   * Step 1: the opened handle's attributes (before any byte is read). `reading`
+   * is how many bytes the reader will ask for; the host starts hashing that
+   * prefix now.
+   */
+  readonly opened = async (st: RemoteStat, reading: number): Promise<void> => {
+    await this.#sameFile(st);
+    const stop = new AbortController();
+    const signal = this.#signal ? AbortSignal.any([this.#signal, stop.signal]) : stop.signal;
+    const result = this.#digest(reading, signal);
+    result.catch(() => {}); // awaited by settle, or dropped by dispose
+    this.#early = { prefix: reading, stop, result };
+  };
+
+  async #sameFile(st: RemoteStat): Promise<void> {
     const before = this.#before;
     if (before && sameFile(before, st)) return;
     const after = await this.#lstat();
@@ -102,7 +126,7 @@ export class ReadGuard {
         ? "it is now a symbolic link"
         : "the opened file is not the file at the checked path",
     );
-  };
+  }
 
   /** Feeds the bytes read, in order. */
   readonly take = (chunk: Uint8Array): void => {
@@ -113,12 +137,15 @@ export class ReadGuard {
   /** Step 2: the bytes read must be the checked file's prefix (throws before anything is handed out). */
   async settle(): Promise<void> {
     const mine = this.#hash.digest("hex");
+    const early = this.#early;
+    this.#early = null;
     let r;
     try {
-      r = await this.#pin.digest(this.#path, "sha256", {
-        prefix: this.#bytes,
-        signal: this.#signal,
-      });
+      if (early && early.prefix === this.#bytes) r = await early.result;
+      else {
+        early?.stop.abort();
+        r = await this.#digest(this.#bytes, this.#signal);
+      }
     } catch (e) {
       if (e instanceof PathMovedError) throw readMoved(this.#path, e.detail);
       throw e;
@@ -128,7 +155,24 @@ export class ReadGuard {
       throw readMoved(this.#path, `its content could not be checked (exit ${r.exitCode})`);
     }
     if (theirs !== mine) {
-      throw readMoved(this.#path, "the bytes read are not the content of the checked file");
+      // the host hashed the whole file when its size equalled the prefix; a file that grew
+      // since then is hashed again, exactly the prefix, before the read is refused
+      const again = await this.#digest(this.#bytes, this.#signal, true).catch((e) => {
+        throw e instanceof PathMovedError ? readMoved(this.#path, e.detail) : e;
+      });
+      if (again.exitCode !== 0 || (again.stdout.split(/\s/)[0] ?? "").toLowerCase() !== mine) {
+        throw readMoved(this.#path, "the bytes read are not the content of the checked file");
+      }
     }
+  }
+
+  /** Stops the host's digest of a read that will not be settled (failed or abandoned). */
+  dispose(): void {
+    this.#early?.stop.abort();
+    this.#early = null;
+  }
+
+  #digest(prefix: number, signal: AbortSignal | undefined, exact = false): Promise<RawExecResult> {
+    return this.#pin.digest(this.#path, "sha256", { prefix, signal, exact });
   }
 }

@@ -442,15 +442,24 @@ export class PinnedShell {
    * `<alg>sum` of the file `path` (of its first `prefix` bytes when given),
    * read through a descriptor whose `/proc` name must be `path` (so neither
    * an ancestor nor the leaf was swapped).
+   *
+   * A prefix that is the whole file (the common case) is hashed straight from
+   * the descriptor: piping it through `head -c` costs the host two more
+   * copies of every byte. If the file grows between that size check and the
+   * hash, the digest covers more than the prefix and does not match; `exact`
+   * always goes through `head -c` (the retry after a mismatch).
    */
   async digest(
     path: string,
     alg: string,
-    opts: Partial<ExecOptions> & { prefix?: number } = {},
+    opts: Partial<ExecOptions> & { prefix?: number; exact?: boolean } = {},
   ): Promise<RawExecResult> {
     const { dir, leaf } = splitPath(path);
-    const { prefix, ...exec } = opts;
-    const read = prefix === undefined ? `exec "$3" <&3` : `head -c "$5" <&3 | "$3"`;
+    const { prefix, exact, ...exec } = opts;
+    const whole = this.caps.proc && !exact
+      ? `[ "$(stat -L -c %s /proc/self/fd/3 2>/dev/null)" = "$5" ] && exec "$3" <&3\n`
+      : "";
+    const read = prefix === undefined ? `exec "$3" <&3` : `${whole}head -c "$5" <&3 | "$3"`;
     const body = this.caps.proc
       ? `pin "$1"\n{ command exec 3<"./$2"; } 2>/dev/null || { echo "cannot open ./$2" >&2; exit 1; }\n` +
         `h3=$(readlink /proc/self/fd/3)\n` +

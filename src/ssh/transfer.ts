@@ -194,8 +194,11 @@ async function writeFromIn(
   return pos;
 }
 
-/** Checks an opened handle's attributes before anything is read (PATH-51). */
-export type VerifyOpened = (st: RemoteStat) => Promise<void>;
+/**
+ * Checks an opened handle's attributes before anything is read (PATH-51);
+ * `reading` is the number of bytes the reader is about to ask for.
+ */
+export type VerifyOpened = (st: RemoteStat, reading: number) => Promise<void>;
 
 /** Streams a remote file's bytes (pipelined, bounded memory). */
 export async function* remoteChunks(
@@ -207,7 +210,7 @@ export async function* remoteChunks(
   const handle = await ch.openHandle(path, "r", undefined, signal);
   try {
     const st = await ch.fstat(handle, path);
-    await verify?.(st);
+    await verify?.(st, st.size);
     yield* readRange(ch, handle, path, st.size, signal);
   } finally {
     if (ch.alive) await ch.closeHandle(handle, path).catch(() => {});
@@ -225,8 +228,8 @@ export async function readFile(
   const handle = await ch.openHandle(path, "r", undefined, signal);
   try {
     const st = await ch.fstat(handle, path);
-    await verify?.(st);
     const size = Math.min(st.size, cap);
+    await verify?.(st, size);
     const parts: Uint8Array[] = [];
     for await (const c of readRange(ch, handle, path, size, signal)) parts.push(c);
     return Buffer.concat(parts);
@@ -265,7 +268,7 @@ export async function downloadTo(
   let total = 0;
   try {
     const st = await ch.fstat(handle, path);
-    await verify?.(st);
+    await verify?.(st, st.size);
     if (st.size > maxBytes) {
       throw new ToolError(
         "SftpDownloadError",
