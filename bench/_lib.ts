@@ -132,8 +132,11 @@ export interface IssueRow {
   metric: RegExp;
   /** matches the measured row's `peer` (which of several peer rows is the issue's) */
   peer?: RegExp;
-  /** the issue's goal for the ratio (ours / peer), when it states one */
-  goal?: { max?: number; min?: number };
+  /**
+   * the issue's goal: on the ratio (ours / peer), or with `on: "value"` on our
+   * own figure in the row's unit (the issue's absolute goals: ms, MiB, KiB)
+   */
+  goal?: { max?: number; min?: number; on?: "ratio" | "value" };
 }
 
 /**
@@ -146,36 +149,48 @@ export const ISSUE_ROWS: readonly IssueRow[] = [
     label: "cold start to tools/list (median of 10)",
     sections: ["foundation"],
     metric: /^cold start to tools\/list/,
+    goal: { max: 120, on: "value" },
   },
   {
     label: "idle RSS after tools/list",
     // foundation's row with the minimal-server floor as peer first
     sections: ["foundation", "memory"],
     metric: /^(idle )?RSS after tools\/list/,
+    goal: { max: 80, on: "value" },
+  },
+  {
+    label: "RSS per idle pooled connection (0 -> 1000)",
+    sections: ["memory"],
+    metric: /^RSS per pooled idle connection \(0 -> 1000\)/,
+    goal: { max: 150, on: "value" },
   },
   {
     label: "512 MiB download via local_path vs OpenSSH sftp aes128-gcm",
     sections: ["files"],
     metric: /512 MiB download via local_path|vs OpenSSH's fastest/,
     peer: /sftp get.*(aes128-gcm|fastest)/,
+    goal: { min: 0.8 },
   },
   {
     label: "512 MiB upload via local_path vs OpenSSH sftp aes128-gcm",
     sections: ["files"],
     metric: /512 MiB upload via local_path|vs OpenSSH's fastest/,
     peer: /sftp put.*(aes128-gcm|fastest)/,
+    goal: { min: 0.8 },
   },
   {
     label: "ssh_exec_run true p50 vs ssh -S ControlMaster",
     sections: ["exec"],
     metric: /^ssh_exec_run true.* p50$/,
     peer: /ssh -S ControlMaster/,
+    goal: { max: 0.45 },
   },
   {
     label: "ssh_exec_run true p50 vs raw ssh2",
     sections: ["exec"],
     metric: /^ssh_exec_run true.* p50$/,
     peer: /raw ssh2/,
+    goal: { max: 1.25 },
   },
   {
     label: "fan-out uptime to 200 hosts, cold vs parallel-ssh (curve25519)",
@@ -218,7 +233,7 @@ export function printSummary(rows: readonly Row[]): void {
   out("\nissue 17 summary (ratio = ours / peer; times: lower is better, MiB/s: higher)");
   out(
     `${"row".padEnd(64)} ${"ours".padStart(12)}  ${"peer".padStart(12)}  ${"ratio".padStart(6)}  ${
-      "goal".padEnd(13)
+      "goal".padEnd(18)
     } peer`,
   );
   for (const want of ISSUE_ROWS) {
@@ -226,23 +241,25 @@ export function printSummary(rows: readonly Row[]): void {
     if (!r) {
       out(
         `${want.label.padEnd(64)} ${"".padStart(12)}  ${"".padStart(12)}  ${"".padStart(6)}  ${
-          "".padEnd(13)
+          "".padEnd(18)
         } not measured (run \`deno task bench ${want.sections.join(" or ")}\`)`,
       );
       continue;
     }
     let goal = "";
-    if (want.goal && r.ratio !== undefined) {
-      const ok = (want.goal.max === undefined || r.ratio <= want.goal.max) &&
-        (want.goal.min === undefined || r.ratio >= want.goal.min);
+    const judged = want.goal?.on === "value" ? r.value : r.ratio;
+    if (want.goal && judged !== undefined) {
+      const ok = (want.goal.max === undefined || judged <= want.goal.max) &&
+        (want.goal.min === undefined || judged >= want.goal.min);
       const g = want.goal.max !== undefined ? `<=${want.goal.max}` : `>=${want.goal.min}`;
-      goal = `${g} ${ok ? "met" : "MISSED"}`;
+      const unit = want.goal.on === "value" ? ` ${r.unit}` : "";
+      goal = `${g}${unit} ${ok ? "met" : "MISSED"}`;
     }
     out(
       `${want.label.padEnd(64)} ${fmt(r.value, r.unit).padStart(12)}  ${
         fmt(r.peerValue, r.unit).padStart(12)
       }  ${r.ratio !== undefined ? r.ratio.toFixed(2).padStart(6) : "".padStart(6)}  ${
-        goal.padEnd(13)
+        goal.padEnd(18)
       } ${[r.peer ?? "no peer measured", r.note].filter(Boolean).join("; ")}`,
     );
   }
