@@ -61,6 +61,25 @@ function bytes(n: number, seed = 7): Uint8Array {
   return b;
 }
 
+/** Host processes with `path` open (the hosts are loopback sshd on this machine). */
+async function readersOf(path: string): Promise<number[]> {
+  const out: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^[0-9]+$/.test(e.name)) continue;
+    try {
+      for await (const fd of Deno.readDir(`/proc/${e.name}/fd`)) {
+        if (await Deno.readLink(`/proc/${e.name}/fd/${fd.name}`).catch(() => "") === path) {
+          out.push(Number(e.name));
+          break;
+        }
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
 const wrong = (r: RawExecResult): RawExecResult => ({ ...r, stdout: `${"0".repeat(64)}  -\n` });
 
 for (const shell of ["sh", "bash"] as LoginShell[]) {
@@ -166,7 +185,9 @@ for (const shell of ["sh", "bash"] as LoginShell[]) {
   Deno.test(`PATH-51 (${shell}): a read that fails stops the host's digest`, async () => {
     await withFiles(async (c) => {
       const f = `${c.root}/f.bin` as CheckedPath;
-      await put(f, bytes(3 * MiB));
+      await put(f, "");
+      // 4 GiB of holes: the host's sha256sum needs many seconds for it
+      await Deno.truncate(f, 4 * 1024 * MiB);
       const { fs, hashes } = await tapped(c, []);
       const file = await Deno.open(`${c.local}/x`, { write: true, create: true });
       try {
@@ -180,6 +201,11 @@ for (const shell of ["sh", "bash"] as LoginShell[]) {
       }
       assert.equal(hashes.length, 1);
       assert.equal(hashes[0]!.signal?.aborted, true, "the host digest was cancelled");
+      // and on the host nothing reads the file a moment later (a digest left running would
+      // still be hashing its 4 GiB; the cancelled one's process group was killed)
+      await new Promise((r) => setTimeout(r, 1500));
+      const readers = await readersOf(f);
+      assert.deepEqual(readers, [], "no host process still hashes the file");
     }, { shell });
   });
 
