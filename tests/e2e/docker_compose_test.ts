@@ -59,6 +59,21 @@ async function projectStates(bed: ContainerBed, proj: string): Promise<string> {
   return r.stdout.split("\n").filter(Boolean).sort().join("\n");
 }
 
+/** The project's container states once every one satisfies `ok` (or after 30 s, as they are). */
+async function settled(
+  bed: ContainerBed,
+  proj: string,
+  ok: (state: string) => boolean,
+): Promise<string[]> {
+  let lines: string[] = [];
+  for (let i = 0; i < 150; i++) {
+    lines = (await projectStates(bed, proj)).split("\n").filter(Boolean);
+    if (lines.length && lines.every(ok)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return lines;
+}
+
 Deno.test("compose v1 (docker-compose): up, ps, logs, restart, stop, start, pull, down; check plans change nothing", async () => {
   await withDockerFleet(async ({ bed, s, root }) => {
     const proj = uniqueName("sshmcpc").replace("-", "");
@@ -103,12 +118,18 @@ Deno.test("compose v1 (docker-compose): up, ps, logs, restart, stop, start, pull
       assert.equal(restart.exit_code, 0, String(restart.stderr));
       const stop = await s.ok<R>("ssh_docker_compose_stop", base);
       assert.equal(stop.exit_code, 0);
-      assert.match(await projectStates(bed, proj), /exited/);
+      // docker-compose 1.x returns before the engine reports every container stopped
+      const stopped = await settled(bed, proj, (st) => / exited$/.test(st));
+      assert.ok(stopped.every((l) => / exited$/.test(l)), stopped.join("; "));
       const startPlan = await s.ok<{ plan: Plan }>("ssh_docker_compose_start", {
         ...base,
         check: true,
       });
-      assert.deepEqual(startPlan.plan.items.sort(), ["web", "worker"]);
+      assert.deepEqual(
+        startPlan.plan.items.sort(),
+        ["web", "worker"],
+        JSON.stringify(startPlan.plan),
+      );
       const start = await s.ok<R>("ssh_docker_compose_start", base);
       assert.equal(start.exit_code, 0);
       assert.doesNotMatch(await projectStates(bed, proj), /exited/);
@@ -218,4 +239,30 @@ Deno.test("DOCKER-26/27: compose_up refuses privileged configurations (file and 
       await s.call("ssh_docker_compose_down", { ...base, timeout: 120 });
     }
   }, { env: { ALLOW_DOCKER_PRIVILEGED: "true" } });
+});
+
+Deno.test("compose check plans: a project whose containers cannot be listed is an error, never a plan of no changes", async () => {
+  // a compose CLI that fails every call, as a broken or hanging docker-compose would
+  const bin = await Deno.makeTempDir({ prefix: "sshmcp-compose-bin-" });
+  await Deno.chmod(bin, 0o755);
+  const cli = `${bin}/broken-compose`;
+  await Deno.writeTextFile(cli, "#!/bin/sh\necho 'cannot reach the engine' >&2\nexit 3\n");
+  await Deno.chmod(cli, 0o755);
+  try {
+    await withDockerFleet(async ({ bed, s, root }) => {
+      const file = await project(root, uniqueName("sshmcpx").replace("-", ""), services(bed.image));
+      for (const verb of ["up", "start", "stop", "restart", "down"]) {
+        const e = await s.err(`ssh_docker_compose_${verb}`, {
+          host: "h1",
+          compose_file: file,
+          check: true,
+        });
+        assert.equal(e.code, "RuntimeError", `${verb}: ${e.message}`);
+        assert.match(e.message, /Could not list the containers of .*compose\.yml \(exit 3\)/);
+        assert.match(e.message, /nothing was changed/);
+      }
+    }, { env: { SSH_DOCKER_COMPOSE_CMD: cli } });
+  } finally {
+    await Deno.remove(bin, { recursive: true });
+  }
 });

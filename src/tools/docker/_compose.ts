@@ -8,6 +8,7 @@
 
 import { z } from "zod";
 import type { CheckedPath } from "../../checked.ts";
+import { ToolError } from "../../errors.ts";
 import type { ToolContext } from "../context.ts";
 import type { Prefixes } from "./_cli.ts";
 import { type DockerObject, rowNames, rowService, rowState } from "./_parse.ts";
@@ -47,6 +48,19 @@ export async function projectView(
     );
   }
   const view = await composeContainers(ctx, p, file, v1, { all: true });
+  if (view.raw.cancelled) {
+    throw new ToolError("Cancelled", "The request was cancelled; nothing was changed.");
+  }
+  if (view.raw.exitCode !== 0 || view.raw.timedOut) {
+    // an unreadable project must not look like a project without containers (a plan of no changes)
+    const why = view.raw.timedOut ? "timed out" : `exit ${view.raw.exitCode}`;
+    throw new ToolError(
+      "RuntimeError",
+      `Could not list the containers of ${file} (${why}), so no plan was made; nothing was changed. ` +
+        "Check the compose CLI on the host (ssh_docker_compose_ps shows its own error) and retry.",
+      { stage: "compose ps" },
+    );
+  }
   const rows = view.rows;
   const by = new Map<string, ServiceView>();
   for (const s of services) by.set(s, { service: s, containers: [] });
