@@ -8,10 +8,10 @@
  * @module
  */
 
-import { connectionKey } from "./connection_key.ts";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import type ssh2 from "ssh2";
 import { ToolError } from "../errors.ts";
+import { connectionKey } from "./connection_key.ts";
 import type { Logger } from "../log.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import type { RemoteCommand } from "../checked.ts";
@@ -34,8 +34,6 @@ export {
   type SocketFactory,
   verifyHostKeyOnly,
 } from "./handshake.ts";
-
-export { connectionKey };
 
 /** An authenticated SSH connection. */
 /** The server (or ssh2) refused to open a channel; `reason` is its text. */

@@ -73,7 +73,7 @@ export class ReadGuard {
   readonly #hash: Hash = createHash("sha256");
   #bytes = 0;
   /** the host's digest started at step 1, for `#early.prefix` bytes */
-  #early: { prefix: number; stop: AbortController; result: Promise<RawExecResult> } | null = null;
+  #early: { prefix: number; stop: AbortController; result: Promise<string> } | null = null;
 
   private constructor(pin: PinnedShell, path: string, signal?: AbortSignal) {
     this.#pin = pin;
@@ -139,30 +139,17 @@ export class ReadGuard {
     const mine = this.#hash.digest("hex");
     const early = this.#early;
     this.#early = null;
-    let r;
-    try {
-      if (early && early.prefix === this.#bytes) r = await early.result;
-      else {
-        early?.stop.abort();
-        r = await this.#digest(this.#bytes, this.#signal);
-      }
-    } catch (e) {
-      if (e instanceof PathMovedError) throw readMoved(this.#path, e.detail);
-      throw e;
+    let theirs: string;
+    if (early && early.prefix === this.#bytes) theirs = await early.result;
+    else {
+      early?.stop.abort();
+      theirs = await this.#digest(this.#bytes, this.#signal);
     }
-    const theirs = (r.stdout.split(/\s/)[0] ?? "").toLowerCase();
-    if (r.exitCode !== 0 || !/^[0-9a-f]{64}$/.test(theirs)) {
-      throw readMoved(this.#path, `its content could not be checked (exit ${r.exitCode})`);
-    }
-    if (theirs !== mine) {
-      // the host hashed the whole file when its size equalled the prefix; a file that grew
-      // since then is hashed again, exactly the prefix, before the read is refused
-      const again = await this.#digest(this.#bytes, this.#signal, true).catch((e) => {
-        throw e instanceof PathMovedError ? readMoved(this.#path, e.detail) : e;
-      });
-      if (again.exitCode !== 0 || (again.stdout.split(/\s/)[0] ?? "").toLowerCase() !== mine) {
-        throw readMoved(this.#path, "the bytes read are not the content of the checked file");
-      }
+    if (theirs === mine) return;
+    // the host hashed the whole file when its size equalled the prefix; a file that grew
+    // since then is hashed again, exactly the prefix, before the read is refused
+    if (await this.#digest(this.#bytes, this.#signal, true) !== mine) {
+      throw readMoved(this.#path, "the bytes read are not the content of the checked file");
     }
   }
 
@@ -172,7 +159,19 @@ export class ReadGuard {
     this.#early = null;
   }
 
-  #digest(prefix: number, signal: AbortSignal | undefined, exact = false): Promise<RawExecResult> {
-    return this.#pin.digest(this.#path, "sha256", { prefix, signal, exact });
+  /** The host's sha256 (lowercase hex) of the first `prefix` bytes of the checked file. */
+  async #digest(prefix: number, signal: AbortSignal | undefined, exact = false): Promise<string> {
+    let r: RawExecResult;
+    try {
+      r = await this.#pin.digest(this.#path, "sha256", { prefix, signal, exact });
+    } catch (e) {
+      if (e instanceof PathMovedError) throw readMoved(this.#path, e.detail);
+      throw e;
+    }
+    const hex = (r.stdout.split(/\s/)[0] ?? "").toLowerCase();
+    if (r.exitCode !== 0 || !/^[0-9a-f]{64}$/.test(hex)) {
+      throw readMoved(this.#path, `its content could not be checked (exit ${r.exitCode})`);
+    }
+    return hex;
   }
 }

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { type ContainerBed, uniqueName, withDockerFleet } from "../_support/containers.ts";
 import { testUser } from "../_support/sshd.ts";
+import { eventually } from "./_files_fixture.ts";
 
 type R = Record<string, unknown>;
 type Plan = {
@@ -59,21 +60,6 @@ async function projectStates(bed: ContainerBed, proj: string): Promise<string> {
   return r.stdout.split("\n").filter(Boolean).sort().join("\n");
 }
 
-/** The project's container states once every one satisfies `ok` (or after 30 s, as they are). */
-async function settled(
-  bed: ContainerBed,
-  proj: string,
-  ok: (state: string) => boolean,
-): Promise<string[]> {
-  let lines: string[] = [];
-  for (let i = 0; i < 150; i++) {
-    lines = (await projectStates(bed, proj)).split("\n").filter(Boolean);
-    if (lines.length && lines.every(ok)) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return lines;
-}
-
 Deno.test("compose v1 (docker-compose): up, ps, logs, restart, stop, start, pull, down; check plans change nothing", async () => {
   await withDockerFleet(async ({ bed, s, root }) => {
     const proj = uniqueName("sshmcpc").replace("-", "");
@@ -119,7 +105,11 @@ Deno.test("compose v1 (docker-compose): up, ps, logs, restart, stop, start, pull
       const stop = await s.ok<R>("ssh_docker_compose_stop", base);
       assert.equal(stop.exit_code, 0);
       // docker-compose 1.x returns before the engine reports every container stopped
-      const stopped = await settled(bed, proj, (st) => / exited$/.test(st));
+      let stopped: string[] = [];
+      await eventually(async () => {
+        stopped = (await projectStates(bed, proj)).split("\n").filter(Boolean);
+        return stopped.length > 0 && stopped.every((l) => / exited$/.test(l));
+      }, 30_000);
       assert.ok(stopped.every((l) => / exited$/.test(l)), stopped.join("; "));
       const startPlan = await s.ok<{ plan: Plan }>("ssh_docker_compose_start", {
         ...base,

@@ -25,6 +25,7 @@ import { effectivePolicy } from "../../policy/effective.ts";
 import { mergeWarnings } from "../../policy/sanitize.ts";
 import type { RawExecResult } from "../../ssh/exec.ts";
 import type { PrepareContext } from "../define.ts";
+import { assertNotCancelled } from "../_runner.ts";
 import type { Host, ToolContext } from "../context.ts";
 import { EXEC_RESULT_FIELDS, execAudit, execResult, type ExecResultT } from "../exec_result.ts";
 import { type DockerObject, ndjson, parseSanitized, stripLabels } from "./_parse.ts";
@@ -228,12 +229,7 @@ export async function runCli(
 /** Ends a docker call: audit fields, `Cancelled`, the ExecResult fields. */
 export function finish(ctx: ToolContext, r: RawExecResult, host?: Host): ExecResultT {
   ctx.audit(execAudit(r));
-  if (r.cancelled) {
-    throw new ToolError(
-      "Cancelled",
-      "The request was cancelled; the remote process group was killed.",
-    );
-  }
+  assertNotCancelled(r);
   return execResult((host ?? ctx.host).policy.hostname, r);
 }
 

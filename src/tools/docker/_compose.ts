@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { CheckedPath } from "../../checked.ts";
 import { ToolError } from "../../errors.ts";
+import { assertNotCancelled } from "../_runner.ts";
 import type { ToolContext } from "../context.ts";
 import type { Prefixes } from "./_cli.ts";
 import { type DockerObject, rowNames, rowService, rowState } from "./_parse.ts";
@@ -48,9 +49,7 @@ export async function projectView(
     );
   }
   const view = await composeContainers(ctx, p, file, v1, { all: true });
-  if (view.raw.cancelled) {
-    throw new ToolError("Cancelled", "The request was cancelled; nothing was changed.");
-  }
+  assertNotCancelled(view.raw);
   if (view.raw.exitCode !== 0 || view.raw.timedOut) {
     // an unreadable project must not look like a project without containers (a plan of no changes)
     const why = view.raw.timedOut ? "timed out" : `exit ${view.raw.exitCode}`;
