@@ -32,16 +32,26 @@ export const PROLOGUE: string = [
   "",
 ].join("\n");
 
-/** The capability probe: `/proc/self/fd` traversal, GNU coreutils and findutils. */
+/** sha256 of `abc` as `openssl dgst -sha256 -r` prints it (the probe's known answer). */
+export const OPENSSL_ABC =
+  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad *stdin";
+
+/**
+ * The capability probe: `/proc/self/fd` traversal, GNU coreutils and
+ * findutils, and an `openssl` whose sha256 gives the known answer (it hashes
+ * 2-3x faster than coreutils' `sha256sum` where coreutils is built without
+ * OpenSSL, as Debian's is).
+ */
 export const PROBE: string = [
-  "p=0; g=0",
+  "p=0; g=0; o=0",
   '{ command exec 4</; } 2>/dev/null && [ "$(readlink /proc/self/fd/4 2>/dev/null)" = / ] && [ -d /proc/self/fd/4/. ] && p=1',
   'case "$(mv --version 2>/dev/null)" in *"GNU coreutils"*)',
   '  [ "$(stat -c %F / 2>/dev/null)" = directory ] &&',
   "  [ \"$(find / -maxdepth 0 -printf '%y' 2>/dev/null)\" = d ] &&",
   "  [ \"$(printf 'a\\0b\\0' | head -z -n 1 | tr '\\0' x)\" = ax ] && g=1;;",
   "esac",
-  'echo "ssh-mcp-caps p=$p g=$g"',
+  `[ "$(printf abc | openssl dgst -sha256 -r 2>/dev/null)" = "${OPENSSL_ABC}" ] && o=1`,
+  'echo "ssh-mcp-caps p=$p g=$g o=$o"',
 ].join("\n");
 
 /** A pinned script: the shared functions, then `body`. */

@@ -120,6 +120,59 @@ for (const shell of ["sh", "bash"] as LoginShell[]) {
     }, { shell });
   });
 
+  Deno.test(`PATH-51 (${shell}): sha256 runs openssl where the probe's known answer matched, else sha256sum; both agree with the bytes`, async () => {
+    await withFiles(async (c) => {
+      const f = `${c.root}/data.bin`;
+      const content = bytes(300_000);
+      await put(f, content);
+      const modes = [{ prefix: content.length }, { prefix: 1234 }, {
+        prefix: content.length,
+        exact: true,
+      }, {}];
+      for (const [alias, hide] of [["h1", false], ["h2", true]] as const) {
+        const conn = await c.s.app.pool.acquire(c.s.app.hosts().resolve(alias));
+        const scripts: string[] = [];
+        const exec: PinExec = async (cmd, o) => {
+          const script = String(cmd);
+          if (script.includes("ssh-mcp-hash")) scripts.push(script);
+          const r = await conn.exec(cmd, {
+            timeoutMs: 60_000,
+            stdoutCap: 1 << 20,
+            stderrCap: 64 << 10,
+            ...o,
+          });
+          // h2's probe reports no usable openssl, as on a host without one
+          return hide && script.includes("ssh-mcp-probe")
+            ? { ...r, stdout: r.stdout.replace(" o=1", " o=0") }
+            : r;
+        };
+        const pin = await PinnedShell.open(conn, exec);
+        assert.ok(pin, "the test host is hardened");
+        assert.equal(
+          pin.caps.openssl,
+          !hide,
+          `${alias}: the test host has openssl (CI installs it)`,
+        );
+        for (const o of modes) {
+          const r = await pin.digest(f, "sha256", o);
+          assert.equal(r.exitCode, 0, r.stderr);
+          assert.equal(
+            r.stdout.split(/\s/)[0],
+            sha(o.prefix === undefined ? content : content.subarray(0, o.prefix)),
+            `${alias} ${JSON.stringify(o)}`,
+          );
+          const last = scripts.at(-1)!;
+          // the program is the script's last arguments
+          assert.equal(last.endsWith(" openssl dgst -sha256 -r"), !hide, last);
+          assert.equal(last.endsWith(" sha256sum"), hide, last);
+        }
+        // other algorithms are always <alg>sum
+        await pin.digest(f, "sha512", {});
+        assert.ok(scripts.at(-1)!.endsWith(" sha512sum"));
+      }
+    }, { shell, hosts: 2 });
+  });
+
   Deno.test(`PATH-51 (${shell}): one host digest per read, started before the first byte arrives`, async () => {
     await withFiles(async (c) => {
       const f = `${c.root}/big.bin` as CheckedPath;
