@@ -33,6 +33,8 @@ import {
   kindFromFind,
   kindFromStat,
   lastLines,
+  parseCaps,
+  type PinCaps,
   PROBE,
   script,
   splitPath,
@@ -40,20 +42,10 @@ import {
 } from "./pinned_sh.ts";
 import { type EntryKind, SFTP_STATUS, SftpError } from "./sftp_channel.ts";
 
-export { splitPath };
+export { type PinCaps, splitPath };
 
 /** Runs a command on the connection's host (with the call's limits and signal). */
 export type PinExec = (cmd: ShellCommand, opts?: Partial<ExecOptions>) => Promise<RawExecResult>;
-
-/** What the host offers (probed once per connection). */
-export interface PinCaps {
-  /** `/proc/self/fd/N` names and traverses open directories */
-  proc: boolean;
-  /** GNU coreutils and findutils (`mv -T`, `stat -c`, `find -printf`, `head -z`) */
-  gnu: boolean;
-  /** `openssl dgst -sha256 -r` gives the known answer (the faster sha256) */
-  openssl: boolean;
-}
 
 /** Exit status of a script whose pinned directory moved (the race was detected). */
 export const PIN_MOVED = 97;
@@ -134,11 +126,8 @@ export class PinnedShell {
     let p = CAPS.get(conn);
     if (!p) {
       p = exec(sh`/bin/sh -c ${PROBE} ssh-mcp-probe`, { timeoutMs: 15_000 }).then((r) => {
-        const m = /ssh-mcp-caps p=([01]) g=([01]) o=([01])/.exec(r.stdout);
-        if (r.exitCode === 0 && m) {
-          const caps = { proc: m[1] === "1", gnu: m[2] === "1", openssl: m[3] === "1" };
-          return caps.gnu ? caps : null;
-        }
+        const caps = r.exitCode === 0 ? parseCaps(r.stdout) : null;
+        if (caps) return caps.gnu ? caps : null;
         if (r.exitCode === 126 || r.exitCode === 127) return null; // no /bin/sh: a definite no
         // never fall back to the weaker path-based mode because of a transient failure
         throw new ToolError(

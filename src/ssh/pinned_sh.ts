@@ -54,6 +54,25 @@ export const PROBE: string = [
   'echo "ssh-mcp-caps p=$p g=$g o=$o"',
 ].join("\n");
 
+/** What the host offers (probed once per connection). */
+export interface PinCaps {
+  /** `/proc/self/fd/N` names and traverses open directories */
+  proc: boolean;
+  /** GNU coreutils and findutils (`mv -T`, `stat -c`, `find -printf`, `head -z`) */
+  gnu: boolean;
+  /** `openssl dgst -sha256 -r` gives the known answer (the faster sha256) */
+  openssl: boolean;
+}
+
+/**
+ * The capabilities in the probe's output, or null when its `ssh-mcp-caps`
+ * line is missing (`gnu` decides elsewhere whether the host is hardened).
+ */
+export function parseCaps(stdout: string): PinCaps | null {
+  const m = /ssh-mcp-caps p=([01]) g=([01]) o=([01])/.exec(stdout);
+  return m ? { proc: m[1] === "1", gnu: m[2] === "1", openssl: m[3] === "1" } : null;
+}
+
 /** A pinned script: the shared functions, then `body`. */
 export function script(body: string): string {
   return PROLOGUE + body;

@@ -29,13 +29,18 @@ interface HashCall {
   signal: AbortSignal | undefined;
 }
 
-/** A RemoteFs on h1 whose host commands pass through `tap` (hash runs are recorded). */
+/**
+ * A RemoteFs on `alias` (h1) whose host commands pass through a tap: hash runs
+ * are recorded and may be altered by `alter`, the capability probe's answer by
+ * `probe`.
+ */
 async function tapped(
   c: FilesCtx,
   log: string[],
   alter?: (n: number, r: RawExecResult) => RawExecResult,
+  opts: { alias?: string; probe?: (r: RawExecResult) => RawExecResult } = {},
 ): Promise<{ fs: RemoteFs; conn: Connection; hashes: HashCall[]; exec: PinExec }> {
-  const conn = await c.s.app.pool.acquire(c.s.app.hosts().resolve("h1"));
+  const conn = await c.s.app.pool.acquire(c.s.app.hosts().resolve(opts.alias ?? "h1"));
   const hashes: HashCall[] = [];
   const exec: PinExec = async (cmd, o) => {
     const script = String(cmd);
@@ -50,7 +55,8 @@ async function tapped(
       stderrCap: 64 << 10,
       ...o,
     });
-    return isHash && alter ? alter(hashes.length, r) : r;
+    if (isHash && alter) return alter(hashes.length, r);
+    return opts.probe && script.includes("ssh-mcp-probe") ? opts.probe(r) : r;
   };
   return { fs: await RemoteFs.open(conn, { exec }), conn, hashes, exec };
 }
@@ -130,22 +136,11 @@ for (const shell of ["sh", "bash"] as LoginShell[]) {
         exact: true,
       }, {}];
       for (const [alias, hide] of [["h1", false], ["h2", true]] as const) {
-        const conn = await c.s.app.pool.acquire(c.s.app.hosts().resolve(alias));
-        const scripts: string[] = [];
-        const exec: PinExec = async (cmd, o) => {
-          const script = String(cmd);
-          if (script.includes("ssh-mcp-hash")) scripts.push(script);
-          const r = await conn.exec(cmd, {
-            timeoutMs: 60_000,
-            stdoutCap: 1 << 20,
-            stderrCap: 64 << 10,
-            ...o,
-          });
-          // h2's probe reports no usable openssl, as on a host without one
-          return hide && script.includes("ssh-mcp-probe")
-            ? { ...r, stdout: r.stdout.replace(" o=1", " o=0") }
-            : r;
-        };
+        // h2's probe reports no usable openssl, as on a host without one
+        const { conn, exec, hashes } = await tapped(c, [], undefined, {
+          alias,
+          ...(hide ? { probe: (r) => ({ ...r, stdout: r.stdout.replace(" o=1", " o=0") }) } : {}),
+        });
         const pin = await PinnedShell.open(conn, exec);
         assert.ok(pin, "the test host is hardened");
         assert.equal(
@@ -161,14 +156,14 @@ for (const shell of ["sh", "bash"] as LoginShell[]) {
             sha(o.prefix === undefined ? content : content.subarray(0, o.prefix)),
             `${alias} ${JSON.stringify(o)}`,
           );
-          const last = scripts.at(-1)!;
+          const last = hashes.at(-1)!.script;
           // the program is the script's last arguments
           assert.equal(last.endsWith(" openssl dgst -sha256 -r"), !hide, last);
           assert.equal(last.endsWith(" sha256sum"), hide, last);
         }
         // other algorithms are always <alg>sum
         await pin.digest(f, "sha512", {});
-        assert.ok(scripts.at(-1)!.endsWith(" sha512sum"));
+        assert.ok(hashes.at(-1)!.script.endsWith(" sha512sum"));
       }
     }, { shell, hosts: 2 });
   });

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { OPENSSL_ABC, PROBE } from "../../src/ssh/pinned_sh.ts";
+import { OPENSSL_ABC, parseCaps, PROBE } from "../../src/ssh/pinned_sh.ts";
 
 async function probe(shell: string, bin: string | null): Promise<string> {
   const path = bin ? `${bin}:/usr/bin:/bin` : "/usr/bin:/bin";
@@ -16,9 +16,9 @@ async function probe(shell: string, bin: string | null): Promise<string> {
     clearEnv: true,
   }).output();
   assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
-  const m = /ssh-mcp-caps p=([01]) g=([01]) o=([01])/.exec(new TextDecoder().decode(o.stdout));
-  assert.ok(m, "the probe prints its caps line");
-  return m[3]!;
+  const caps = parseCaps(new TextDecoder().decode(o.stdout));
+  assert.ok(caps, "the probe prints its caps line");
+  return caps.openssl ? "1" : "0";
 }
 
 async function fake(dir: string, body: string): Promise<string> {
