@@ -42,9 +42,13 @@ export function out(line: string): void {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 }
 
-/** Starts the server as `deno task start` does and connects an MCP client over stdio. */
+/**
+ * Starts the server as `deno task start` does and connects an MCP client over
+ * stdio; `onStderr` receives the server's stderr text (ignored by default).
+ */
 export async function startServer(
   env: Record<string, string>,
+  onStderr: (text: string) => void = () => {},
 ): Promise<{ client: Client; transport: StdioClientTransport }> {
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
@@ -53,10 +57,60 @@ export async function startServer(
     cwd: ROOT,
     stderr: "pipe",
   });
-  transport.stderr?.on("data", () => {});
+  const dec = new TextDecoder();
+  transport.stderr?.on("data", (d: Uint8Array) => onStderr(dec.decode(d, { stream: true })));
   const client = new Client({ name: "bench", version: "1" });
   await client.connect(transport);
   return { client, transport };
+}
+
+/** Start-up phases in the order the server goes through them (src/startup.ts marks). */
+export const STARTUP_PHASES: readonly { mark: string; label: string }[] = [
+  { mark: "origin", label: "spawn -> Deno runtime up" },
+  { mark: "launcher", label: "launcher modules" },
+  { mark: "plan", label: "launcher: config + permission plan" },
+  { mark: "worker", label: "Worker up + modules (SDK, server)" },
+  { mark: "config", label: "Worker: config" },
+  { mark: "app", label: "App built (policies, catalog)" },
+  { mark: "serving", label: "stdio transport up" },
+  { mark: "listed", label: "initialize + tools/list answered" },
+];
+
+/**
+ * Phase durations (ms, in {@link STARTUP_PHASES} order) of one cold start:
+ * `spawnedAt` and `listedAt` are epoch ms taken by the client, `stderr` the
+ * server's JSON log (`SSH_LOG_FORMAT=json`) with the "serving MCP" line and
+ * its `startup_ms` / `startup_origin_epoch_ms` fields. Null when the line is
+ * missing or a mark is absent (e.g. no Worker).
+ */
+export function startupPhases(
+  stderr: string,
+  spawnedAt: number,
+  listedAt: number,
+): number[] | null {
+  for (const line of stderr.split("\n")) {
+    if (!line.includes("serving MCP")) continue;
+    let o: { startup_ms?: Record<string, number>; startup_origin_epoch_ms?: number };
+    try {
+      o = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const ms = o.startup_ms, origin = o.startup_origin_epoch_ms;
+    if (!ms || typeof origin !== "number") continue;
+    const at: Record<string, number> = { origin: 0, listed: listedAt - origin };
+    for (const [k, v] of Object.entries(ms)) at[k] = v;
+    const out: number[] = [];
+    let prev = spawnedAt - origin;
+    for (const p of STARTUP_PHASES) {
+      const t = at[p.mark];
+      if (typeof t !== "number") return null;
+      out.push(t - prev);
+      prev = t;
+    }
+    return out;
+  }
+  return null;
 }
 
 /**

@@ -5,7 +5,8 @@
  * ratios and saves raw samples under `bench/results/`.
  *
  * Sections: `foundation` here (cold start and RSS with the full catalog vs a
- * minimal MCP server on the same runtime, pooled call latency vs OpenSSH
+ * minimal MCP server on the same runtime, the cold start split into its
+ * phases from the server's start-up timeline, pooled call latency vs OpenSSH
  * ControlMaster, idle RSS) plus every module in `bench/sections/` exporting
  * `name` and `run(): Promise<Row[]>`. Run some with `deno task bench <name>...`.
  *
@@ -26,6 +27,8 @@ import {
   type Row,
   saveResults,
   startServer,
+  STARTUP_PHASES,
+  startupPhases,
 } from "./_lib.ts";
 
 export type { Row };
@@ -85,13 +88,30 @@ async function foundation(): Promise<Row[]> {
     let listed = 0;
     const floorRss: number[] = [];
     const rss: number[] = [];
+    /** per cold start of ours: the phase durations (STARTUP_PHASES order) */
+    const phases: number[][] = [];
+    let missing = 0;
     for (let i = 0; i < 10; i++) {
       for (const which of i % 2 === 0 ? ["ours", "floor"] : ["floor", "ours"]) {
+        let stderr = "";
+        const spawnedAt = performance.timeOrigin + performance.now();
         const t0 = performance.now();
-        const s = which === "ours" ? await startServer(full) : await startFloor();
+        const s = which === "ours"
+          ? await startServer({ ...full, SSH_LOG_FORMAT: "json" }, (t) => (stderr += t))
+          : await startFloor();
         const r = await s.client.listTools();
         (which === "ours" ? cold : floor).push(performance.now() - t0);
-        if (which === "ours") listed = r.tools.length;
+        if (which === "ours") {
+          const listedAt = performance.timeOrigin + performance.now();
+          listed = r.tools.length;
+          // the log line is written before serving starts; its pipe may deliver after stdout's
+          for (let w = 0; w < 50 && !stderr.includes("serving MCP"); w++) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          const p = startupPhases(stderr, spawnedAt, listedAt);
+          if (p) phases.push(p);
+          else missing++;
+        }
         if (i < 3) {
           await new Promise((r) => setTimeout(r, 500));
           (which === "ours" ? rss : floorRss).push((await rssKiB(s.transport.pid!)) / 1024);
@@ -108,6 +128,18 @@ async function foundation(): Promise<Row[]> {
       peerValue: pct(floor, 50),
       ratio: pct(cold, 50) / pct(floor, 50),
       samples: cold,
+    });
+    // where the cold start goes (src/startup.ts marks in the server's "serving MCP" log line)
+    if (missing) out(`foundation: ${missing} cold start(s) logged no start-up timeline`);
+    STARTUP_PHASES.forEach((ph, k) => {
+      if (!phases.length) return;
+      rows.push({
+        section: "foundation",
+        metric: `cold start ${k + 1}/${STARTUP_PHASES.length}: ${ph.label}`,
+        value: pct(phases.map((p) => p[k]!), 50),
+        unit: "ms",
+        samples: phases.map((p) => p[k]!),
+      });
     });
     rows.push({
       section: "foundation",

@@ -25,6 +25,7 @@ import type { ConfigCheck } from "./doctor.ts";
 import { ToolRegistry } from "./registry/pipeline.ts";
 import { VERSION } from "./version.ts";
 import { importLazy } from "./util/lazy_import.ts";
+import { mark, startupFields } from "./startup.ts";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
@@ -174,6 +175,7 @@ async function tools(json: boolean): Promise<number> {
 async function serve(): Promise<number> {
   const cfg = await load();
   if (!cfg) return EXIT.config;
+  mark("config");
   const transportName = cfg.settings.MCP_TRANSPORT;
   if (transportName === "sse") {
     stderrSink(
@@ -200,6 +202,7 @@ async function serve(): Promise<number> {
     }
     throw e;
   }
+  mark("app");
   app.logStartup();
   // OTLP traces only when OTEL_* names an endpoint (the SDK is not even loaded otherwise)
   const telemetry = await initTelemetry(app.settings, cfg.env, app.logger);
@@ -228,7 +231,8 @@ async function serve(): Promise<number> {
     transport,
     onerror: (e) => app.logger.debug("MCP protocol error", { error: e.message.slice(0, 500) }),
   });
-  app.logger.info(`ssh-mcp ${VERSION} serving MCP on stdio`);
+  mark("serving");
+  app.logger.info(`ssh-mcp ${VERSION} serving MCP on stdio`, startupFields());
   void app.checkPinnedAgentKeys();
   await closed.promise;
   removeSignals();

@@ -23,6 +23,7 @@ import {
   workerPermissions,
 } from "./permissions.ts";
 import { importLazy } from "./util/lazy_import.ts";
+import { mark, snapshot } from "./startup.ts";
 
 /** cli.ts by a computed URL: this isolate does not load the server's graph (only the Worker does). */
 function importCli(): Promise<typeof import("./cli.ts")> {
@@ -146,6 +147,7 @@ export async function planFor(
  * comes back as a message and the launcher exits with it.
  */
 export async function launch(argv: readonly string[]): Promise<number> {
+  mark("launcher");
   if (["--version", "-V", "version", "--help", "-h", "help"].includes(argv[0] ?? "")) {
     // print a constant text, read nothing, write nothing: no Worker needed
     const { main } = await importCli();
@@ -153,6 +155,7 @@ export async function launch(argv: readonly string[]): Promise<number> {
   }
   // the runtime check (a file read, or `ps`) runs while the configuration loads
   const [enabled, plan] = await Promise.all([workerOptionsEnabled(), planFor(argv)]);
+  mark("plan");
   if (!enabled) {
     // started without the flag (an old client configuration, `deno run -A main.ts`): run
     // unnarrowed and say so; doctor reports "NOT NARROWED" too
@@ -177,6 +180,11 @@ export async function launch(argv: readonly string[]): Promise<number> {
       Deno.stderr.writeSync(new TextEncoder().encode(`ssh-mcp: fatal: ${e.message}\n`));
       resolve(1);
     };
-    worker.postMessage({ argv: [...argv], plan, mainModule: Deno.mainModule });
+    worker.postMessage({
+      argv: [...argv],
+      plan,
+      mainModule: Deno.mainModule,
+      startup: snapshot(),
+    });
   });
 }

@@ -51,6 +51,7 @@ import {
   resourceUrlFromPublicUrl,
 } from "../http/auth.ts";
 import { RateLimiter } from "../http/rate_limit.ts";
+import { mark, startupFields } from "../startup.ts";
 import { createEventStore } from "../state/events.ts";
 
 /** Path of the MCP endpoint. */
@@ -308,9 +309,11 @@ export async function startHttp(
   resourceUrl = opts.auth?.resourceUrl?.href ??
     (s.MCP_HTTP_PUBLIC_URL !== null ? resourceUrlFromPublicUrl(s.MCP_HTTP_PUBLIC_URL).href : url);
   allowedHosts.add(hostnameOf(resourceUrl));
+  mark("serving");
   log.info(`ssh-mcp serving MCP on ${url}`, {
     auth: opts.auth ? opts.auth.methods.join("+") : "none (loopback only)",
     tls,
+    ...startupFields(),
   });
   return {
     url,
