@@ -33,6 +33,7 @@ import { ConfigError } from "./errors.ts";
 import { expandPath, getEnv, loadDotenv } from "./config/env.ts";
 import { ALIAS_RE, parseHostsToml } from "./config/hosts.ts";
 import { parseSettings } from "./config/settings.ts";
+import "./config/ip_lib.ts"; // parseSettings checks addresses
 import { SshConfig, type SshConfigResult } from "./config/ssh_config.ts";
 import { type Item, parseText } from "./config/ssh_config_parse.ts";
 import type { HostPolicy, Settings } from "./config/types.ts";

@@ -8,7 +8,8 @@
 import * as path from "node:path";
 import { expandPath, loadDotenv } from "./env.ts";
 import { loadHostsFile } from "./hosts.ts";
-import { parseSettings } from "./settings.ts";
+import { IpLibNotLoaded } from "./ip_slot.ts";
+import { loadIpLib, parseSettings } from "./settings.ts";
 import type { ConfigNotice, HostPolicy, HostsFile, Settings } from "./types.ts";
 
 /** Everything read at startup. */
@@ -28,8 +29,26 @@ export interface LoadedConfig {
  * Startup: dotenv + settings + hosts file; throws ConfigError on any fatal
  * rule. Notices include the `.env` INFO line (AC-050) and the
  * `SSH_CONFIG_FILE` honoring / missing line (AC-051).
+ *
+ * The address checks need `ipaddr.js`, which is loaded only when a value
+ * needs it: the first pass runs without it unless it is already loaded, and
+ * a pass that needed it is run again after loading it. The answer is the same
+ * either way; a configuration without address lists (and a loopback default
+ * bind address) never loads it, which keeps it out of the launcher's start.
  */
 export async function loadConfig(
+  opts: { env: Record<string, string>; cwd: string },
+): Promise<LoadedConfig> {
+  try {
+    return await loadOnce(opts);
+  } catch (e) {
+    if (!(e instanceof IpLibNotLoaded)) throw e;
+    await loadIpLib();
+    return await loadOnce(opts);
+  }
+}
+
+async function loadOnce(
   opts: { env: Record<string, string>; cwd: string },
 ): Promise<LoadedConfig> {
   const cwd = path.resolve(opts.cwd);
@@ -84,6 +103,7 @@ export interface ReloadResult {
  * env-only mode (every alias removed), as at startup.
  */
 export async function reloadHosts(current: LoadedConfig): Promise<ReloadResult> {
+  await loadIpLib();
   const hosts = await loadHostsFile(current.settings, current.cwd, current.env);
   const before = current.hosts.hosts;
   const after = hosts.hosts;

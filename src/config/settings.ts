@@ -7,7 +7,8 @@
  */
 
 import * as path from "node:path";
-import ipaddr from "ipaddr.js";
+import type IpaddrLib from "ipaddr.js";
+import { ip, ipLibLoaded } from "./ip_slot.ts";
 import { ConfigError } from "../errors.ts";
 import { errorText, getEnv, shellSplit } from "./env.ts";
 import {
@@ -458,28 +459,41 @@ export function isAbsoluteAnyPlatform(p: string): boolean {
   return p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p) || /^\\\\[^\\/]+[\\/][^\\/]+/.test(p);
 }
 
+/**
+ * Imports `ip_lib.ts`, which provides `ipaddr.js` to the address checks
+ * below (see `ip_slot.ts` for why it is not a static import here).
+ */
+export async function loadIpLib(): Promise<void> {
+  if (!ipLibLoaded()) await import("./ip_lib.ts");
+}
+
 /** True for loopback bind addresses: `localhost`, 127.0.0.0/8, `::1` (bracketed or not). */
 export function isLoopbackHost(host: string): boolean {
   let h = host.trim().toLowerCase();
   if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
   if (h === "localhost" || h.endsWith(".localhost")) return true;
+  // the default bind addresses, answered without the library
+  if (h === "127.0.0.1" || h === "::1") return true;
+  const ipaddr = ip();
   if (!ipaddr.isValid(h)) return false;
   if (ipaddr.IPv4.isValid(h) && !ipaddr.IPv4.isValidFourPartDecimal(h)) return false;
   let a = ipaddr.parse(h);
-  if (a.kind() === "ipv6" && (a as ipaddr.IPv6).isIPv4MappedAddress()) {
-    a = (a as ipaddr.IPv6).toIPv4Address();
+  if (a.kind() === "ipv6" && (a as IpaddrLib.IPv6).isIPv4MappedAddress()) {
+    a = (a as IpaddrLib.IPv6).toIPv4Address();
   }
   return a.range() === "loopback";
 }
 
 /** True when `s` is a valid IP address (IPv4 in four-part decimal, or IPv6). */
 export function isValidIp(s: string): boolean {
+  const ipaddr = ip();
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) return true;
   return s.includes(":") && ipaddr.IPv6.isValid(s);
 }
 
 /** True when `s` is a valid CIDR (`10.0.0.0/8`, `fd00::/8`). */
 export function isValidCidr(s: string): boolean {
+  const ipaddr = ip();
   if (ipaddr.IPv4.isValidCIDRFourPartDecimal(s)) return true;
   return s.includes(":") && ipaddr.IPv6.isValidCIDR(s);
 }

@@ -35,6 +35,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { expandPath } from "../config/env.ts";
 import { isLoopbackHost } from "../config/settings.ts";
+import "../config/ip_lib.ts"; // isLoopbackHost of any host name
 import type { Settings, Tier } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";

@@ -344,7 +344,7 @@ export class ToolRegistry {
   #listed: ListedTool[] | null = null;
   /** search mode (SSH_ENABLE_BM25): the synthetic tools, else null */
   readonly #meta: ReadonlyMap<string, ToolMeta> | null;
-  #search: ToolSearch | null = null;
+  #search: Promise<ToolSearch> | null = null;
   #searchListed: ListedTool[] | null = null;
 
   /**
@@ -393,9 +393,9 @@ export class ToolRegistry {
   }
 
   /** The search index over the visible tools (built on first use). */
-  #index(): ToolSearch {
+  #index(): Promise<ToolSearch> {
     this.#listed ??= listedTools(this.tools);
-    this.#search ??= new ToolSearch(
+    this.#search ??= ToolSearch.create(
       this.tools,
       this.#listed,
       this.#skills,

@@ -17,7 +17,7 @@
  * @module
  */
 
-import MiniSearch from "minisearch";
+import type MiniSearch from "minisearch";
 import { z } from "zod";
 import type { SkillLibrary } from "../skills/library.ts";
 import { parseFrontMatter } from "../skills/library.ts";
@@ -54,7 +54,7 @@ const CALL_DESCRIPTION =
   "Call a tool found by search_tools: name plus its arguments. Same checks and result as a direct call.";
 
 /** `search_tools` answering from `index` (built on first use by the registry). */
-export function searchToolsFor(index: () => ToolSearch): Tool {
+export function searchToolsFor(index: () => Promise<ToolSearch>): Tool {
   return {
     ...defineTool({
       name: SEARCH_TOOLS,
@@ -63,10 +63,9 @@ export function searchToolsFor(index: () => ToolSearch): Tool {
       description: SEARCH_DESCRIPTION,
       input: SearchInput,
       output: SearchOutput,
-      handler: (args) =>
-        Promise.resolve({
-          tools: index().search(args.query) as unknown as Record<string, unknown>[],
-        }),
+      handler: async (args) => ({
+        tools: (await index()).search(args.query) as unknown as Record<string, unknown>[],
+      }),
     }),
     skillSlug: "ssh-search-tools",
   };
@@ -251,7 +250,11 @@ interface Doc {
 /** Field weights: the name says most, the skill's prose least. */
 const BOOST = { name: 2, description: 1.5, group: 0.5, tier: 0.3, skill: 0.5 } as const;
 
-/** Ranks the visible tools of one configuration. */
+/**
+ * Ranks the visible tools of one configuration. Built with
+ * {@link ToolSearch.create}: `minisearch` is imported on the first search, not
+ * at start-up (it is used only with `SSH_ENABLE_BM25`; issue 17).
+ */
 export class ToolSearch {
   readonly #index: MiniSearch<Doc>;
   readonly #listed: ReadonlyMap<string, ListedTool>;
@@ -263,7 +266,18 @@ export class ToolSearch {
    * @param skills the served skills (hidden tools' skills are not served)
    * @param maxResults `SSH_BM25_MAX_RESULTS`
    */
-  constructor(
+  static async create(
+    tools: readonly (Tool | ToolMeta)[],
+    listed: readonly ListedTool[],
+    skills: SkillLibrary | null,
+    maxResults: number,
+  ): Promise<ToolSearch> {
+    const { default: lib } = await import("minisearch");
+    return new ToolSearch(lib, tools, listed, skills, maxResults);
+  }
+
+  private constructor(
+    lib: typeof MiniSearch,
     tools: readonly (Tool | ToolMeta)[],
     listed: readonly ListedTool[],
     skills: SkillLibrary | null,
@@ -271,7 +285,7 @@ export class ToolSearch {
   ) {
     this.#max = maxResults;
     this.#listed = new Map(listed.map((l) => [l.name, l]));
-    this.#index = new MiniSearch<Doc>({
+    this.#index = new lib<Doc>({
       fields: ["name", "description", "group", "tier", "skill"],
       tokenize,
       processTerm,

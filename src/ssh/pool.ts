@@ -122,7 +122,7 @@ export class ConnectionPool {
         idle_seconds: Math.max(0, Math.floor((now - c.lastUsed) / 1000)),
       });
     }
-    return out.sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port);
+    return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port));
   }
 
   /** Number of live connections. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
+import "../../src/config/ip_lib.ts"; // address checks without loadConfig
 import { ConfigError } from "../../src/errors.ts";
 import {
   ALERTS_KEYS,

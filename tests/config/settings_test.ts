@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../src/errors.ts";
+import "../../src/config/ip_lib.ts"; // address checks without loadConfig
 import {
   defaultSettings,
   isLoopbackHost,

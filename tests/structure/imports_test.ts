@@ -395,29 +395,36 @@ interface InfoDependencyFull extends InfoDependency {
 }
 
 /**
- * The static (non-dynamic) module graph from `src/worker_entry.ts`, the
- * serving path: what is evaluated before the first `tools/list` answer.
- * Returns each reached specifier with its import chain back to the entry.
+ * The static (non-dynamic) module graph from `entry` (default
+ * `src/worker_entry.ts`, the serving path: what is evaluated before the first
+ * `tools/list` answer), also following the dynamic imports made by the
+ * modules in `followDynamicIn` (repo-relative). Returns each reached
+ * specifier with its import chain back to the entry.
  */
-async function servingGraph(): Promise<Map<string, string>> {
-  const modules = await denoInfo("src/worker_entry.ts");
+async function servingGraph(
+  entry = "src/worker_entry.ts",
+  followDynamicIn: ReadonlySet<string> = new Set(),
+  minModules = 100,
+): Promise<Map<string, string>> {
+  const modules = await denoInfo(entry);
   const byId = new Map(modules.map((m) => [m.specifier, m]));
   const from = new Map<string, string>();
-  const root = new URL("src/worker_entry.ts", ROOT_URL).href;
+  const root = new URL(entry, ROOT_URL).href;
   const queue = [root];
   const seen = new Set(queue);
   while (queue.length) {
     const at = queue.shift()!;
+    const dynamicOk = followDynamicIn.has(srcRelative(at) ?? "");
     for (const d of (byId.get(at)?.dependencies ?? []) as InfoDependencyFull[]) {
       const to = d.code?.specifier;
-      if (!to || d.isDynamic || seen.has(to)) continue;
+      if (!to || (d.isDynamic && !dynamicOk) || seen.has(to)) continue;
       seen.add(to);
       from.set(to, at);
       queue.push(to);
     }
   }
   assert.ok(
-    seen.size > 100,
+    seen.size > minModules,
     `the walk reached only ${seen.size} modules: is the graph read right?`,
   );
   const chains = new Map<string, string>();
@@ -470,6 +477,17 @@ Deno.test("start-up: serving evaluates no connection, exec, SFTP or sudo machine
   const graph = await servingGraph();
   const found = [...graph].filter(([s]) => layer.has(srcRelative(s) ?? "")).map(([, c]) => c);
   assertNone("static import chain(s) of the connection layer on the serving path", found);
+});
+
+Deno.test("start-up: the launcher evaluates no ipaddr.js before the Worker starts (unless an address needs it)", async () => {
+  // issue 17: ipaddr.js is CommonJS, and the first CommonJS package an isolate evaluates sets up
+  // Deno's CommonJS loader (~20 ms); the launcher loads the configuration (its own dynamic
+  // imports, followed here) only for the plan, and config/ip_slot.ts keeps the package out of it
+  // unless a value needs it (tests/config/ip_lazy_test.ts checks that path)
+  const graph = await servingGraph("main.ts", new Set(["src/launcher.ts"]), 10);
+  assert.ok(graph.has(new URL("src/config/settings.ts", ROOT_URL).href), "walk misses settings.ts");
+  const found = [...graph].filter(([s]) => /^npm:\/?ipaddr\.js@/.test(s)).map(([, c]) => c);
+  assertNone("static import chain(s) of ipaddr.js in the launcher", found);
 });
 
 Deno.test("every module imported by a computed URL is packed by deno compile (LAZY_MODULES), and exists", async () => {
