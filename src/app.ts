@@ -9,7 +9,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { expandPath, shellSplit } from "./config/env.ts";
 import { findExecutable } from "./config/settings.ts";
-import "./config/ip_lib.ts"; // the address checks of settings.ts
+import "./config/ip_lib.ts"; // the address checks of settings.ts, for the whole server program
 import { type LoadedConfig, reloadHosts } from "./config/load.ts";
 import { SshConfig } from "./config/ssh_config.ts";
 import type { HostPolicy, Settings } from "./config/types.ts";

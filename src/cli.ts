@@ -20,7 +20,6 @@ import { McpService } from "./mcp/server.ts";
 import { serveStdio } from "./mcp/sdk.ts";
 import { initTelemetry } from "./telemetry/otel.ts";
 import { isLoopbackHost } from "./config/settings.ts";
-import "./config/ip_lib.ts"; // the address checks, everywhere in this program
 import { LineTransport, writeStdout } from "./mcp/stdio.ts";
 import type { ConfigCheck } from "./doctor.ts";
 import { ToolRegistry } from "./registry/pipeline.ts";

@@ -1,9 +1,9 @@
 /**
  * Fills `ip_slot.ts` with `ipaddr.js` when imported (see there for why the
  * package is not a static import of `settings.ts`). Imported for this side
- * effect by the server program (`cli.ts`, `app.ts`), by the modules that
- * check addresses outside `loadConfig` (`http/auth.ts`, `serve_ssh.ts`,
- * `init.ts`) and by `loadIpLib()`.
+ * effect by `app.ts` (so by the whole server program: `cli.ts`, `serve_ssh.ts`),
+ * by the modules that check addresses without it (`http/auth.ts`, `init.ts`)
+ * and by `loadConfig` when a parse asked for it.
  *
  * @module
  */

@@ -7,8 +7,8 @@
  * it does not import the package unless its configuration has an address to
  * check: `loadConfig` parses once without it and, when a check asked for it
  * ({@link IpLibNotLoaded}), imports `ip_lib.ts` and parses again. The server
- * program (`cli.ts`, `app.ts`) and the modules that check addresses outside
- * `loadConfig` import `ip_lib.ts`, which fills this slot when evaluated.
+ * program (through `app.ts`) and the modules that check addresses without it
+ * import `ip_lib.ts`, which fills this slot when evaluated.
  *
  * @module
  */

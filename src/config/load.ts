@@ -8,8 +8,8 @@
 import * as path from "node:path";
 import { expandPath, loadDotenv } from "./env.ts";
 import { loadHostsFile } from "./hosts.ts";
-import { IpLibNotLoaded } from "./ip_slot.ts";
-import { loadIpLib, parseSettings } from "./settings.ts";
+import { ipLibLoaded, IpLibNotLoaded } from "./ip_slot.ts";
+import { parseSettings } from "./settings.ts";
 import type { ConfigNotice, HostPolicy, HostsFile, Settings } from "./types.ts";
 
 /** Everything read at startup. */
@@ -30,21 +30,29 @@ export interface LoadedConfig {
  * rule. Notices include the `.env` INFO line (AC-050) and the
  * `SSH_CONFIG_FILE` honoring / missing line (AC-051).
  *
- * The address checks need `ipaddr.js`, which is loaded only when a value
- * needs it: the first pass runs without it unless it is already loaded, and
- * a pass that needed it is run again after loading it. The answer is the same
- * either way; a configuration without address lists (and a loopback default
- * bind address) never loads it, which keeps it out of the launcher's start.
+ * Address checks run through {@link withAddressChecks}: a configuration
+ * without address lists (and a loopback default bind address) never loads
+ * `ipaddr.js`, which keeps it out of the launcher's start.
  */
-export async function loadConfig(
+export function loadConfig(
   opts: { env: Record<string, string>; cwd: string },
 ): Promise<LoadedConfig> {
+  return withAddressChecks(() => loadOnce(opts));
+}
+
+/**
+ * Runs a parse that may check addresses: without `ipaddr.js` unless it is
+ * already loaded and, when a check asked for it ({@link IpLibNotLoaded}), once
+ * more after importing `ip_lib.ts` (see `ip_slot.ts`). The answer is the same
+ * either way; `parse` must be repeatable (it reads and parses, nothing else).
+ */
+async function withAddressChecks<T>(parse: () => Promise<T>): Promise<T> {
   try {
-    return await loadOnce(opts);
+    return await parse();
   } catch (e) {
-    if (!(e instanceof IpLibNotLoaded)) throw e;
-    await loadIpLib();
-    return await loadOnce(opts);
+    if (!(e instanceof IpLibNotLoaded) || ipLibLoaded()) throw e;
+    await import("./ip_lib.ts");
+    return await parse();
   }
 }
 
@@ -103,8 +111,9 @@ export interface ReloadResult {
  * env-only mode (every alias removed), as at startup.
  */
 export async function reloadHosts(current: LoadedConfig): Promise<ReloadResult> {
-  await loadIpLib();
-  const hosts = await loadHostsFile(current.settings, current.cwd, current.env);
+  const hosts = await withAddressChecks(() =>
+    loadHostsFile(current.settings, current.cwd, current.env)
+  );
   const before = current.hosts.hosts;
   const after = hosts.hosts;
   const added = [...after.keys()].filter((a) => !before.has(a));

@@ -8,7 +8,7 @@
 
 import * as path from "node:path";
 import type IpaddrLib from "ipaddr.js";
-import { ip, ipLibLoaded } from "./ip_slot.ts";
+import { ip } from "./ip_slot.ts";
 import { ConfigError } from "../errors.ts";
 import { errorText, getEnv, shellSplit } from "./env.ts";
 import {
@@ -457,14 +457,6 @@ export function parseList(raw: string): string[] {
 /** Absolute POSIX (`/…`), Windows drive (`C:\…`, `C:/…`) or UNC (`\\server\share…`). */
 export function isAbsoluteAnyPlatform(p: string): boolean {
   return p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p) || /^\\\\[^\\/]+[\\/][^\\/]+/.test(p);
-}
-
-/**
- * Imports `ip_lib.ts`, which provides `ipaddr.js` to the address checks
- * below (see `ip_slot.ts` for why it is not a static import here).
- */
-export async function loadIpLib(): Promise<void> {
-  if (!ipLibLoaded()) await import("./ip_lib.ts");
 }
 
 /** True for loopback bind addresses: `localhost`, 127.0.0.0/8, `::1` (bracketed or not). */

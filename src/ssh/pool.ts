@@ -27,6 +27,7 @@ import { importLazy } from "../util/lazy_import.ts";
 import type { KnownHosts } from "./known_hosts.ts";
 import type { PoolSession } from "./sessions.ts";
 import { withSpan } from "../telemetry/otel.ts";
+import { compareCodeUnits } from "../util/text.ts";
 
 export type { PoolSession };
 
@@ -122,7 +123,7 @@ export class ConnectionPool {
         idle_seconds: Math.max(0, Math.floor((now - c.lastUsed) / 1000)),
       });
     }
-    return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port));
+    return out.sort((a, b) => compareCodeUnits(a.host, b.host) || a.port - b.port);
   }
 
   /** Number of live connections. */

@@ -1,10 +1,20 @@
 /**
- * Text helpers shared by the file and sudo tools: the strict UTF-8 check that
- * names the first bad byte (AC-010) and the edit rules of TOOLS.md §7
- * (`ssh_edit`, `ssh_sudo_edit`).
+ * Text helpers: the strict UTF-8 check that names the first bad byte
+ * (AC-010) and the edit rules of TOOLS.md §7 (`ssh_edit`, `ssh_sudo_edit`),
+ * shared by the file and sudo tools, and the locale-free string order of
+ * listings.
  *
  * @module
  */
+
+/**
+ * Orders strings by UTF-16 code units: the same order on every machine (no
+ * locale), and no ICU collator to set up on the first comparison, as
+ * `localeCompare` does (about 9 ms of a cold start, issue 17).
+ */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** Byte offset of the first invalid UTF-8 sequence, or -1. */
 export function invalidUtf8Offset(b: Uint8Array): number {
