@@ -25,6 +25,7 @@
  * | noapt     | sshmcpsvc  | PATH without apt/systemctl  | PlatformNotSupported                    |
  * | nosystemd | sshmcpsvc  | the machine's own systemctl | systemd not PID 1: PlatformNotSupported |
  * | win       | -          | platform = "windows"        | POSIX gate before I/O                   |
+ * | standin   | sshmcpsvc0 | stable, `standinBin` first  | only with `standinBin`: stand-in tools  |
  *
  * Unit state is shared by every module on the machine, so each test creates
  * units with unique names ({@link createUnit}); the dpkg database is the
@@ -346,7 +347,7 @@ export interface ServicesHosts {
 
 /** Starts the hosts of the module docs' table. */
 export async function startServicesHosts(
-  opts: { extraToml?: string } = {},
+  opts: { extraToml?: string; standinBin?: string } = {},
 ): Promise<ServicesHosts> {
   const f = await ensureServicesBed();
   const dir = await tempDir("sshmcp-services-");
@@ -371,10 +372,17 @@ export async function startServicesHosts(
     start(`PATH=${f.EMPTY_BIN}`),
     start(null),
   ]);
+  // alias `standin` (only with `standinBin`): the root login whose PATH finds
+  // the test's stand-in programs first, for failures real apt cannot be made
+  // to produce on demand
+  const standin = opts.standinBin === undefined ? null : await start(
+    `PATH=${opts.standinBin}:${f.PATH_LINE} APT_CONFIG=${f.APT_STABLE}`,
+  );
+  const all = [stable, updates, noapt, plain, ...(standin ? [standin] : [])];
   const knownHostsPath = `${dir}/known_hosts`;
   await Deno.writeTextFile(
     knownHostsPath,
-    [stable, updates, noapt, plain].flatMap((s) => s.knownHostsLines()).join("\n") + "\n",
+    all.flatMap((s) => s.knownHostsLines()).join("\n") + "\n",
   );
   const host = (alias: string, s: SshdInstance, user: string, extra: string[] = []) =>
     [
@@ -405,6 +413,7 @@ export async function startServicesHosts(
       host("noapt", noapt, f.SVC_USER),
       host("nosystemd", plain, f.SVC_USER),
       host("win", stable, f.SVC_USER, ['platform = "windows"']),
+      standin ? host("standin", standin, f.ROOT_USER) : "",
       opts.extraToml ?? "",
     ].join("\n"),
   );
@@ -425,7 +434,7 @@ export async function startServicesHosts(
       });
     },
     async stop() {
-      await Promise.all([stable, updates, noapt, plain].map((s) => s.stop()));
+      await Promise.all(all.map((s) => s.stop()));
     },
   };
 }
@@ -440,9 +449,14 @@ export const TIERS = {
 /** Starts hosts and the real server in process, runs `fn`, tears both down. */
 export async function withServicesServer(
   fn: (s: InProcess, h: ServicesHosts, auditPath: string) => Promise<void>,
-  opts: { tier?: keyof typeof TIERS; env?: Record<string, string>; extraToml?: string } = {},
+  opts: {
+    tier?: keyof typeof TIERS;
+    env?: Record<string, string>;
+    extraToml?: string;
+    standinBin?: string;
+  } = {},
 ): Promise<void> {
-  const h = await startServicesHosts({ extraToml: opts.extraToml });
+  const h = await startServicesHosts({ extraToml: opts.extraToml, standinBin: opts.standinBin });
   try {
     const auditPath = `${h.dir}/audit.log`;
     const s = await startInProcess(

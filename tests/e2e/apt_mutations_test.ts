@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { commandHash } from "../../src/audit/audit.ts";
 import { ToolRegistry } from "../../src/registry/pipeline.ts";
 import { procsWith, waitFor } from "../_support/procs.ts";
+import { tempDir } from "../_support/sshd.ts";
 import {
   aptLocal,
   dpkgSnapshot,
@@ -256,6 +257,60 @@ Deno.test("PKG-4: a held dpkg/apt lock is an error naming the lock and its holde
         await lists.release();
       }
     }, { tier: "dangerous" });
+  });
+});
+
+Deno.test("PKG-4: apt dying without its lock message (SIGPIPE, empty stderr) while a lock is held is still PackageManagerLocked; other failures are not", async () => {
+  // a stand-in apt-mark: `sigpipe` dies the way apt-mark was seen to die under
+  // load (killed writing to a dpkg that had refused the lock, nothing said);
+  // `error` fails with apt's own message
+  const bin = await tempDir("sshmcp-standin-");
+  await Deno.writeTextFile(
+    `${bin}/apt-mark`,
+    [
+      "#!/bin/sh",
+      'case "$(cat "$(dirname "$0")/mode")" in',
+      "  sigpipe) kill -PIPE $$ ;;",
+      '  error) echo "E: Unable to locate package $3" >&2; exit 100 ;;',
+      "esac",
+      "exit 3",
+      "",
+    ].join("\n"),
+  );
+  await Deno.chmod(`${bin}/apt-mark`, 0o755);
+  const mode = (m: string) => Deno.writeTextFile(`${bin}/mode`, m);
+  await withAptLock(async () => {
+    await withServicesServer(async (s) => {
+      const hold = { host: "standin", action: "hold", packages: ["sshmcp-test-hello"] };
+      for (const path of ["/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock"]) {
+        await mode("sigpipe");
+        const lock = await holdDpkgLock(path);
+        try {
+          const e = await s.err("ssh_apt_mark", hold);
+          assert.equal(e.code, "PackageManagerLocked", e.message);
+          assert.match(
+            e.message,
+            new RegExp(`${path} is held by process ${lock.pid} \\(python3\\)`),
+          );
+          assert.equal(e.meta.lock, path);
+          assert.equal(e.meta.holder_pid, lock.pid);
+          assert.equal(e.meta.holder, "python3");
+          // apt's own error explains the failure even while a lock is held
+          await mode("error");
+          const r = await s.ok<R>("ssh_apt_mark", hold);
+          assert.equal(r.exit_code, 100);
+          assert.match(String(r.stderr), /E: Unable to locate package sshmcp-test-hello/);
+        } finally {
+          await lock.release();
+        }
+      }
+      // the same silent death with no lock held is the plain result it is
+      await mode("sigpipe");
+      const r = await s.ok<R>("ssh_apt_mark", hold);
+      assert.equal(r.exit_code, 141);
+      assert.equal(r.stderr, "");
+      assert.deepEqual(r.dpkg_state, { interrupted: false, unsettled: [], recovery: null });
+    }, { tier: "dangerous", standinBin: bin });
   });
 });
 

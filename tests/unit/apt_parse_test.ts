@@ -9,6 +9,7 @@ import { ToolError } from "../../src/errors.ts";
 import {
   aptPhase,
   dpkgInterrupted,
+  hasAptError,
   parseAptList,
   parseAptPolicy,
   parseAptSearch,
@@ -16,6 +17,7 @@ import {
   parseHolds,
   parseLockError,
   parsePrintUris,
+  parseReportLocks,
   parseSimulation,
   parseUnsettled,
 } from "../../src/tools/pkg/_parse.ts";
@@ -215,6 +217,34 @@ Deno.test("lock errors: apt names lock, pid and process; dpkg names the pid; oth
   assert.equal(lists?.holder, "python3");
   assert.equal(parseLockError(fixture("apt", "simulate_install_unknown.txt")), null);
   assert.equal(parseLockError(fixture("apt", "interrupted_install.txt")), null);
+});
+
+Deno.test("PKG-4: the state report's lock lines: known lock files only, frontend first, the rest is dpkg-query's", () => {
+  const report = [
+    "sshmcp-lock /var/lib/apt/lists/lock 77 apt-get",
+    "half-configured sshmcp-test-slow 1.0",
+    "sshmcp-lock /var/lib/dpkg/lock-frontend 42 unattended-upgr",
+    "sshmcp-lock /var/lib/dpkg/lock-frontend 43 second",
+    "sshmcp-lock /etc/shadow 1 forged",
+    "sshmcp-lock /var/lib/dpkg/lock notapid x",
+    "sshmcp-lock /var/lib/dpkg/lock 9 ",
+    "",
+  ].join("\n");
+  const { locks, rest } = parseReportLocks(report);
+  assert.deepEqual(locks, [
+    { lock: "/var/lib/dpkg/lock-frontend", pid: 42, holder: "unattended-upgr" },
+    { lock: "/var/lib/dpkg/lock", pid: 9, holder: null },
+    { lock: "/var/lib/apt/lists/lock", pid: 77, holder: "apt-get" },
+  ]);
+  assert.deepEqual(parseUnsettled(rest), [
+    { name: "sshmcp-test-slow", status: "half-configured", version: "1.0" },
+  ]);
+  assert.deepEqual(parseReportLocks(""), { locks: [], rest: "" });
+  // apt's and dpkg's own errors explain a failure; warnings and silence do not
+  assert.ok(hasAptError(fixture("apt", "simulate_install_unknown.txt")));
+  assert.ok(hasAptError(fixture("apt", "mark_lock_error.txt")));
+  assert.ok(!hasAptError(""));
+  assert.ok(!hasAptError("W: Some index files failed to download\n"));
 });
 
 Deno.test("dpkg state after an interrupted run: unsettled packages and apt's complaint", () => {

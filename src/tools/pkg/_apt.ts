@@ -11,7 +11,9 @@
  * - `check: true` runs apt's own simulation (`apt-get -s`, `apt-mark
  *   showhold`, `apt-get --print-uris update`) as the login user and changes
  *   nothing;
- * - a held dpkg/apt lock is an error naming the lock and its holder;
+ * - a held dpkg/apt lock is an error naming the lock and its holder, also
+ *   when apt failed without printing its lock message (the state report
+ *   looks the holders up in `/proc/locks`);
  * - after a run that did not finish cleanly (non-zero exit, timeout, cancel)
  *   the result says what state dpkg is in (packages left half-configured or
  *   unpacked) and how to recover.
@@ -32,8 +34,12 @@ import { ProgressChain, runMutation, runRead } from "../_runner.ts";
 import {
   aptPhase,
   dpkgInterrupted,
+  hasAptError,
+  LOCK_FILES,
+  LOCK_LINE,
   type LockHolder,
   parseLockError,
+  parseReportLocks,
   parseUnsettled,
   type Simulation,
   type UnsettledPackage,
@@ -124,6 +130,18 @@ const RECOVERY =
   "configuration (ssh_exec_run on a root login, or ssh_sudo_exec), then repeat the apt call.";
 
 /**
+ * Shell function `sshmcp_locks`: for each of {@link LOCK_FILES}, the process
+ * that holds an fcntl lock on it now, as `sshmcp-lock <file> <pid> <comm>`.
+ * A holder is a POSIX or OFD lock line of `/proc/locks` on the file's inode
+ * (waiters, `->`, are not holders) whose process has the file open, so an
+ * equal inode number on another filesystem is not taken for the lock. Needs
+ * nothing but `stat`, `readlink` and `/proc`; prints nothing where those are
+ * missing or no one holds a lock.
+ */
+const LOCK_HOLDERS =
+  sh`sshmcp_locks() { for f in ${LOCK_FILES}; do i=$(stat -c %i "$f" 2>/dev/null) || continue; while read -r _ t _ _ p d _; do case "$t" in POSIX|OFDLCK) ;; *) continue;; esac; case "$d" in *:"$i") ;; *) continue;; esac; for fd in /proc/"$p"/fd/*; do if [ "$(readlink "$fd" 2>/dev/null)" = "$f" ]; then printf '%s %s %s %s\\n' ${LOCK_LINE} "$f" "$p" "$(tr -d '\\000-\\037\\177' </proc/"$p"/comm 2>/dev/null)"; break; fi; done; done </proc/locks; done; };`;
+
+/**
  * Wraps an apt mutation so that dpkg's state is reported in the same round
  * trip whenever the run does not finish cleanly: the command runs in the
  * background of a shell that, on TERM (the exec engine's cancel/timeout kill),
@@ -135,7 +153,9 @@ const RECOVERY =
  * still say what dpkg was left with, without another exec.
  */
 export function withStateReport(cmd: ShellCommand, marker: string): ShellCommand {
-  return sh`sshmcp_report() { printf '\\n%s\\n' ${marker} >&2; dpkg-query -W -f='\${db:Status-Status} \${binary:Package} \${Version}\\n' 2>/dev/null | grep -v -E '^(installed|config-files|not-installed) ' >&2; }; trap 'trap "" TERM; g=$$; read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null; kill -TERM -- -"$g" 2>/dev/null; wait; sshmcp_report; exit 143' TERM; { ${
+  return sh`${
+    nested(LOCK_HOLDERS)
+  } sshmcp_report() { printf '\\n%s\\n' ${marker} >&2; sshmcp_locks >&2; dpkg-query -W -f='\${db:Status-Status} \${binary:Package} \${Version}\\n' 2>/dev/null | grep -v -E '^(installed|config-files|not-installed) ' >&2; }; trap 'trap "" TERM; g=$$; read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null; kill -TERM -- -"$g" 2>/dev/null; wait; sshmcp_report; exit 143' TERM; { ${
     nested(cmd)
   }; } & wait $!; sshmcp_rc=$?; [ "$sshmcp_rc" -eq 0 ] || sshmcp_report; exit "$sshmcp_rc"`;
 }
@@ -168,7 +188,7 @@ export async function probeDpkgState(ctx: ToolContext, aptText: string): Promise
 
 /** The error for a held lock; looks up the holder's name when apt did not print it. */
 async function lockError(ctx: ToolContext, lock: LockHolder): Promise<ToolError> {
-  let holder = lock.holder;
+  let holder = lock.holder === null ? null : sanitize(lock.holder).text.slice(0, 64) || null;
   if (lock.pid !== null && holder === null) {
     const r = await ctx.exec(sh`cat ${`/proc/${lock.pid}/comm`} 2>/dev/null`, {
       timeoutMs: 10_000,
@@ -266,8 +286,13 @@ export async function runApt(ctx: ToolContext, run: AptRun): Promise<AptMutation
   );
   ctx.audit(execAudit(r));
   const split = splitReport(r.stderr, marker);
+  const held = parseReportLocks(split.report ?? "");
   const clean = r.exitCode === 0 && !r.timedOut && !r.cancelled;
-  const lock = !clean && !r.cancelled ? parseLockError(split.stderr) : null;
+  const lock = clean || r.cancelled ? null : parseLockError(split.stderr) ??
+    // apt can die without saying why (under load apt-mark was seen killed
+    // by SIGPIPE writing to dpkg, which had refused the lock): a lock held
+    // right after the failure, with no error of apt's own, is the cause
+    (!r.timedOut && !hasAptError(split.stderr) ? held.locks[0] ?? null : null);
   if (lock) {
     await progress.flush();
     throw await lockError(ctx, lock);
@@ -276,7 +301,7 @@ export async function runApt(ctx: ToolContext, run: AptRun): Promise<AptMutation
   const state = clean
     ? null
     : split.report !== null
-    ? dpkgState(split.report, aptText)
+    ? dpkgState(held.rest, aptText)
     : r.cancelled
     ? null
     : await probeDpkgState(ctx, aptText);

@@ -240,6 +240,49 @@ export function parseLockError(stderr: string): LockHolder | null {
   return null;
 }
 
+/** The lock files whose holder the state report looks up (see `_apt.ts`). */
+export const LOCK_FILES = [
+  "/var/lib/dpkg/lock-frontend",
+  "/var/lib/dpkg/lock",
+  "/var/cache/apt/archives/lock",
+  "/var/lib/apt/lists/lock",
+] as const;
+
+/** Prefix of the state report's lock lines: `<prefix> <lock file> <pid> <comm>`. */
+export const LOCK_LINE = "sshmcp-lock";
+
+/**
+ * Splits a state report into the held locks it found (in {@link LOCK_FILES}
+ * order, first holder per file) and the rest (dpkg-query's lines).
+ */
+export function parseReportLocks(report: string): { locks: LockHolder[]; rest: string } {
+  const locks: LockHolder[] = [];
+  const rest: string[] = [];
+  for (const line of report.split("\n")) {
+    if (!line.startsWith(`${LOCK_LINE} `)) {
+      rest.push(line);
+      continue;
+    }
+    const m = /^\S+ (\/\S+) (\d+) ?(.*)$/.exec(line);
+    if (!m || !(LOCK_FILES as readonly string[]).includes(m[1]!)) continue;
+    if (locks.some((l) => l.lock === m[1])) continue;
+    locks.push({ lock: m[1]!, pid: Number(m[2]), holder: m[3]!.trim() || null });
+  }
+  locks.sort((a, b) =>
+    (LOCK_FILES as readonly string[]).indexOf(a.lock) -
+    (LOCK_FILES as readonly string[]).indexOf(b.lock)
+  );
+  return { locks, rest: rest.join("\n") };
+}
+
+/**
+ * An error message of apt or dpkg in `stderr` (an `E:` line or `dpkg: error`):
+ * when there is one, the failure is apt's to explain, not a lock we found.
+ */
+export function hasAptError(stderr: string): boolean {
+  return /^(E: |dpkg: error)/m.test(stderr);
+}
+
 /** A package dpkg left between states (`dpkg-query` `db:Status-Status`). */
 export interface UnsettledPackage {
   name: string;
