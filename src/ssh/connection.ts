@@ -52,7 +52,9 @@ export class Connection implements ExecHost, JumpHost {
   readonly connectedAt: number = Date.now();
   /** the connection this one tunnels through, if any */
   readonly via: Connection | null;
-  posixShell = false;
+  #posixShell: boolean | null;
+  /** the login shell being learned: a first command's inline probe, or the probe channel */
+  #shellProbe: Promise<boolean> | null = null;
   lastUsed: number = Date.now();
   #alive = true;
   #channels: Semaphore;
@@ -78,6 +80,7 @@ export class Connection implements ExecHost, JumpHost {
     this.hostKeyFingerprint = init.hostKeyFingerprint;
     this.serverBanner = init.serverBanner;
     this.via = init.via;
+    this.#posixShell = init.target.policy.platform === "posix" ? null : false;
     this.#channels = new Semaphore(init.maxChannels);
     this.#killSlot = new Semaphore(1);
     this.#logger = init.logger;
@@ -88,6 +91,59 @@ export class Connection implements ExecHost, JumpHost {
       this.#logger.debug("ssh connection error", { conn: this.key, error: e.message });
       onGone();
     });
+  }
+
+  /**
+   * TIMEOUT-3: true when the login shell is POSIX, false when not (or the host
+   * is not a POSIX platform), null until the first command's marker or the
+   * probe channel told (see {@link claimShellProbe}).
+   */
+  get posixShell(): boolean | null {
+    return this.#posixShell;
+  }
+
+  /**
+   * {@link ExecHost}: lets the caller's command learn the login shell (its
+   * marker carries the probe, exec.ts). Returns the function that records the
+   * answer (null: inconclusive, the probe channel decides), or null when the
+   * shell is known or already being learned.
+   */
+  claimShellProbe(): ((posix: boolean | null) => void) | null {
+    if (this.#posixShell !== null || this.#shellProbe) return null;
+    let settle!: (posix: boolean | null) => void;
+    const answer = new Promise<boolean | null>((r) => (settle = r));
+    this.#shellProbe = answer.then((posix) => {
+      if (posix === null) {
+        this.#shellProbe = null;
+        return this.knowShell();
+      }
+      this.#posixShell = posix;
+      return posix;
+    });
+    let done = false;
+    return (posix) => {
+      if (done) return;
+      done = true;
+      settle(posix);
+    };
+  }
+
+  /**
+   * {@link ExecHost}: whether the login shell is POSIX, learning it first when
+   * nothing has yet: waits for a first command's inline probe in flight, else
+   * runs {@link POSIX_PROBE} on a channel of its own.
+   */
+  async knowShell(): Promise<boolean> {
+    if (this.#posixShell !== null) return this.#posixShell;
+    this.#shellProbe ??= (async () => {
+      const release = await this.#channels.acquire();
+      try {
+        return (this.#posixShell = await probePosixShell(this));
+      } finally {
+        release();
+      }
+    })();
+    return await this.#shellProbe;
   }
 
   /** False once the transport closed; the pool then reconnects on the next call. */
@@ -133,6 +189,11 @@ export class Connection implements ExecHost, JumpHost {
   /** Runs one command under the channel cap. */
   async exec(command: RemoteCommand, opts: ExecOptions): Promise<RawExecResult> {
     this.#assertAlive();
+    // a command that cannot be sent twice does not carry the shell probe
+    // (exec.ts): learn the shell first, before this call holds a slot
+    const streamed = opts.stdin !== undefined && typeof opts.stdin !== "string" &&
+      !(opts.stdin instanceof Uint8Array);
+    if (streamed && this.#posixShell === null) await this.knowShell();
     const release = await this.#channels.acquire(opts.signal);
     this.lastUsed = Date.now();
     try {
@@ -360,7 +421,8 @@ function endOnce(ch: ssh2.ClientChannel): ssh2.ClientChannel {
 
 /**
  * Opens one hop: TCP (or a forwarded channel through `via`), SSH handshake with
- * strict host-key verification, authentication, and the POSIX-shell probe.
+ * strict host-key verification and authentication. The login shell is
+ * learned later, by the first command (Connection.claimShellProbe).
  */
 export async function openConnection(
   target: ConnectTarget,
@@ -382,14 +444,7 @@ export async function openConnection(
     maxChannels: deps.maxChannels,
     logger,
   });
-  if (target.policy.platform === "posix") {
-    conn.posixShell = await probePosixShell(conn);
-  }
-  logger.debug("ssh connected", {
-    conn: conn.key,
-    fingerprint: presented,
-    posix_shell: conn.posixShell,
-  });
+  logger.debug("ssh connected", { conn: conn.key, fingerprint: presented });
   return conn;
 }
 

@@ -172,9 +172,37 @@ export interface ExecHost {
   openChannel(command: string, env?: Record<string, string>): Promise<OpenedChannel>;
   /** runs a short command on a separate channel, ignoring its output (used to kill) */
   fireAndForget(command: string, timeoutMs: number): Promise<void>;
-  /** true when the login shell is POSIX (the `$$` probe succeeded) */
-  readonly posixShell: boolean;
+  /** true when the login shell is POSIX, false when not, null before anything told */
+  readonly posixShell: boolean | null;
+  /**
+   * Lets this command carry the login-shell probe: the function that records
+   * the answer (null: inconclusive), or null when someone else is learning it
+   */
+  claimShellProbe(): ((posix: boolean | null) => void) | null;
+  /** whether the login shell is POSIX, once known (waits for a probe in flight) */
+  knowShell(): Promise<boolean>;
 }
+
+/**
+ * True when a first command that carried the probe provably never started:
+ * no marker, no stdout, and the login shell rejected the whole line before
+ * running any of it, as csh/tcsh (`$((` is an illegal variable, the whole
+ * line is refused) and fish (a parse error quoting our line, with its nonce)
+ * do. Anything else may have run, and is never run again.
+ */
+export function probeRefused(r: {
+  stdoutBytes: number;
+  stderr: string;
+  exitCode: number;
+  signal: string | null;
+}, markerPrefix: string): boolean {
+  if (r.stdoutBytes !== 0 || r.signal !== null || r.exitCode < 0) return false;
+  if (r.exitCode === 1 && r.stderr === "Illegal variable name.\n") return true;
+  return r.stderr.startsWith("fish: ") && r.stderr.includes(markerPrefix);
+}
+
+/** Stderr held back while a first command's probe marker is awaited (login noise before it). */
+const PROBE_HOLD_MAX = 64 * 1024;
 
 /** Longest pid text accepted after the marker prefix. */
 const MARKER_DIGITS_MAX = 24;
@@ -220,6 +248,7 @@ export async function execCommand(
       "ssh.stderr_bytes": r.stderrBytes,
       "ssh.timed_out": r.timedOut,
       "ssh.cancelled": r.cancelled,
+      ...(host.posixShell !== null ? { "ssh.posix_shell": host.posixShell } : {}),
     });
     return r;
   }, "client");
@@ -230,20 +259,76 @@ async function runCommand(
   command: RemoteCommand,
   opts: ExecOptions,
 ): Promise<RawExecResult> {
-  const started = performance.now();
   if (opts.signal?.aborted) {
     throw new ToolError("Cancelled", "The request was cancelled before the command started.");
   }
+  // TIMEOUT-3: the login shell must be POSIX for the pid marker. A command on
+  // a connection whose shell nobody has learned yet carries the probe itself
+  // (the marker prints `42:<pid>` only where `$((6*7))` is arithmetic), so a
+  // new connection needs no probe channel; commands that cannot be sent twice
+  // (streamed stdin) and commands beside a probe in flight wait for the answer
+  let posix = host.posixShell;
+  let settle: ((posix: boolean | null) => void) | null = null;
+  if (posix === null) {
+    settle = isStream(opts.stdin) ? null : host.claimShellProbe();
+    if (!settle) posix = await host.knowShell();
+  }
+  try {
+    const r = await runOnce(host, command, opts, posix ?? "probe", settle ?? undefined);
+    if (settle) {
+      settle(r.probe);
+      if (r.probe === false && r.refused) {
+        // nothing ran: run it as a non-POSIX shell takes it (no marker)
+        return (await runOnce(host, command, { ...opts, onStart: undefined }, false)).result;
+      }
+    }
+    return r.result;
+  } finally {
+    // a throw (channel refused, cancelled) tells nothing: the next caller learns it
+    settle?.(null);
+  }
+}
+
+/** What {@link runOnce} found out about the login shell (`probe` mode). */
+interface Once {
+  result: RawExecResult;
+  /** probe mode: true POSIX, false not, null inconclusive (timeout, cancel, lost) */
+  probe: boolean | null;
+  /** probe mode, not POSIX: the shell refused the line, nothing ran ({@link probeRefused}) */
+  refused: boolean;
+}
+
+function isStream(stdin: ExecOptions["stdin"]): boolean {
+  return stdin !== undefined && typeof stdin !== "string" && !(stdin instanceof Uint8Array);
+}
+
+async function runOnce(
+  host: ExecHost,
+  command: RemoteCommand,
+  opts: ExecOptions,
+  shell: boolean | "probe",
+  onShell?: (posix: boolean) => void,
+): Promise<Once> {
+  const started = performance.now();
   const nonce = randomHex(8);
   const markerPrefix = `__SSHMCP_PID_${nonce}__ `;
-  const wire = host.posixShell ? `printf '${markerPrefix}%s\\n' "$$" >&2; ${command}` : command;
+  const probing = shell === "probe";
+  const wire = probing
+    ? `printf '${markerPrefix}%s\\n' "$((6*7)):$$" >&2; ${command}`
+    : shell
+    ? `printf '${markerPrefix}%s\\n' "$$" >&2; ${command}`
+    : command;
   const opened = await host.openChannel(wire, opts.env);
   const channel = opened.channel;
 
   const out = new CappedBuffer(opts.stdoutCap);
   const err = new CappedBuffer(opts.stderrCap);
   let pgid: string | null = null;
-  let markerPending = host.posixShell;
+  let markerPending = shell !== false;
+  // probe mode: stderr is held until the marker shows the shell is POSIX, so
+  // a refused line (probeRefused) reaches no consumer before it is run again
+  let holding = probing;
+  const pidLine = probing ? /^42:([0-9]{1,18})$/ : /^([0-9]{1,18})$/;
   let markerSeen: () => void = () => {};
   const markerDone = new Promise<void>((r) => (markerSeen = r));
   let markerBuf: Uint8Array = new Uint8Array(0);
@@ -267,9 +352,39 @@ async function runCommand(
   // marker itself is removed; while it is pending, at most the bytes that
   // could start it are held back
   const prefixBytes = new TextEncoder().encode(markerPrefix);
+  /** the first complete marker line with a pid in `buf`: where it starts and its newline */
+  const findMarker = (buf: Uint8Array): { at: number; nl: number; pid: string } | null => {
+    let from = 0;
+    for (;;) {
+      const rel = indexOfBytes(buf.subarray(from), prefixBytes);
+      if (rel < 0) return null;
+      const at = from + rel;
+      const nl = buf.indexOf(10, at + prefixBytes.length);
+      if (nl < 0) return null;
+      const m = pidLine.exec(decodeUtf8(buf.subarray(at + prefixBytes.length, nl)));
+      if (m && Number(m[1]) > 1) return { at, nl, pid: m[1]! };
+      from = nl + 1;
+    }
+  };
+  const found = (at: number, nl: number, pid: string) => {
+    pgid = pid;
+    markerPending = false;
+    holding = false;
+    pushStderr(markerBuf.subarray(0, at));
+    pushStderr(markerBuf.subarray(nl + 1));
+    markerBuf = new Uint8Array(0);
+    markerSeen();
+    if (probing) onShell?.(true);
+  };
   const onStderr = (d: Uint8Array) => {
     if (!markerPending) return pushStderr(d);
     markerBuf = concat([markerBuf, d]);
+    if (holding) {
+      const m = findMarker(markerBuf);
+      if (m) return found(m.at, m.nl, m.pid);
+      if (markerBuf.length <= PROBE_HOLD_MAX) return;
+      holding = false; // that much before any marker: stream it from here on
+    }
     for (;;) {
       const at = indexOfBytes(markerBuf, prefixBytes);
       if (at < 0) {
@@ -288,16 +403,8 @@ async function runCommand(
           return;
         }
       } else {
-        const digits = decodeUtf8(markerBuf.subarray(digitsFrom, nl));
-        if (/^[0-9]{1,18}$/.test(digits) && Number(digits) > 1) {
-          pgid = digits;
-          markerPending = false;
-          pushStderr(markerBuf.subarray(0, at));
-          pushStderr(markerBuf.subarray(nl + 1));
-          markerBuf = new Uint8Array(0);
-          markerSeen();
-          return;
-        }
+        const m = pidLine.exec(decodeUtf8(markerBuf.subarray(digitsFrom, nl)));
+        if (m && Number(m[1]) > 1) return found(at, nl, m[1]!);
       }
       // the nonce followed by something that is not a pid line: plain text
       const upto = nl < 0 ? digitsFrom : nl + 1;
@@ -336,13 +443,27 @@ async function runCommand(
     exitCode = -1;
   }
   await within(stdinDone, 100);
-  if (markerPending && markerBuf.length) pushStderr(markerBuf);
+  // probe mode without a marker: a shell that answered with an exit status is
+  // not POSIX; a timeout, cancel or lost channel tells nothing
+  let probe: boolean | null = probing && !markerPending ? true : null;
+  let refused = false;
+  const status = opened.exit?.code;
+  if (probing && markerPending && outcome === "closed" && typeof status === "number") {
+    probe = false;
+    refused = holding && probeRefused({
+      stdoutBytes: out.total,
+      stderr: decodeUtf8(markerBuf),
+      exitCode: status,
+      signal: opened.exit?.signal ?? null,
+    }, markerPrefix);
+  }
+  if (markerPending && markerBuf.length && !refused) pushStderr(markerBuf);
   channel.removeAllListeners("data");
   channel.stderr.removeAllListeners("data");
 
   const stdoutRaw = out.bytes();
   const stderrRaw = err.bytes();
-  return {
+  const result: RawExecResult = {
     exitCode,
     signal: exitSignal,
     stdout: decodeUtf8(stdoutRaw),
@@ -357,6 +478,7 @@ async function runCommand(
     cancelled,
     durationMs: Math.round(performance.now() - started),
   };
+  return { result, probe, refused };
 }
 
 /** Waits for `p` at most `ms` milliseconds (the timer is cleared either way). */

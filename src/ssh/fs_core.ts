@@ -117,8 +117,8 @@ export class RemoteFsCore {
   }
 
   /** True when the host's login shell is POSIX (sha256sum and friends can run). */
-  get posixShell(): boolean {
-    return this.ch.conn.posixShell;
+  posixShell(): Promise<boolean> {
+    return this.ch.conn.knowShell();
   }
 
   /** False once the channel or the connection is gone. */
@@ -230,7 +230,7 @@ export class RemoteFsCore {
       return "sftp-rename";
     } catch (e) {
       const fallback = e instanceof SftpError && e.is("FAILURE", "OP_UNSUPPORTED", "LINK_LOOP") &&
-        this.platform === "posix" && this.posixShell && !opts.toIsDir;
+        this.platform === "posix" && !opts.toIsDir && await this.posixShell();
       if (!fallback) throw e;
       const r = await this.execOn(sh`mv -- ${from} ${to}`, { signal: opts.signal });
       if (r.exitCode !== 0) {

@@ -122,7 +122,7 @@ export class PinnedShell {
    * they need (probed once per connection; see module docs).
    */
   static async open(conn: Connection, exec: PinExec): Promise<PinnedShell | null> {
-    if (conn.target.policy.platform !== "posix" || !conn.posixShell) return null;
+    if (conn.target.policy.platform !== "posix" || !(await conn.knowShell())) return null;
     let p = CAPS.get(conn);
     if (!p) {
       p = exec(sh`/bin/sh -c ${PROBE} ssh-mcp-probe`, { timeoutMs: 15_000 }).then((r) => {

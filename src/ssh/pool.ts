@@ -401,7 +401,6 @@ export class ConnectionPool {
       const conn = await this.#connect(policy, user, port, cfg, via);
       span.set({
         "ssh.host_key.fingerprint": conn.hostKeyFingerprint,
-        "ssh.posix_shell": conn.posixShell,
       });
       return conn;
     }, "client");

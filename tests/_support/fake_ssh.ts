@@ -52,11 +52,20 @@ export const SFTP_SERVER_CANDIDATES: readonly string[] = [
   "/usr/libexec/sftp-server",
 ];
 
-/** The command ssh-mcp runs right after connecting (TIMEOUT-3 probe). */
+/** The TIMEOUT-3 probe on a channel of its own (when no command carried it yet). */
 export { POSIX_PROBE };
 
-/** The PID-marker prefix the exec engine puts before every command on a POSIX host. */
-export const PID_MARKER_PREFIX = /^printf '__SSHMCP_PID_[0-9a-f]{16}__ %s\\n' "\$\$" >&2; /;
+/**
+ * The PID-marker prefix the exec engine puts before every command on a POSIX
+ * host; a new connection's first command carries the TIMEOUT-3 probe in it
+ * (`"$((6*7)):$$"` instead of `"$$"`).
+ */
+export const PID_MARKER_PREFIX =
+  /^printf '__SSHMCP_PID_[0-9a-f]{16}__ %s\\n' "(?:\$\(\(6\*7\)\):)?\$\$" >&2; /;
+
+/** The marker prefix of a command that carries the probe (a new connection's first). */
+export const PROBE_MARKER_PREFIX =
+  /^printf '__SSHMCP_PID_[0-9a-f]{16}__ %s\\n' "\$\(\(6\*7\)\):\$\$" >&2; /;
 
 /** Something that reached the fake host. */
 export interface FakeRecord {

@@ -44,16 +44,17 @@ const isRoot = Deno.uid() === 0;
 const cachedUsers = new Map<LoginShell, TestUser>();
 
 /**
- * The login shell of a test user: `sh` (dash on Debian), `bash`, or `tcsh`
- * (a csh-family shell: not POSIX, for the TIMEOUT-3 probe).
+ * The login shell of a test user: `sh` (dash on Debian), `bash`, `tcsh` (a
+ * csh-family shell) or `fish` (neither is POSIX: the TIMEOUT-3 probe).
  */
-export type LoginShell = "sh" | "bash" | "tcsh";
+export type LoginShell = "sh" | "bash" | "tcsh" | "fish";
 
 /** Test user names per login shell (root runs). */
 export const TEST_USERS: Record<LoginShell, string> = {
   sh: "sshmcp",
   bash: "sshmcpbash",
   tcsh: "sshmcptcsh",
+  fish: "sshmcpfish",
 };
 
 /** The login shell program of each test user (`.ci/run` creates the users with the same). */
@@ -61,6 +62,7 @@ const SHELL_PATHS: Record<LoginShell, string> = {
   sh: "/bin/sh",
   bash: "/bin/bash",
   tcsh: "/usr/bin/tcsh",
+  fish: "/usr/bin/fish",
 };
 
 async function run(cmd: string, args: string[], opts: { stdin?: string } = {}) {
@@ -96,7 +98,7 @@ export async function mustRun(
 /**
  * The login user for test hosts (created on first use when running as root):
  * `sshmcp` with `/bin/sh` (dash), `sshmcpbash` with `/bin/bash`, or
- * `sshmcptcsh` with `/usr/bin/tcsh`. Without
+ * `sshmcptcsh` with `/usr/bin/tcsh`, `sshmcpfish` with `/usr/bin/fish`. Without
  * root only the current user exists, so a bash host needs a bash user shell.
  */
 export async function testUser(shell: LoginShell = "sh"): Promise<TestUser> {

@@ -1,12 +1,19 @@
 /**
- * TIMEOUT-3 probe against real login shells: dash and bash pass it and get
- * the pid marker; tcsh (csh family) expands `$$` too, but reads the marker's
- * `>&2` as "both streams to a file named 2", so it must fail the probe, get no
- * prefix, and still run commands.
+ * TIMEOUT-3 probe against real login shells. A new connection opens no probe
+ * channel: its first command carries the probe in its pid marker (`42:<pid>`
+ * only where `$((6*7))` is arithmetic). dash and bash answer it and get the
+ * marker; tcsh (csh family) and fish refuse the whole line before running any
+ * of it (tcsh: an illegal variable; fish: a parse error), so the command runs
+ * once more without the marker and nothing is written to a file named `2`
+ * (tcsh reads the marker's `>&2` as "both streams to a file named 2").
+ *
+ * Every case counts the command's side effect: each call runs exactly once,
+ * also when several first calls race on the fresh connection.
  */
 
 import assert from "node:assert/strict";
 import { withFleetServer } from "../_support/fleet.ts";
+import { procsWith, sleeper, waitFor } from "../_support/procs.ts";
 import { type LoginShell, testUser } from "../_support/sshd.ts";
 
 /** Exists as a file or directory (as root: the test users' homes are readable). */
@@ -18,25 +25,58 @@ const CASES: { shell: LoginShell; posix: boolean }[] = [
   { shell: "sh", posix: true },
   { shell: "bash", posix: true },
   { shell: "tcsh", posix: false },
+  { shell: "fish", posix: false },
 ];
 
+type Exec = { exit_code: number; stdout: string; stderr: string; timed_out: boolean };
+
 for (const { shell, posix } of CASES) {
-  Deno.test(`TIMEOUT-3/TIMEOUT-10: login shell ${shell} ${posix ? "passes" : "fails"} the POSIX probe; commands run; nothing written to a file named 2`, async () => {
+  Deno.test(`TIMEOUT-3/TIMEOUT-10: login shell ${shell} ${posix ? "passes" : "fails"} the POSIX probe its first commands carry; each runs once; nothing written to a file named 2`, async () => {
     const user = await testUser(shell);
     const stray = `${user.home}/2`;
+    const runs = `${user.home}/sshmcp-probe-runs`;
     await Deno.remove(stray).catch(() => {});
+    await Deno.remove(runs).catch(() => {});
+    // the same text in every shell family: a word to stdout, a line appended
+    const command = "echo hello; echo ran >> ~/sshmcp-probe-runs";
+    const lines = async () =>
+      (await Deno.readTextFile(runs).catch(() => "")).split("\n").filter(Boolean).length;
     await withFleetServer(1, async ({ s }) => {
-      const r = await s.ok<{ exit_code: number; stdout: string; stderr: string }>(
-        "ssh_exec_run",
-        { host: "h1", command: "echo hello" },
+      // four first calls at once on the new connection: one carries the probe,
+      // the others wait for its answer
+      const first = await Promise.all(
+        [1, 2, 3, 4].map(() => s.ok<Exec>("ssh_exec_run", { host: "h1", command })),
       );
-      assert.equal(r.exit_code, 0, r.stderr);
-      assert.equal(r.stdout, "hello\n");
-      assert.ok(!r.stderr.includes("__SSHMCP_PID_"), r.stderr);
-      assert.equal(await exists(stray), false, `${stray} was written by the marker's >&2`);
+      for (const r of first) {
+        assert.equal(r.exit_code, 0, r.stderr);
+        assert.equal(r.stdout, "hello\n");
+        assert.equal(r.stderr, "", `${shell}: the refused probe line must not reach the result`);
+      }
+      assert.equal(await lines(), 4, "each of the four first calls ran exactly once");
       const conn = s.app.pool.peek(s.app.hosts().get("h1")!);
-      assert.ok(conn, "the call left a pooled connection");
+      assert.ok(conn, "the calls left a pooled connection");
       assert.equal(conn.posixShell, posix, `posixShell on a ${shell} login`);
+      const again = await s.ok<Exec>("ssh_exec_run", { host: "h1", command });
+      assert.equal(again.stdout, "hello\n");
+      assert.equal(await lines(), 5);
+      assert.equal(await exists(stray), false, `${stray} was written by the marker's >&2`);
+    }, { tier: "dangerous", env: { ALLOW_ANY_COMMAND: "true" }, sshd: { loginShell: shell } });
+  });
+}
+
+for (const shell of ["sh", "bash"] as const) {
+  Deno.test(`TIMEOUT-3: on a ${shell} login the first command of a new connection (the one carrying the probe) is killed with its process group on timeout`, async () => {
+    await testUser(shell);
+    const { cmd, token } = sleeper();
+    await withFleetServer(1, async ({ s }) => {
+      const r = await s.ok<Exec>("ssh_exec_run", {
+        host: "h1",
+        command: `${cmd}; echo not-killed`,
+        timeout: 1,
+      });
+      assert.equal(r.timed_out, true);
+      assert.ok(!r.stdout.includes("not-killed"), r.stdout);
+      await waitFor(async () => (await procsWith(token)).length === 0, 10_000, `${token} gone`);
     }, { tier: "dangerous", env: { ALLOW_ANY_COMMAND: "true" }, sshd: { loginShell: shell } });
   });
 }

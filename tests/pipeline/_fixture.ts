@@ -19,7 +19,7 @@ import type { AppOptions } from "../../src/app.ts";
 import { Logger } from "../../src/log.ts";
 import type { Tool } from "../../src/tools/define.ts";
 
-export { PID_MARKER_PREFIX, POSIX_PROBE } from "../_support/fake_ssh.ts";
+export { PID_MARKER_PREFIX, POSIX_PROBE, PROBE_MARKER_PREFIX } from "../_support/fake_ssh.ts";
 
 /** One fake host of a fixture. */
 export interface HostDef {

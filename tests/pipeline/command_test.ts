@@ -2,12 +2,12 @@
  * Pipeline stage "command": the host's command_allowlist decides, one
  * `policy_decision` line either way; a refused command never reaches the host,
  * an admitted one reaches it byte for byte (behind the exec engine's PID
- * marker, after the connection's POSIX probe). Run under dash and bash as the
+ * marker, which carries the connection's POSIX probe on its first command). Run under dash and bash as the
  * fake host's login shell.
  */
 
 import assert from "node:assert/strict";
-import { PID_MARKER_PREFIX, POSIX_PROBE, SHELLS, withFakeHosts } from "./_fixture.ts";
+import { PID_MARKER_PREFIX, PROBE_MARKER_PREFIX, SHELLS, withFakeHosts } from "./_fixture.ts";
 import { ENV_PROGRAM, SAFE_PATH } from "../../src/policy/commands.ts";
 
 /** What the server sends for an admitted `ls` under an allowlist (EXEC-22). */
@@ -46,23 +46,25 @@ for (const shell of SHELLS) {
           lines.map((l) => [l.type, l.decision ?? l.result]),
           [["policy_decision", "allow"], ["audit", "ok"]],
         );
-        // exactly what reached the host: the connection probe, then the command
-        assert.deepEqual(f.records.map((x) => x.kind), ["exec", "exec"]);
-        assert.equal(f.records[0]!.command, POSIX_PROBE);
-        assert.match(f.records[1]!.command, PID_MARKER_PREFIX);
-        assert.equal(f.records[1]!.command.replace(PID_MARKER_PREFIX, ""), EMITTED_LS);
-        assert.equal(new Set(f.records.map((x) => x.conn)).size, 1);
+        // exactly what reached the host: the command, carrying the connection's
+        // login-shell probe in its marker (no probe channel of its own)
+        assert.deepEqual(f.records.map((x) => x.kind), ["exec"]);
+        assert.match(f.records[0]!.command, PROBE_MARKER_PREFIX);
+        assert.equal(f.records[0]!.command.replace(PID_MARKER_PREFIX, ""), EMITTED_LS);
 
-        // the pooled connection is reused: one more exec, no new probe, no new TCP connection
+        // the pooled connection is reused: one more exec with the plain marker, no new TCP connection
         const again = await s.ok("ssh_exec_run", { host: "h1", command: "ls" });
         assert.equal(again.stdout, "marker-file.txt\n");
         assert.equal(f.connections, 1);
-        assert.equal(f.records.length, 3);
+        assert.equal(f.records.length, 2);
+        assert.doesNotMatch(f.records[1]!.command, PROBE_MARKER_PREFIX);
+        assert.match(f.records[1]!.command, PID_MARKER_PREFIX);
+        assert.equal(new Set(f.records.map((x) => x.conn)).size, 1);
         assert.deepEqual(f.commands(), [EMITTED_LS, EMITTED_LS]);
         // an allowlisted program with a shell operator is another command: refused, nothing sent
         const chained = await s.err("ssh_exec_run", { host: "h1", command: "ls; id" });
         assert.equal(chained.code, "CommandNotAllowed");
-        assert.equal(f.records.length, 3);
+        assert.equal(f.records.length, 2);
       },
       { tier: "dangerous" },
     );

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type PipeCtx, POSIX_PROBE, q, withFakeHosts } from "./_fixture.ts";
+import { type PipeCtx, PROBE_MARKER_PREFIX, q, withFakeHosts } from "./_fixture.ts";
 
 function withPathHost(fn: (c: PipeCtx, local: string) => Promise<void>): Promise<void> {
   let local = "";
@@ -103,9 +103,9 @@ Deno.test("pipeline paths: outside the allowlist -> PathNotAllowed after realpat
     assert.equal(lines[0]!.reason, "PathNotAllowed");
     assert.match(String(lines[0]!.path_hash), /^sha256:/);
     assert.ok(!JSON.stringify(lines).includes("/etc/hostname"), "path text in the audit log");
-    // on the host: the connection probe and the canonicalization, nothing else
-    assert.deepEqual(f.records.map((r) => r.kind), ["exec", "exec"]);
-    assert.equal(f.records[0]!.command, POSIX_PROBE);
+    // on the host: the canonicalization (carrying the login-shell probe), nothing else
+    assert.deepEqual(f.records.map((r) => r.kind), ["exec"]);
+    assert.match(f.records[0]!.command, PROBE_MARKER_PREFIX);
     assert.deepEqual(f.commands(), ["realpath -e -- /etc/hostname"]);
 
     // a relative path that climbs out is resolved by the host first, then refused

@@ -115,7 +115,7 @@ export async function remoteSha256(
   fs: RemoteFs,
   path: CheckedPath,
 ): Promise<string> {
-  if (fs.platform === "posix" && fs.posixShell) {
+  if (fs.platform === "posix" && await fs.posixShell()) {
     const r = await fs.digest(path, "sha256", { signal: ctx.signal });
     const d = (r.stdout.split("\n")[0] ?? "").trim().split(/\s+/)[0]?.replace(/^\\/, "") ?? "";
     if (r.exitCode === 0 && /^[0-9a-f]{64}$/.test(d)) return d;
