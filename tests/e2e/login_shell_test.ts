@@ -64,6 +64,30 @@ for (const { shell, posix } of CASES) {
   });
 }
 
+for (const { shell, posix } of CASES) {
+  Deno.test(
+    `TIMEOUT-3: a first command with its input on stdin (ssh_exec_script) gets all of it on a ${shell} login${
+      posix ? "" : ", also when it is sent a second time"
+    }`,
+    async () => {
+      const user = await testUser(shell);
+      const runs = `${user.home}/sshmcp-probe-script-runs`;
+      await Deno.remove(runs).catch(() => {});
+      // 3,000 lines: more than one channel window packet of input
+      const body = Array.from({ length: 3000 }, (_, i) => `: line ${i}`).join("\n");
+      const script = `${body}\necho ran >> ${runs}\nprintf '%s\\n' "$(($(wc -c < ${runs}) + 1))"\n`;
+      await withFleetServer(1, async ({ s }) => {
+        const r = await s.ok<Exec>("ssh_exec_script", { host: "h1", script });
+        assert.equal(r.exit_code, 0, r.stderr);
+        assert.equal(r.stdout, "5\n", "the whole script ran, once");
+        assert.equal(r.stderr, "");
+        assert.equal(await Deno.readTextFile(runs), "ran\n");
+        assert.equal(s.app.pool.peek(s.app.hosts().get("h1")!)?.posixShell, posix);
+      }, { tier: "dangerous", env: { ALLOW_ANY_COMMAND: "true" }, sshd: { loginShell: shell } });
+    },
+  );
+}
+
 for (const shell of ["sh", "bash"] as const) {
   Deno.test(`TIMEOUT-3: on a ${shell} login the first command of a new connection (the one carrying the probe) is killed with its process group on timeout`, async () => {
     await testUser(shell);
