@@ -19,6 +19,7 @@ import {
   execCommand,
   type ExecHost,
   type ExecOptions,
+  isStream,
   type OpenedChannel,
   type RawExecResult,
 } from "./exec.ts";
@@ -191,9 +192,7 @@ export class Connection implements ExecHost, JumpHost {
     this.#assertAlive();
     // a command that cannot be sent twice does not carry the shell probe
     // (exec.ts): learn the shell first, before this call holds a slot
-    const streamed = opts.stdin !== undefined && typeof opts.stdin !== "string" &&
-      !(opts.stdin instanceof Uint8Array);
-    if (streamed && this.#posixShell === null) await this.knowShell();
+    if (isStream(opts.stdin) && this.#posixShell === null) await this.knowShell();
     const release = await this.#channels.acquire(opts.signal);
     this.lastUsed = Date.now();
     try {

@@ -298,7 +298,8 @@ interface Once {
   refused: boolean;
 }
 
-function isStream(stdin: ExecOptions["stdin"]): boolean {
+/** True when `stdin` is streamed (it cannot be sent a second time). */
+export function isStream(stdin: ExecOptions["stdin"]): boolean {
   return stdin !== undefined && typeof stdin !== "string" && !(stdin instanceof Uint8Array);
 }
 
