@@ -353,24 +353,26 @@ async function runOnce(
   // marker itself is removed; while it is pending, at most the bytes that
   // could start it are held back
   const prefixBytes = new TextEncoder().encode(markerPrefix);
-  /** the first complete marker line with a pid in `buf`: where it starts and its newline */
-  const findMarker = (buf: Uint8Array): { at: number; nl: number; pid: string } | null => {
-    let from = 0;
-    for (;;) {
-      const rel = indexOfBytes(buf.subarray(from), prefixBytes);
-      if (rel < 0) return null;
-      const at = from + rel;
-      const nl = buf.indexOf(10, at + prefixBytes.length);
-      if (nl < 0) return null;
-      const m = pidLine.exec(decodeUtf8(buf.subarray(at + prefixBytes.length, nl)));
-      if (m && Number(m[1]) > 1) return { at, nl, pid: m[1]! };
-      from = nl + 1;
-    }
+  // probe mode: what the search lets through waits in `held` until the marker
+  // arrives (then it goes out first), or until close decides (probeRefused)
+  let held: Uint8Array[] = [];
+  let heldBytes = 0;
+  const release = () => {
+    holding = false;
+    for (const h of held) pushStderr(h);
+    held = [];
+  };
+  const emit = (d: Uint8Array) => {
+    if (!holding) return pushStderr(d);
+    held.push(d);
+    heldBytes += d.length;
+    // that much before any marker: stream it from here on
+    if (heldBytes > PROBE_HOLD_MAX) release();
   };
   const found = (at: number, nl: number, pid: string) => {
     pgid = pid;
     markerPending = false;
-    holding = false;
+    release();
     pushStderr(markerBuf.subarray(0, at));
     pushStderr(markerBuf.subarray(nl + 1));
     markerBuf = new Uint8Array(0);
@@ -380,17 +382,11 @@ async function runOnce(
   const onStderr = (d: Uint8Array) => {
     if (!markerPending) return pushStderr(d);
     markerBuf = concat([markerBuf, d]);
-    if (holding) {
-      const m = findMarker(markerBuf);
-      if (m) return found(m.at, m.nl, m.pid);
-      if (markerBuf.length <= PROBE_HOLD_MAX) return;
-      holding = false; // that much before any marker: stream it from here on
-    }
     for (;;) {
       const at = indexOfBytes(markerBuf, prefixBytes);
       if (at < 0) {
         const keep = Math.min(markerBuf.length, prefixBytes.length - 1);
-        pushStderr(markerBuf.subarray(0, markerBuf.length - keep));
+        emit(markerBuf.subarray(0, markerBuf.length - keep));
         markerBuf = markerBuf.slice(markerBuf.length - keep);
         return;
       }
@@ -399,7 +395,7 @@ async function runOnce(
       if (nl < 0) {
         if (markerBuf.length - digitsFrom <= MARKER_DIGITS_MAX) {
           // the rest of the marker line has not arrived yet
-          pushStderr(markerBuf.subarray(0, at));
+          emit(markerBuf.subarray(0, at));
           markerBuf = markerBuf.slice(at);
           return;
         }
@@ -409,7 +405,7 @@ async function runOnce(
       }
       // the nonce followed by something that is not a pid line: plain text
       const upto = nl < 0 ? digitsFrom : nl + 1;
-      pushStderr(markerBuf.subarray(0, upto));
+      emit(markerBuf.subarray(0, upto));
       markerBuf = markerBuf.slice(upto);
     }
   };
@@ -453,12 +449,15 @@ async function runOnce(
     probe = false;
     refused = holding && probeRefused({
       stdoutBytes: out.total,
-      stderr: decodeUtf8(markerBuf),
+      stderr: decodeUtf8(concat([...held, markerBuf])),
       exitCode: status,
       signal: opened.exit?.signal ?? null,
     }, markerPrefix);
   }
-  if (markerPending && markerBuf.length && !refused) pushStderr(markerBuf);
+  if (!refused) {
+    release();
+    if (markerPending && markerBuf.length) pushStderr(markerBuf);
+  }
   channel.removeAllListeners("data");
   channel.stderr.removeAllListeners("data");
 

@@ -186,7 +186,10 @@ export async function probeDpkgState(ctx: ToolContext, aptText: string): Promise
   return dpkgState(r.stdout, aptText);
 }
 
-/** The error for a held lock; looks up the holder's name when apt did not print it. */
+/**
+ * The error for a held lock; looks up the holder's name when neither apt nor
+ * the state report gave it (check mode has no report).
+ */
 async function lockError(ctx: ToolContext, lock: LockHolder): Promise<ToolError> {
   let holder = lock.holder === null ? null : sanitize(lock.holder).text.slice(0, 64) || null;
   if (lock.pid !== null && holder === null) {
@@ -288,11 +291,16 @@ export async function runApt(ctx: ToolContext, run: AptRun): Promise<AptMutation
   const split = splitReport(r.stderr, marker);
   const held = parseReportLocks(split.report ?? "");
   const clean = r.exitCode === 0 && !r.timedOut && !r.cancelled;
-  const lock = clean || r.cancelled ? null : parseLockError(split.stderr) ??
-    // apt can die without saying why (under load apt-mark was seen killed
-    // by SIGPIPE writing to dpkg, which had refused the lock): a lock held
-    // right after the failure, with no error of apt's own, is the cause
-    (!r.timedOut && !hasAptError(split.stderr) ? held.locks[0] ?? null : null);
+  const said = clean || r.cancelled ? null : parseLockError(split.stderr);
+  const lock = said
+    // dpkg names the pid only: the report, in the same round trip, has its name
+    ? { ...said, holder: said.holder ?? held.locks.find((l) => l.pid === said.pid)?.holder ?? null }
+    // apt can die without saying why (under load apt-mark was seen killed by
+    // SIGPIPE writing to dpkg, which had refused the lock): a lock held right
+    // after the failure, with no error of apt's own, is the cause
+    : !clean && !r.cancelled && !r.timedOut && !hasAptError(split.stderr)
+    ? held.locks[0] ?? null
+    : null;
   if (lock) {
     await progress.flush();
     throw await lockError(ctx, lock);
