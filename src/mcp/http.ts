@@ -56,7 +56,10 @@ import { createEventStore } from "../state/events.ts";
 
 /** Path of the MCP endpoint. */
 export const MCP_PATH = "/mcp";
-/** A 2025-era session with no request for this long is closed. */
+/**
+ * A 2025-era session with no request for this long, and no stream open, is
+ * closed (an open SSE stream, GET or a long call's, keeps it).
+ */
 export const SESSION_IDLE_MS = 30 * 60 * 1000;
 /** Most 2025-era sessions open at once (each holds a server instance). */
 export const MAX_SESSIONS = 1000;
@@ -82,11 +85,74 @@ export interface HttpGateway {
   close(): Promise<void>;
 }
 
-interface Session {
+interface Session extends IdleState {
   transport: WebStandardStreamableHTTPServerTransport;
   server: McpServer;
   principal: string;
+}
+
+/** What the idle reaper looks at. */
+export interface IdleState {
+  /** when the last request came, or the last stream ended (epoch ms) */
   lastUsed: number;
+  /** SSE responses of the session still open (the GET stream, a call streaming its result) */
+  streams: number;
+}
+
+/** Sessions to close at `now`: no request for `idleMs`, and no stream open. */
+export function idleSessions(
+  sessions: ReadonlyMap<string, IdleState>,
+  now: number,
+  idleMs: number = SESSION_IDLE_MS,
+): string[] {
+  return [...sessions].filter(([, s]) => s.streams === 0 && now - s.lastUsed > idleMs)
+    .map(([id]) => id);
+}
+
+/**
+ * An SSE response counts as use of its session for as long as it is open:
+ * `onOpen` now, `onEnd` once when the body ends, fails or the client goes
+ * away (the body is passed through unchanged). Any other response is
+ * returned as it is.
+ */
+export function holdWhileStreaming(
+  res: Response,
+  onOpen: () => void,
+  onEnd: () => void,
+): Response {
+  const type = res.headers.get("content-type") ?? "";
+  if (!res.body || !type.toLowerCase().startsWith("text/event-stream")) return res;
+  const reader = res.body.getReader();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnd();
+  };
+  onOpen();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          end();
+          c.close();
+        } else c.enqueue(value);
+      } catch (e) {
+        end();
+        c.error(e);
+      }
+    },
+    async cancel(reason) {
+      end();
+      await reader.cancel(reason).catch(() => {});
+    },
+  });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 function jsonError(status: number, message: string, headers: Record<string, string> = {}) {
@@ -164,10 +230,7 @@ export async function startHttp(
 
   let resourceUrl = "";
   const reapTimer = setInterval(() => {
-    const now = Date.now();
-    for (const [id, sess] of sessions) {
-      if (now - sess.lastUsed > SESSION_IDLE_MS) void closeSession(id);
-    }
+    for (const id of idleSessions(sessions, Date.now())) void closeSession(id);
   }, 60_000);
   Deno.unrefTimer(reapTimer);
 
@@ -187,7 +250,14 @@ export async function startHttp(
         return jsonError(404, "Session not found: open a new session with initialize.");
       }
       sess.lastUsed = Date.now();
-      const res = await sess.transport.handleRequest(req, { authInfo });
+      const res = holdWhileStreaming(
+        await sess.transport.handleRequest(req, { authInfo }),
+        () => sess.streams++,
+        () => {
+          sess.streams--;
+          sess.lastUsed = Date.now();
+        },
+      );
       if (req.method === "DELETE") void closeSession(sid);
       return res;
     }
@@ -211,7 +281,7 @@ export async function startHttp(
       maxRequestBodySize: maxBody,
       onsessioninitialized: (id) => {
         opened = id;
-        sessions.set(id, { transport, server, principal, lastUsed: Date.now() });
+        sessions.set(id, { transport, server, principal, lastUsed: Date.now(), streams: 0 });
       },
       onsessionclosed: (id) => void closeSession(id),
     });
