@@ -103,7 +103,7 @@ Deno.test("compose v1 (docker-compose): up, ps, logs, restart, stop, start, pull
       const restart = await s.ok<R>("ssh_docker_compose_restart", base);
       assert.equal(restart.exit_code, 0, String(restart.stderr));
       const stop = await s.ok<R>("ssh_docker_compose_stop", base);
-      assert.equal(stop.exit_code, 0);
+      assert.equal(stop.exit_code, 0, `${stop.stderr}\n${stop.stdout}`);
       // docker-compose 1.x returns before the engine reports every container stopped
       let stopped: string[] = [];
       await eventually(async () => {
@@ -121,7 +121,7 @@ Deno.test("compose v1 (docker-compose): up, ps, logs, restart, stop, start, pull
         JSON.stringify(startPlan.plan),
       );
       const start = await s.ok<R>("ssh_docker_compose_start", base);
-      assert.equal(start.exit_code, 0);
+      assert.equal(start.exit_code, 0, `${start.stderr}\n${start.stdout}`);
       assert.doesNotMatch(await projectStates(bed, proj), /exited/);
       const down = await s.ok<R>("ssh_docker_compose_down", { ...base, timeout: 120 });
       assert.equal(down.exit_code, 0, String(down.stderr));

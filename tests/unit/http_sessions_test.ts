@@ -102,7 +102,7 @@ Deno.test("HTTP-6: a stream that fails releases the session once and passes the 
   assert.equal(k.c.state.streams, 0);
 });
 
-Deno.test("HTTP-6: a JSON answer, a 202 or an error is no stream: returned as it is, the session not held", async () => {
+Deno.test("HTTP-6: a JSON answer, a 202 or an error is no stream: returned as it is, the session not held", () => {
   const k = counter();
   for (
     const res of [
