@@ -4,7 +4,7 @@
  * Builds `main.ts` into `ssh-mcp-<version>-<triple>[.exe]` per target (default:
  * all five release targets) in `dist/`, with exactly the permission flags of
  * deno.json's `start` task baked in (read at run time) and every skill and
- * runbook embedded (they are imported modules, src/skills/embedded_gen.ts),
+ * runbook embedded (they are imported modules, src/skills/embedded_texts_gen.ts),
  * then writes `SHA256SUMS` (sha256sum format) of what it built.
  *
  * `deno compile` packs the program onto Deno's runtime (`denort`), which it
@@ -277,7 +277,7 @@ export function checkBakedNarrowing(binary: Uint8Array): string | null {
   return missing.length ? missing.join(", ") : null;
 }
 
-/** The skill and runbook files src/skills/embedded_gen.ts imports (repo-relative). */
+/** The skill and runbook files src/skills/embedded_texts_gen.ts imports (repo-relative). */
 export function embeddedFiles(genText: string): string[] {
   return [...genText.matchAll(/from "\.\.\/\.\.\/([^"]+)" with \{ type: "text" \}/g)].map((m) =>
     m[1]!
@@ -418,7 +418,7 @@ export async function compile(opts: CompileOptions): Promise<number> {
   );
   await Deno.mkdir(opts.out, { recursive: true });
 
-  const genText = await Deno.readTextFile(join(ROOT, "src/skills/embedded_gen.ts"));
+  const genText = await Deno.readTextFile(join(ROOT, "src/skills/embedded_texts_gen.ts"));
   const embedded = embeddedFiles(genText);
   const probes = await Promise.all(
     embedded.map(async (f) => ({ f, line: probeLine(await Deno.readTextFile(join(ROOT, f))) })),

@@ -25,7 +25,7 @@ import { type CommandChecker, createCommandChecker } from "./policy/commands.ts"
 import { createPathChecker, type PathChecker } from "./policy/paths.ts";
 import { bindServerFiles } from "./policy/server_file_guard.ts";
 import { type ServerFile, serverFilesFor } from "./policy/server_files.ts";
-import { EMBEDDED_DOCS } from "./skills/embedded_gen.ts";
+import { EMBEDDED_INDEX } from "./skills/embedded_gen.ts";
 import { type EmbeddedDoc, SkillLibrary } from "./skills/library.ts";
 import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";
 import { HostPins } from "./ssh/host_pins.ts";
@@ -240,7 +240,7 @@ export class App implements AppServices {
     const catalog = catalogFor(opts.tools?.map(metaOf) ?? LAZY_CATALOG, cfg.settings);
     const s = cfg.settings;
     const skills = await SkillLibrary.load({
-      embedded: opts.embedded ?? EMBEDDED_DOCS,
+      embedded: opts.embedded ?? EMBEDDED_INDEX,
       skillsDir: s.SSH_SKILLS_DIR ? resolvePath(s.SSH_SKILLS_DIR, cfg) : null,
       runbooksDir: s.SSH_RUNBOOKS_DIR ? resolvePath(s.SSH_RUNBOOKS_DIR, cfg) : null,
       enableRunbooks: s.SSH_ENABLE_RUNBOOKS,

@@ -770,8 +770,9 @@ export class McpService {
         t.name,
         new ResourceTemplate(t.uriTemplate, { list: undefined }),
         { description: t.description },
-        (url) => {
+        async (url) => {
           const uri = url.toString();
+          await scope.skills.ready();
           const r = scope.skills.read(uri);
           if (!r) {
             throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Resource ${uri} not found`);

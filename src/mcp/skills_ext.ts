@@ -32,7 +32,10 @@ import type { Logger } from "../log.ts";
 import { parseFrontMatter, type SkillLibrary } from "../skills/library.ts";
 
 /** What the extension needs of the library. */
-export type SkillsView = Pick<SkillLibrary, "docs" | "listResources" | "read" | "manifest">;
+export type SkillsView = Pick<
+  SkillLibrary,
+  "docs" | "listResources" | "read" | "manifest" | "ready"
+>;
 
 /** Options of {@link skillsExtension}. */
 export interface SkillsExtensionOptions {
@@ -134,28 +137,33 @@ export function skillsExtension(
   const warn = (w: SkillWarning) =>
     opts.logger?.warn(`skills extension: ${w.message}`, { path: w.path });
   const source: SkillSource = {
-    list({ cursor }) {
+    async list({ cursor }) {
       // one page holds every entry; no cursor is ever handed out
       if (cursor !== undefined) {
-        return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid cursor"));
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid cursor");
       }
-      return Promise.resolve({ skills: entriesOf(skills, warn).list });
+      await skills.ready();
+      return { skills: entriesOf(skills, warn).list };
     },
-    get(uri) {
+    async get(uri) {
       const key = canonical(uri);
-      return Promise.resolve(key === null ? undefined : entriesOf(skills, warn).byUri.get(key));
+      if (key === null) return undefined;
+      await skills.ready();
+      return entriesOf(skills, warn).byUri.get(key);
     },
-    read(uri) {
+    async read(uri) {
+      await skills.ready();
       const r = skills.read(uri);
       let out: SkillReadResult | undefined;
       if (r?.text !== undefined) out = { text: r.text, mimeType: r.mimeType };
       else if (r) {
         out = { bytes: new Uint8Array(Buffer.from(r.blob ?? "", "base64")), mimeType: r.mimeType };
       }
-      return Promise.resolve(out);
+      return out;
     },
-    listResources() {
-      return Promise.resolve(skills.listResources());
+    async listResources() {
+      await skills.ready();
+      return skills.listResources();
     },
   };
   return new SkillsExtension({

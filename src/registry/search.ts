@@ -273,6 +273,7 @@ export class ToolSearch {
     maxResults: number,
   ): Promise<ToolSearch> {
     const { default: lib } = await import("minisearch");
+    await skills?.ready(); // the index holds the first section of each tool's skill
     return new ToolSearch(lib, tools, listed, skills, maxResults);
   }
 

@@ -1,9 +1,13 @@
 /**
  * Skills and runbooks served as MCP resources (SKILLS.md §3).
  *
- * Documents are embedded in the binary (`embedded_gen.ts`); on-disk override
- * directories (`SSH_SKILLS_DIR`, `SSH_RUNBOOKS_DIR`) are mounted before them
- * (SK-3). Reads are confined to the document's directory; symlinks leading out
+ * Documents are embedded in the binary (`embedded_texts_gen.ts`); on-disk
+ * override directories (`SSH_SKILLS_DIR`, `SSH_RUNBOOKS_DIR`) are mounted
+ * before them (SK-3). The server starts from the embedded index
+ * (`embedded_gen.ts`: names, file paths, the tools each runbook calls) and
+ * loads the texts once, on the first read ({@link SkillLibrary.ready}): every
+ * reader awaits `ready()` first, and a document read before it throws.
+ * Reads are confined to the document's directory; symlinks leading out
  * of it are neither listed nor served (SK-5). The skill of a tool hidden by
  * the tier or group flags is never served, by any URI or by `ssh_skill_read`
  * (TIER-12; issue 9 wins over SK-6's "serve every skill" default).
@@ -30,6 +34,7 @@ import { createHash } from "node:crypto";
 import { extname, join, relative, resolve, sep } from "node:path";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { importLazy } from "../util/lazy_import.ts";
 import { compareCodeUnits } from "../util/text.ts";
 
 /** One embedded document directory. */
@@ -41,6 +46,16 @@ export interface EmbeddedDoc {
 }
 
 /** A document directory as served. */
+/** One embedded document as the index lists it (embedded_gen.ts; no text). */
+export interface EmbeddedEntry {
+  kind: "skill" | "runbook";
+  name: string;
+  /** relative paths (with `/`) */
+  files: readonly string[];
+  /** a runbook's {@link runbookTools}, sorted (empty for a skill) */
+  tools: readonly string[];
+}
+
 export interface SkillDoc {
   kind: "skill" | "runbook";
   name: string;
@@ -48,6 +63,84 @@ export interface SkillDoc {
   /** relative path -> bytes */
   files: Map<string, Uint8Array>;
   origin: "embedded" | string;
+  /** a runbook's {@link runbookTools} (empty for a skill) */
+  tools: ReadonlySet<string>;
+}
+
+/** The embedded texts, loaded by a computed URL (packed by `deno compile --include`). */
+function importEmbeddedTexts(): Promise<readonly EmbeddedDoc[]> {
+  // typed here, not by `typeof import(...)`: that module imports this one's types
+  return importLazy<{ EMBEDDED_DOCS: readonly EmbeddedDoc[] }>(
+    new URL("./embedded_texts_gen.ts", import.meta.url),
+  ).then((m) => m.EMBEDDED_DOCS);
+}
+
+/**
+ * An embedded document before its text is loaded: its description and files
+ * throw until {@link SkillLibrary.ready} has filled them, so a reader that
+ * forgot to await it fails loudly instead of serving an empty document.
+ */
+class EmbeddedSkillDoc implements SkillDoc {
+  readonly origin = "embedded";
+  #files: Map<string, Uint8Array> | null = null;
+  #description = "";
+
+  constructor(
+    readonly kind: "skill" | "runbook",
+    readonly name: string,
+    readonly tools: ReadonlySet<string>,
+    readonly paths: readonly string[],
+  ) {}
+
+  get files(): Map<string, Uint8Array> {
+    if (!this.#files) throw new Error(`skill ${this.name} read before SkillLibrary.ready()`);
+    return this.#files;
+  }
+
+  get description(): string {
+    if (!this.#files) throw new Error(`skill ${this.name} read before SkillLibrary.ready()`);
+    return this.#description;
+  }
+
+  get loaded(): boolean {
+    return this.#files !== null;
+  }
+
+  fill(doc: EmbeddedDoc | undefined): void {
+    const main = doc?.files["SKILL.md"];
+    const missing = this.paths.filter((p) => doc?.files[p] === undefined);
+    if (!doc || main === undefined || missing.length) {
+      throw new Error(
+        `embedded ${this.kind} ${this.name}: the texts module lacks ${
+          missing.join(", ") || "it"
+        } (src/skills/embedded_gen.ts is stale: run deno task gen)`,
+      );
+    }
+    const files = new Map<string, Uint8Array>();
+    for (const p of this.paths) files.set(p, encoder.encode(doc.files[p]!));
+    this.#description = describe(main);
+    this.#files = files;
+  }
+}
+
+/** Loads the embedded texts once for a library and every library narrowed from it. */
+class EmbeddedLoader {
+  readonly docs: EmbeddedSkillDoc[] = [];
+  #done: Promise<void> | null = null;
+
+  constructor(readonly load: () => Promise<readonly EmbeddedDoc[]>) {}
+
+  ready(): Promise<void> {
+    if (this.docs.every((d) => d.loaded)) return Promise.resolve();
+    this.#done ??= this.load().then((all) => {
+      const byKey = new Map(all.map((d) => [`${d.kind}/${d.name}`, d]));
+      for (const d of this.docs) d.fill(byKey.get(`${d.kind}/${d.name}`));
+    }).catch((e) => {
+      this.#done = null; // a failed load is tried again by the next reader
+      throw e;
+    });
+    return this.#done;
+  }
 }
 
 /** Max served file size (SK-5). */
@@ -126,10 +219,31 @@ export interface SkillResource {
 /** The served set of skills and runbooks. */
 export class SkillLibrary {
   readonly docs: Map<string, SkillDoc> = new Map();
+  #loader: EmbeddedLoader;
 
-  /** Builds the library: disk overrides first, then the embedded set. */
+  private constructor(loader: EmbeddedLoader) {
+    this.#loader = loader;
+  }
+
+  /**
+   * Resolves once every embedded document of this library has its text
+   * (loaded on the first call, shared with every library narrowed from this
+   * one). Await it before reading `docs`, descriptions or files.
+   */
+  ready(): Promise<void> {
+    return this.#loader.ready();
+  }
+
+  /**
+   * Builds the library: disk overrides first, then the embedded set. No
+   * embedded text is read here: names, paths and each runbook's tools come
+   * from the index; the texts load on the first {@link ready}.
+   */
   static async load(opts: {
-    embedded: readonly EmbeddedDoc[];
+    /** the embedded index; or whole documents (tests, embedding), then nothing loads lazily */
+    embedded: readonly EmbeddedEntry[] | readonly EmbeddedDoc[];
+    /** the embedded texts (default: embedded_texts_gen.ts, imported on first use) */
+    embeddedTexts?: () => Promise<readonly EmbeddedDoc[]>;
     skillsDir: string | null;
     runbooksDir: string | null;
     enableRunbooks: boolean;
@@ -143,11 +257,25 @@ export class SkillLibrary {
     hiddenTools?: ReadonlySet<string>;
     logger: Logger;
   }): Promise<SkillLibrary> {
-    const lib = new SkillLibrary();
+    const whole = opts.embedded.length > 0 && !Array.isArray(opts.embedded[0]!.files) &&
+      typeof opts.embedded[0]!.files === "object";
+    const docsGiven = whole ? opts.embedded as readonly EmbeddedDoc[] : null;
+    const index: readonly EmbeddedEntry[] = docsGiven
+      ? docsGiven.map((d) => ({
+        kind: d.kind,
+        name: d.name,
+        files: Object.keys(d.files),
+        tools: [...runbookTools(d.kind === "runbook" ? d.files["SKILL.md"] ?? "" : "")].sort(),
+      }))
+      : opts.embedded as readonly EmbeddedEntry[];
+    const loader = new EmbeddedLoader(
+      docsGiven ? () => Promise.resolve(docsGiven) : opts.embeddedTexts ?? importEmbeddedTexts,
+    );
+    const lib = new SkillLibrary(loader);
     /** names of runbooks withheld because they call a hidden tool */
     const shadowed = new Set<string>();
-    const usesHidden = (text: string) =>
-      [...runbookTools(text)].some((t) => opts.hiddenTools?.has(t) ?? false);
+    const usesHidden = (tools: Iterable<string>) =>
+      [...tools].some((t) => opts.hiddenTools?.has(t) ?? false);
     const accept = (kind: "skill" | "runbook", name: string) => {
       if (kind === "runbook" && !opts.enableRunbooks) return false;
       if (opts.hiddenTools?.has(name.replaceAll("-", "_"))) return false;
@@ -172,8 +300,7 @@ export class SkillLibrary {
         if (!accept(kind, e.name)) continue;
         const doc = await loadDiskDoc(kind, e.name, join(dir, e.name), opts.logger);
         if (!doc) continue;
-        const main = doc.files.get("SKILL.md");
-        if (kind === "runbook" && main && usesHidden(decoder.decode(main))) {
+        if (kind === "runbook" && usesHidden(doc.tools)) {
           // the on-disk runbook still shadows the embedded one of the same name
           shadowed.add(e.name);
           continue;
@@ -181,21 +308,15 @@ export class SkillLibrary {
         lib.docs.set(e.name, doc);
       }
     }
-    for (const d of opts.embedded) {
+    for (const d of index) {
       if (!accept(d.kind, d.name)) continue;
-      const files = new Map<string, Uint8Array>();
-      for (const [p, t] of Object.entries(d.files)) files.set(p, encoder.encode(t));
-      const main = d.files["SKILL.md"];
-      if (main === undefined) continue;
-      if (d.kind === "runbook" && usesHidden(main)) continue;
-      lib.docs.set(d.name, {
-        kind: d.kind,
-        name: d.name,
-        description: describe(main),
-        files,
-        origin: "embedded",
-      });
+      if (!d.files.includes("SKILL.md")) continue;
+      if (d.kind === "runbook" && usesHidden(d.tools)) continue;
+      const doc = new EmbeddedSkillDoc(d.kind, d.name, new Set(d.tools), d.files);
+      loader.docs.push(doc);
+      lib.docs.set(d.name, doc);
     }
+    if (docsGiven) await loader.ready();
     return lib;
   }
 
@@ -206,14 +327,10 @@ export class SkillLibrary {
    * tiers).
    */
   narrowed(hidden: ReadonlySet<string>): SkillLibrary {
-    const lib = new SkillLibrary();
+    const lib = new SkillLibrary(this.#loader);
     for (const [name, d] of this.docs) {
       if (hidden.has(name.replaceAll("-", "_"))) continue;
-      const main = d.files.get("SKILL.md");
-      if (
-        d.kind === "runbook" && main &&
-        [...runbookTools(decoder.decode(main))].some((t) => hidden.has(t))
-      ) continue;
+      if (d.kind === "runbook" && [...d.tools].some((t) => hidden.has(t))) continue;
       lib.docs.set(name, d);
     }
     return lib;
@@ -369,5 +486,13 @@ async function loadDiskDoc(
   await walk(dir);
   const main = files.get("SKILL.md");
   if (!main) return null;
-  return { kind, name, description: describe(decoder.decode(main)), files, origin: dir };
+  const text = decoder.decode(main);
+  return {
+    kind,
+    name,
+    description: describe(text),
+    files,
+    origin: dir,
+    tools: kind === "runbook" ? runbookTools(text) : new Set(),
+  };
 }

@@ -221,7 +221,7 @@ export interface ServerControl {
 }
 
 /** Read access to the skill library (ssh_skill_read). */
-export type SkillReader = Pick<SkillLibrary, "readText">;
+export type SkillReader = Pick<SkillLibrary, "readText" | "ready">;
 
 /** A `resource_link` content item (MCP 2025-06-18). */
 export interface OutputLink {

@@ -48,6 +48,7 @@ export const LAZY_MODULES: readonly string[] = [
   "src/tools/systemctl/mod.ts",
   "src/tools/pkg/mod.ts",
   "src/tools/bridge/mod.ts",
+  "src/skills/embedded_texts_gen.ts",
 ];
 
 /**

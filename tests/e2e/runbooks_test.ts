@@ -22,7 +22,7 @@
 import assert from "node:assert/strict";
 import { ALL_TOOLS } from "../../src/tools/catalog.ts";
 import { matchCheatsheet } from "../../src/policy/cheatsheet.ts";
-import { EMBEDDED_DOCS } from "../../src/skills/embedded_gen.ts";
+import { EMBEDDED_DOCS } from "../../src/skills/embedded_texts_gen.ts";
 import { runbookTools } from "../../src/skills/library.ts";
 import { McpError } from "../_support/mcp.ts";
 import { baseEnv, type InProcess, startInProcess } from "../_support/mcp.ts";

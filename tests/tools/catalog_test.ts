@@ -9,9 +9,9 @@ import { ALL_TOOLS } from "../../src/tools/catalog.ts";
 import { annotationsFor, GROUPS, TIERS, type Tool } from "../../src/tools/define.ts";
 import { jsonSchemaOf } from "../../src/registry/visibility.ts";
 import { META_TOOLS } from "../../src/registry/search.ts";
-import { EMBEDDED_DOCS } from "../../src/skills/embedded_gen.ts";
+import { EMBEDDED_DOCS } from "../../src/skills/embedded_texts_gen.ts";
 import { parseFrontMatter } from "../../src/skills/library.ts";
-import { render } from "../../scripts/gen_embedded.ts";
+import { render, renderTexts } from "../../scripts/gen_embedded.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -236,7 +236,13 @@ Deno.test("SKT-5/SKT-6: every ssh_* token names a tool; every relative link reso
   }
 });
 
-Deno.test("SK-1: the embedded module is up to date with skills/ and runbooks/ (run `deno task gen`)", async () => {
-  const current = await Deno.readTextFile(`${ROOT}src/skills/embedded_gen.ts`);
-  assert.equal(current, await render(), "src/skills/embedded_gen.ts is stale: run `deno task gen`");
+Deno.test("SK-1: the embedded modules (index and texts) are up to date with skills/ and runbooks/ (run `deno task gen`)", async () => {
+  const index = await Deno.readTextFile(`${ROOT}src/skills/embedded_gen.ts`);
+  assert.equal(index, await render(), "src/skills/embedded_gen.ts is stale: run `deno task gen`");
+  const texts = await Deno.readTextFile(`${ROOT}src/skills/embedded_texts_gen.ts`);
+  assert.equal(
+    texts,
+    await renderTexts(),
+    "src/skills/embedded_texts_gen.ts is stale: run `deno task gen`",
+  );
 });

@@ -562,7 +562,7 @@ Deno.test("compile: baked-permission check, executable formats, wrapper refusal,
   ));
   assert.ok(!isRuntimeDownloadFailure("TS2307 [ERROR]: Cannot find module 'file:///x.ts'."));
 
-  const gen = await Deno.readTextFile(join(ROOT, "src/skills/embedded_gen.ts"));
+  const gen = await Deno.readTextFile(join(ROOT, "src/skills/embedded_texts_gen.ts"));
   const files = embeddedFiles(gen);
   assert.ok(
     files.some((f) => f.startsWith("skills/")) && files.some((f) => f.startsWith("runbooks/")),

@@ -15,7 +15,7 @@ import { App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { Logger } from "../../src/log.ts";
 import { skillsExtension } from "../../src/mcp/skills_ext.ts";
-import { EMBEDDED_DOCS } from "../../src/skills/embedded_gen.ts";
+import { EMBEDDED_DOCS } from "../../src/skills/embedded_texts_gen.ts";
 
 const HIDDEN = "ssh-sudo-exec";
 const VISIBLE = "ssh-host-ping";

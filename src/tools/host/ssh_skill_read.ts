@@ -20,8 +20,8 @@ export default defineTool({
     mime_type: z.string(),
     text: z.string(),
   }),
-  handler({ name, path }, ctx) {
-    const r = ctx.skills.readText(name, path);
-    return Promise.resolve({ name, ...r });
+  async handler({ name, path }, ctx) {
+    await ctx.skills.ready();
+    return { name, ...ctx.skills.readText(name, path) };
   },
 });
