@@ -1,7 +1,10 @@
 /**
  * Release smoke test: starts a server over stdio with the MCP SDK's client,
  * runs `tools/list` (following pagination) and asserts more than `--min`
- * (default 40) tools come back.
+ * (default 40) tools come back, then reads one embedded skill
+ * (`skill://ssh-host-ping/SKILL.md`): the skill texts are loaded on the first
+ * read from a module the binary packs with `--include`, so this proves the
+ * binary can read them, not only that they are in the file.
  *
  *   deno run --allow-run --allow-env --allow-read scripts/release/smoke_tools_list.ts \
  *     [--min 40] -- dist/ssh-mcp-0.1.0-x86_64-unknown-linux-gnu [args...]
@@ -16,6 +19,8 @@ import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 
 const enc = new TextEncoder();
+/** an embedded skill every configuration serves (the read tier is always visible) */
+const SMOKE_SKILL = "skill://ssh-host-ping/SKILL.md";
 function say(s: string): void {
   Deno.stdout.writeSync(enc.encode(s + "\n"));
 }
@@ -25,7 +30,7 @@ export async function listToolNames(
   command: string,
   args: readonly string[],
   timeoutMs = 60_000,
-): Promise<{ names: string[]; server: string; stderr: string }> {
+): Promise<{ names: string[]; server: string; stderr: string; skill: string }> {
   const transport = new StdioClientTransport({
     command,
     args: [...args],
@@ -54,7 +59,10 @@ export async function listToolNames(
         names.push(...page.tools.map((t) => t.name));
         cursor = page.nextCursor;
       } while (cursor);
-      return { names, server: `${info?.name ?? "?"} ${info?.version ?? "?"}`, stderr };
+      const read = await client.readResource({ uri: SMOKE_SKILL });
+      const c = read.contents[0];
+      const skill = c && "text" in c ? c.text : "";
+      return { names, server: `${info?.name ?? "?"} ${info?.version ?? "?"}`, stderr, skill };
     })();
     return await Promise.race([work, timeout]);
   } finally {
@@ -82,11 +90,17 @@ if (import.meta.main) {
   }
   try {
     const r = await listToolNames(cmd[0]!, cmd.slice(1));
-    if (r.names.length > min) {
-      say(`tools/list: ok (${r.names.length} tools from ${r.server}, more than ${min})`);
-      Deno.exit(0);
+    if (r.names.length <= min) {
+      say(`tools/list: FAILED (${r.names.length} tools, expected more than ${min})\n${r.stderr}`);
+      Deno.exit(1);
     }
-    say(`tools/list: FAILED (${r.names.length} tools, expected more than ${min})\n${r.stderr}`);
+    say(`tools/list: ok (${r.names.length} tools from ${r.server}, more than ${min})`);
+    if (!r.skill.includes("# `ssh_host_ping`") || !r.skill.includes("**Tier:** read")) {
+      say(`skill read: FAILED (${SMOKE_SKILL}: ${JSON.stringify(r.skill.slice(0, 200))})`);
+      Deno.exit(1);
+    }
+    say(`skill read: ok (${SMOKE_SKILL}, ${r.skill.length} characters)`);
+    Deno.exit(0);
   } catch (e) {
     say(`tools/list: FAILED (${(e as Error).message})`);
   }

@@ -647,6 +647,7 @@ Deno.test("release smoke: tools/list over stdio with the SDK client counts the t
   ], { env: { SSH_MCP_DISABLE_DOTENV: "1", SSH_HOSTS_FILE: join(ROOT, "nonexistent.toml") } });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /tools\/list: ok \(\d+ tools from ssh-mcp /);
+  assert.match(r.stdout, /skill read: ok \(skill:\/\/ssh-host-ping\/SKILL\.md, \d+ characters\)/);
   const tooMany = await run(Deno.execPath(), [
     "run",
     "--quiet",
