@@ -26,7 +26,7 @@ import { createPathChecker, type PathChecker } from "./policy/paths.ts";
 import { bindServerFiles } from "./policy/server_file_guard.ts";
 import { type ServerFile, serverFilesFor } from "./policy/server_files.ts";
 import { EMBEDDED_INDEX } from "./skills/embedded_gen.ts";
-import { type EmbeddedDoc, SkillLibrary } from "./skills/library.ts";
+import { type EmbeddedDoc, indexEntry, SkillLibrary } from "./skills/library.ts";
 import { listAgentIdentities, resolveAgentSocket } from "./ssh/agent.ts";
 import { HostPins } from "./ssh/host_pins.ts";
 import { MemoryState, openState, type SharedState } from "./state/state.ts";
@@ -240,7 +240,8 @@ export class App implements AppServices {
     const catalog = catalogFor(opts.tools?.map(metaOf) ?? LAZY_CATALOG, cfg.settings);
     const s = cfg.settings;
     const skills = await SkillLibrary.load({
-      embedded: opts.embedded ?? EMBEDDED_INDEX,
+      embedded: opts.embedded?.map(indexEntry) ?? EMBEDDED_INDEX,
+      ...(opts.embedded ? { embeddedTexts: () => Promise.resolve(opts.embedded!) } : {}),
       skillsDir: s.SSH_SKILLS_DIR ? resolvePath(s.SSH_SKILLS_DIR, cfg) : null,
       runbooksDir: s.SSH_RUNBOOKS_DIR ? resolvePath(s.SSH_RUNBOOKS_DIR, cfg) : null,
       enableRunbooks: s.SSH_ENABLE_RUNBOOKS,

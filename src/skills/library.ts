@@ -67,6 +67,20 @@ export interface SkillDoc {
   tools: ReadonlySet<string>;
 }
 
+/**
+ * The index entry of an embedded document: what the server starts from
+ * (scripts/gen_embedded.ts writes these; a whole document given in memory is
+ * indexed the same way).
+ */
+export function indexEntry(d: EmbeddedDoc): EmbeddedEntry {
+  return {
+    kind: d.kind,
+    name: d.name,
+    files: Object.keys(d.files),
+    tools: d.kind === "runbook" ? [...runbookTools(d.files["SKILL.md"] ?? "")].sort() : [],
+  };
+}
+
 /** The embedded texts, loaded by a computed URL (packed by `deno compile --include`). */
 function importEmbeddedTexts(): Promise<readonly EmbeddedDoc[]> {
   // typed here, not by `typeof import(...)`: that module imports this one's types
@@ -93,13 +107,17 @@ class EmbeddedSkillDoc implements SkillDoc {
   ) {}
 
   get files(): Map<string, Uint8Array> {
-    if (!this.#files) throw new Error(`skill ${this.name} read before SkillLibrary.ready()`);
+    if (!this.#files) throw this.#notLoaded();
     return this.#files;
   }
 
   get description(): string {
-    if (!this.#files) throw new Error(`skill ${this.name} read before SkillLibrary.ready()`);
+    if (!this.#files) throw this.#notLoaded();
     return this.#description;
+  }
+
+  #notLoaded(): Error {
+    return new Error(`skill ${this.name} read before SkillLibrary.ready()`);
   }
 
   get loaded(): boolean {
@@ -240,8 +258,8 @@ export class SkillLibrary {
    * from the index; the texts load on the first {@link ready}.
    */
   static async load(opts: {
-    /** the embedded index; or whole documents (tests, embedding), then nothing loads lazily */
-    embedded: readonly EmbeddedEntry[] | readonly EmbeddedDoc[];
+    /** the embedded index (embedded_gen.ts, or {@link indexEntry} of documents given in memory) */
+    embedded: readonly EmbeddedEntry[];
     /** the embedded texts (default: embedded_texts_gen.ts, imported on first use) */
     embeddedTexts?: () => Promise<readonly EmbeddedDoc[]>;
     skillsDir: string | null;
@@ -257,20 +275,7 @@ export class SkillLibrary {
     hiddenTools?: ReadonlySet<string>;
     logger: Logger;
   }): Promise<SkillLibrary> {
-    const whole = opts.embedded.length > 0 && !Array.isArray(opts.embedded[0]!.files) &&
-      typeof opts.embedded[0]!.files === "object";
-    const docsGiven = whole ? opts.embedded as readonly EmbeddedDoc[] : null;
-    const index: readonly EmbeddedEntry[] = docsGiven
-      ? docsGiven.map((d) => ({
-        kind: d.kind,
-        name: d.name,
-        files: Object.keys(d.files),
-        tools: [...runbookTools(d.kind === "runbook" ? d.files["SKILL.md"] ?? "" : "")].sort(),
-      }))
-      : opts.embedded as readonly EmbeddedEntry[];
-    const loader = new EmbeddedLoader(
-      docsGiven ? () => Promise.resolve(docsGiven) : opts.embeddedTexts ?? importEmbeddedTexts,
-    );
+    const loader = new EmbeddedLoader(opts.embeddedTexts ?? importEmbeddedTexts);
     const lib = new SkillLibrary(loader);
     /** names of runbooks withheld because they call a hidden tool */
     const shadowed = new Set<string>();
@@ -308,7 +313,7 @@ export class SkillLibrary {
         lib.docs.set(e.name, doc);
       }
     }
-    for (const d of index) {
+    for (const d of opts.embedded) {
       if (!accept(d.kind, d.name)) continue;
       if (!d.files.includes("SKILL.md")) continue;
       if (d.kind === "runbook" && usesHidden(d.tools)) continue;
@@ -316,7 +321,6 @@ export class SkillLibrary {
       loader.docs.push(doc);
       lib.docs.set(d.name, doc);
     }
-    if (docsGiven) await loader.ready();
     return lib;
   }
 

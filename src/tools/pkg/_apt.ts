@@ -291,16 +291,19 @@ export async function runApt(ctx: ToolContext, run: AptRun): Promise<AptMutation
   const split = splitReport(r.stderr, marker);
   const held = parseReportLocks(split.report ?? "");
   const clean = r.exitCode === 0 && !r.timedOut && !r.cancelled;
-  const said = clean || r.cancelled ? null : parseLockError(split.stderr);
-  const lock = said
+  const failed = !clean && !r.cancelled;
+  const said = failed ? parseLockError(split.stderr) : null;
+  let lock: LockHolder | null = null;
+  if (said) {
     // dpkg names the pid only: the report, in the same round trip, has its name
-    ? { ...said, holder: said.holder ?? held.locks.find((l) => l.pid === said.pid)?.holder ?? null }
+    const named = held.locks.find((l) => l.pid === said.pid)?.holder ?? null;
+    lock = { ...said, holder: said.holder ?? named };
+  } else if (failed && !r.timedOut && !hasAptError(split.stderr)) {
     // apt can die without saying why (under load apt-mark was seen killed by
     // SIGPIPE writing to dpkg, which had refused the lock): a lock held right
     // after the failure, with no error of apt's own, is the cause
-    : !clean && !r.cancelled && !r.timedOut && !hasAptError(split.stderr)
-    ? held.locks[0] ?? null
-    : null;
+    lock = held.locks[0] ?? null;
+  }
   if (lock) {
     await progress.flush();
     throw await lockError(ctx, lock);
