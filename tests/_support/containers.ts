@@ -114,6 +114,28 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
+/**
+ * Runs `fn` holding the bed's stopped-container lock. The bed is one engine
+ * shared by test modules running at the same time, and a real container
+ * prune removes EVERY stopped container on it, including ones another module
+ * has just stopped and is about to start again. A test that keeps stopped
+ * containers it still needs holds the lock `shared`; a test that prunes for
+ * real holds it `exclusive`, so the prune waits until no such window is open.
+ */
+export async function withBedLock<T>(
+  b: ContainerBed,
+  mode: "shared" | "exclusive",
+  fn: () => Promise<T>,
+): Promise<T> {
+  const f = await Deno.open(`${b.dir}/stopped-containers.lock`, { create: true, write: true });
+  try {
+    await f.lock(mode === "exclusive");
+    return await fn();
+  } finally {
+    f.close(); // closing releases the lock
+  }
+}
+
 /** Removes containers (force) and ignores the ones already gone. */
 export async function removeContainers(b: ContainerBed, names: string[]): Promise<void> {
   if (names.length) await b.docker(["rm", "-f", ...names]);

@@ -8,7 +8,12 @@
  */
 
 import assert from "node:assert/strict";
-import { type ContainerBed, uniqueName, withDockerFleet } from "../_support/containers.ts";
+import {
+  type ContainerBed,
+  uniqueName,
+  withBedLock,
+  withDockerFleet,
+} from "../_support/containers.ts";
 import { testUser } from "../_support/sshd.ts";
 import { eventually } from "./_files_fixture.ts";
 
@@ -102,27 +107,30 @@ Deno.test("compose v1 (docker-compose): up, ps, logs, restart, stop, start, pull
       assert.equal(await projectStates(bed, proj), before, "check mode changed the project");
       const restart = await s.ok<R>("ssh_docker_compose_restart", base);
       assert.equal(restart.exit_code, 0, String(restart.stderr));
-      const stop = await s.ok<R>("ssh_docker_compose_stop", base);
-      assert.equal(stop.exit_code, 0, `${stop.stderr}\n${stop.stdout}`);
-      // docker-compose 1.x returns before the engine reports every container stopped
-      let stopped: string[] = [];
-      await eventually(async () => {
-        stopped = (await projectStates(bed, proj)).split("\n").filter(Boolean);
-        return stopped.length > 0 && stopped.every((l) => / exited$/.test(l));
-      }, 30_000);
-      assert.ok(stopped.every((l) => / exited$/.test(l)), stopped.join("; "));
-      const startPlan = await s.ok<{ plan: Plan }>("ssh_docker_compose_start", {
-        ...base,
-        check: true,
+      // stopped containers must survive until start: no prune of another module meanwhile
+      await withBedLock(bed, "shared", async () => {
+        const stop = await s.ok<R>("ssh_docker_compose_stop", base);
+        assert.equal(stop.exit_code, 0, `${stop.stderr}\n${stop.stdout}`);
+        // docker-compose 1.x returns before the engine reports every container stopped
+        let stopped: string[] = [];
+        await eventually(async () => {
+          stopped = (await projectStates(bed, proj)).split("\n").filter(Boolean);
+          return stopped.length > 0 && stopped.every((l) => / exited$/.test(l));
+        }, 30_000);
+        assert.ok(stopped.every((l) => / exited$/.test(l)), stopped.join("; "));
+        const startPlan = await s.ok<{ plan: Plan }>("ssh_docker_compose_start", {
+          ...base,
+          check: true,
+        });
+        assert.deepEqual(
+          startPlan.plan.items.sort(),
+          ["web", "worker"],
+          JSON.stringify(startPlan.plan),
+        );
+        const start = await s.ok<R>("ssh_docker_compose_start", base);
+        assert.equal(start.exit_code, 0, `${start.stderr}\n${start.stdout}`);
+        assert.doesNotMatch(await projectStates(bed, proj), /exited/);
       });
-      assert.deepEqual(
-        startPlan.plan.items.sort(),
-        ["web", "worker"],
-        JSON.stringify(startPlan.plan),
-      );
-      const start = await s.ok<R>("ssh_docker_compose_start", base);
-      assert.equal(start.exit_code, 0, `${start.stderr}\n${start.stdout}`);
-      assert.doesNotMatch(await projectStates(bed, proj), /exited/);
       const down = await s.ok<R>("ssh_docker_compose_down", { ...base, timeout: 120 });
       assert.equal(down.exit_code, 0, String(down.stderr));
       assert.equal(await projectStates(bed, proj), "");

@@ -13,6 +13,7 @@ import {
   engineState,
   removeContainers,
   uniqueName,
+  withBedLock,
   withDockerFleet,
 } from "../_support/containers.ts";
 import { testUser } from "../_support/sshd.ts";
@@ -98,14 +99,18 @@ Deno.test("docker tools on real containers (Docker CLI and Podman CLI)", async (
             run_options: ["--network", "none"],
           });
           await bed.docker(["wait", dead]);
-          const plan = await s.ok<{ plan: { items: string[] } }>("ssh_docker_prune", {
-            host: "h1",
-            scope: "container",
-            check: true,
+          // a real prune removes every stopped container of the shared bed: other modules'
+          // stop -> start windows hold the bed lock shared, so it waits for them
+          await withBedLock(bed, "exclusive", async () => {
+            const plan = await s.ok<{ plan: { items: string[] } }>("ssh_docker_prune", {
+              host: "h1",
+              scope: "container",
+              check: true,
+            });
+            assert.ok(plan.plan.items.includes(`container ${dead}`), JSON.stringify(plan.plan));
+            const prune = await s.ok<R>("ssh_docker_prune", { host: "h1", scope: "container" });
+            assert.equal(prune.exit_code, 0);
           });
-          assert.ok(plan.plan.items.includes(`container ${dead}`), JSON.stringify(plan.plan));
-          const prune = await s.ok<R>("ssh_docker_prune", { host: "h1", scope: "container" });
-          assert.equal(prune.exit_code, 0);
           assert.deepEqual(await containersNamed(bed, dead), []);
           const rmi = await s.ok<R>("ssh_docker_rmi", { host: "h1", image: img });
           assert.equal(rmi.exit_code, 0, String(rmi.stderr));
