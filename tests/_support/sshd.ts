@@ -269,6 +269,16 @@ export interface SshdInstance {
   killConnections(): Promise<number>;
 }
 
+/** Whether process `pid` still runs (a zombie has exited and closed its descriptors). */
+function running(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** All descendant pids of `root` (from /proc). */
 export async function descendants(root: number): Promise<number[]> {
   const parent = new Map<number, number>();
@@ -411,15 +421,33 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     },
     async killConnections() {
       if (!child) return 0;
-      const victims = await descendants(child.pid);
-      for (const pid of victims) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
+      // kill until none is left (a process forked while the list was read is caught on the
+      // next pass) and each is gone, so the kernel has closed every connection's socket
+      // when this returns
+      const killed = new Set<number>();
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const victims = (await descendants(child.pid)).filter((p) => !killed.has(p));
+        const alive = [...killed].filter(running);
+        if (!victims.length && !alive.length) break;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `killConnections: processes of sshd ${child.pid} still alive after 5 s: ${
+              [...victims, ...alive].join(" ")
+            }`,
+          );
         }
+        for (const pid of victims) {
+          killed.add(pid);
+          try {
+            Deno.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+        if (!victims.length) await new Promise((r) => setTimeout(r, 10));
       }
-      return victims.length;
+      return killed.size;
     },
   };
   return inst;

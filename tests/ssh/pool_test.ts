@@ -66,7 +66,16 @@ Deno.test("pool: a connection killed by the server is replaced on the next call"
     for (let i = 0; i < 500 && s.app.pool.size > 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.equal(s.app.pool.size, 0, "the killed connection left the pool within 10 s");
+    if (s.app.pool.size > 0) {
+      // say whether the kernel still had the connection (a test-bed miss) or the client missed
+      // the close (a product bug)
+      const ss = await new Deno.Command("ss", { args: ["-tn", `dst ${sshd.address}`] }).output();
+      assert.fail(
+        `the killed connection was still pooled after 10 s; sockets to ${sshd.address}:\n${
+          new TextDecoder().decode(ss.stdout)
+        }`,
+      );
+    }
     const r = await s.ok("ssh_host_disk_usage", { host: "h1" });
     assert.ok((r.entries as unknown[]).length > 0);
     assert.equal(s.app.pool.opened, 2);
