@@ -421,33 +421,45 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
     },
     async killConnections() {
       if (!child) return 0;
-      // kill until none is left (a process forked while the list was read is caught on the
-      // next pass) and each is gone, so the kernel has closed every connection's socket
-      // when this returns
-      const killed = new Set<number>();
+      // stop first, kill after: a stopped process cannot fork, and a child is listed while
+      // its parent still runs, so nothing of a connection is orphaned to init unseen (a
+      // child forked after the list was read and orphaned by its parent's SIGKILL was
+      // missed once and kept the connection open); then wait until each has exited, so
+      // the kernel has closed every connection's socket when this returns
+      const stopped = new Set<number>();
       const deadline = Date.now() + 5_000;
       for (;;) {
-        const victims = (await descendants(child.pid)).filter((p) => !killed.has(p));
-        const alive = [...killed].filter(running);
-        if (!victims.length && !alive.length) break;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `killConnections: processes of sshd ${child.pid} still alive after 5 s: ${
-              [...victims, ...alive].join(" ")
-            }`,
-          );
-        }
-        for (const pid of victims) {
-          killed.add(pid);
+        const found = (await descendants(child.pid)).filter((p) => !stopped.has(p));
+        if (!found.length) break;
+        for (const pid of found) {
+          stopped.add(pid);
           try {
-            Deno.kill(pid, "SIGKILL");
+            Deno.kill(pid, "SIGSTOP");
           } catch {
             // already gone
           }
         }
-        if (!victims.length) await new Promise((r) => setTimeout(r, 10));
       }
-      return killed.size;
+      for (const pid of stopped) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      for (;;) {
+        const alive = [...stopped].filter(running);
+        if (!alive.length) break;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `killConnections: processes of sshd ${child.pid} still alive after 5 s: ${
+              alive.join(" ")
+            }`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return stopped.size;
     },
   };
   return inst;
