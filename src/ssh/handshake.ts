@@ -128,6 +128,42 @@ function proxyCommandStream(command: string, logger: Logger): Duplex {
   return stream;
 }
 
+/** The part of ssh2's private protocol object {@link skipHostKeysProve} uses. */
+interface Ssh2Protocol {
+  _handlers?: Record<string, unknown>;
+  requestSuccess(): void;
+}
+
+/**
+ * OpenSSH announces its host keys to every client after authentication
+ * (`hostkeys-00@openssh.com`, for `UpdateHostKeys`), and ssh2 always answers
+ * with `hostkeys-prove-00@openssh.com`: the host signs the session with each
+ * of its host keys (RSA too, on hosts with Debian's default keys) and the
+ * client verifies every signature, on each new connection, for a key list
+ * this server never uses (known_hosts is the only trust anchor and is never
+ * written, KH-1 / KH-7). ssh2 has no option for it, so the announcement is
+ * dropped before ssh2's handler sees it (a reply, if one is wanted, is the
+ * success ssh2 itself sends). Should ssh2's internals change, nothing is
+ * patched and the connection behaves as before (tests/ssh/handshake_test.ts
+ * notices).
+ */
+export function skipHostKeysProve(client: ssh2.Client): boolean {
+  const proto = (client as unknown as { _protocol?: Ssh2Protocol })._protocol;
+  const handlers = proto?._handlers;
+  const original = handlers?.GLOBAL_REQUEST;
+  if (!proto || !handlers || typeof original !== "function") return false;
+  handlers.GLOBAL_REQUEST = (
+    p: Ssh2Protocol,
+    name: string,
+    wantReply: boolean,
+    data: unknown,
+  ) => {
+    if (name !== "hostkeys-00@openssh.com") return original(p, name, wantReply, data);
+    if (wantReply) p.requestSuccess();
+  };
+  return true;
+}
+
 function tcpConnect(
   address: string,
   port: number,
@@ -361,6 +397,7 @@ async function handshakeIn(
       agentForward: false,
       tryKeyboard: false,
     });
+    skipHostKeysProve(client);
   } catch (e) {
     client.end();
     throw new ToolError(
