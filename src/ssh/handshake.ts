@@ -147,11 +147,11 @@ interface Ssh2Protocol {
  * patched and the connection behaves as before (tests/ssh/handshake_test.ts
  * notices).
  */
-export function skipHostKeysProve(client: ssh2.Client): boolean {
+function skipHostKeysProve(client: ssh2.Client): void {
   const proto = (client as unknown as { _protocol?: Ssh2Protocol })._protocol;
   const handlers = proto?._handlers;
   const original = handlers?.GLOBAL_REQUEST;
-  if (!proto || !handlers || typeof original !== "function") return false;
+  if (!handlers || typeof original !== "function") return;
   handlers.GLOBAL_REQUEST = (
     p: Ssh2Protocol,
     name: string,
@@ -161,7 +161,6 @@ export function skipHostKeysProve(client: ssh2.Client): boolean {
     if (name !== "hostkeys-00@openssh.com") return original(p, name, wantReply, data);
     if (wantReply) p.requestSuccess();
   };
-  return true;
 }
 
 function tcpConnect(

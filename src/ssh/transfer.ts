@@ -313,10 +313,8 @@ export async function downloadTo(
         pending = writeAll(c);
         total += c.length;
         unflushed += c.length;
-        if (unflushed >= FLUSH_EVERY_BYTES && !flushing) {
-          const written = pending;
-          pending = written.then(flush);
-        }
+        // the flush starts once this chunk is written
+        if (unflushed >= FLUSH_EVERY_BYTES && !flushing) pending = pending.then(flush);
         onChunk?.(c);
       }
     } finally {

@@ -162,6 +162,8 @@ export interface DockerFleetOptions {
   env?: Record<string, string>;
   /** extra TOML appended after the hosts */
   extraToml?: string;
+  /** hold the bed lock ({@link withBedLock}) this way for the whole test */
+  bedLock?: "shared" | "exclusive";
 }
 
 /**
@@ -212,8 +214,8 @@ export async function withDockerFleet(
       ALLOW_DANGEROUS_TOOLS: "true",
       ...opts.env,
     }));
-    try {
-      await fn({
+    const run = () =>
+      fn({
         bed,
         fleet,
         s,
@@ -222,6 +224,8 @@ export async function withDockerFleet(
         auditPath,
         audit: async () => auditLines(await Deno.readTextFile(auditPath).catch(() => "")),
       });
+    try {
+      await (opts.bedLock ? withBedLock(bed, opts.bedLock, run) : run());
     } finally {
       await s.close();
     }

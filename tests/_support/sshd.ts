@@ -269,13 +269,28 @@ export interface SshdInstance {
   killConnections(): Promise<number>;
 }
 
+/** The fields of a `/proc/<pid>/stat` text after the command name: [state, ppid, ...]. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** Whether process `pid` still runs (a zombie has exited and closed its descriptors). */
 function running(pid: number): boolean {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    return statFields(Deno.readTextFileSync(`/proc/${pid}/stat`))[0] !== "Z";
   } catch {
     return false;
+  }
+}
+
+/** Sends `sig` to each of `pids`; one already gone is skipped. */
+function signalAll(pids: Iterable<number>, sig: Deno.Signal): void {
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, sig);
+    } catch {
+      // already gone
+    }
   }
 }
 
@@ -286,7 +301,7 @@ export async function descendants(root: number): Promise<number[]> {
     if (!/^\d+$/.test(e.name)) continue;
     try {
       const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const ppid = Number(statFields(stat)[1]);
       parent.set(Number(e.name), ppid);
     } catch {
       // process exited
@@ -431,22 +446,10 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdInstance> {
       for (;;) {
         const found = (await descendants(child.pid)).filter((p) => !stopped.has(p));
         if (!found.length) break;
-        for (const pid of found) {
-          stopped.add(pid);
-          try {
-            Deno.kill(pid, "SIGSTOP");
-          } catch {
-            // already gone
-          }
-        }
+        for (const pid of found) stopped.add(pid);
+        signalAll(found, "SIGSTOP");
       }
-      for (const pid of stopped) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
+      signalAll(stopped, "SIGKILL");
       for (;;) {
         const alive = [...stopped].filter(running);
         if (!alive.length) break;
