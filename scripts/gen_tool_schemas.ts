@@ -18,7 +18,7 @@
 
 import { join, relative } from "node:path";
 import { ALL_TOOLS } from "../src/tools/catalog.ts";
-import { metaOf } from "../src/tools/define.ts";
+import { metaOf } from "../src/tools/meta.ts";
 import { META_TOOLS } from "../src/registry/search.ts";
 import { advertisedInputSchema } from "../src/registry/visibility.ts";
 

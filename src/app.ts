@@ -16,7 +16,7 @@ import type { HostPolicy, Settings } from "./config/types.ts";
 import { AuditLog } from "./audit/audit.ts";
 import { HookProgram, type HookSink, NO_HOOKS } from "./hooks/hooks.ts";
 import { ConfigError, ToolError } from "./errors.ts";
-import { Logger } from "./log.ts";
+import { Logger, loggerFor } from "./log.ts";
 import { NotesStore } from "./notes/store.ts";
 import { HostRegistry } from "./policy/hosts.ts";
 import { NetworkPolicy, type Resolver } from "./policy/network.ts";
@@ -33,8 +33,10 @@ import { MemoryState, openState, type SharedState } from "./state/state.ts";
 import { ConnectionPool } from "./ssh/pool.ts";
 import type { SocketFactory } from "./ssh/connection.ts";
 import { LAZY_CATALOG } from "./tools/catalog_lazy.ts";
-import { GROUPS, metaOf, type Tool } from "./tools/define.ts";
-import { catalogFor, type CatalogInfo } from "./registry/visibility.ts";
+import { GROUPS } from "./config/types.ts";
+import type { Tool } from "./tools/define.ts";
+import { metaOf } from "./tools/meta.ts";
+import { catalogFor, type CatalogInfo } from "./registry/listing.ts";
 import { ShellStore } from "./shell/store.ts";
 import { CapabilitiesCache } from "./sudo/capabilities.ts";
 import { TaskManager } from "./tasks/manager.ts";
@@ -70,11 +72,6 @@ export interface AppOptions {
 function resolvePath(p: string, cfg: LoadedConfig): string {
   const e = expandPath(p, cfg.env);
   return isAbsolute(e) ? e : resolve(cfg.cwd, e);
-}
-
-/** Builds the server logger from the settings. */
-export function loggerFor(settings: Settings): Logger {
-  return new Logger({ level: settings.LOG_LEVEL, format: settings.SSH_LOG_FORMAT });
 }
 
 /** Skill names (as tool names) of the search-mode tools `search_tools` and `call_tool`. */

@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { Settings } from "./config/types.ts";
+
 /** Log levels, lowest first (names as in `LOG_LEVEL`). */
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
 /** One log level. */
@@ -127,3 +129,8 @@ function quoteIfNeeded(v: string): string {
 
 /** A logger that drops everything (tests, tools that must stay silent). */
 export const nullLogger: Logger = new Logger({ level: "CRITICAL", sink: () => {} });
+
+/** Builds the server logger from the settings (`LOG_LEVEL`, `SSH_LOG_FORMAT`). */
+export function loggerFor(settings: Pick<Settings, "LOG_LEVEL" | "SSH_LOG_FORMAT">): Logger {
+  return new Logger({ level: settings.LOG_LEVEL, format: settings.SSH_LOG_FORMAT });
+}

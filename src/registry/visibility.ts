@@ -1,62 +1,25 @@
 /**
  * Which tools a configuration shows (SECURITY.md §TIER) and the `tools/list`
  * payload built from their declarations. A hidden tool is neither listed nor
- * callable; an unknown and a hidden name are indistinguishable (TIER-5).
+ * callable; an unknown and a hidden name are indistinguishable (TIER-5). The
+ * parts that need no zod live in listing.ts (re-exported here).
  *
  * @module
  */
 
 import { z } from "zod";
-import type { Settings, Tier } from "../config/types.ts";
-import { GROUPS, type Tool, type ToolMeta } from "../tools/define.ts";
-import { ADVERTISED_INPUT_SCHEMAS } from "./listed_gen.ts";
+import type { ToolMeta } from "../tools/define.ts";
+import { generatedInputSchema, type ListedTool, listedToolsWith } from "./listing.ts";
 
-/** Registered vs visible tools for this configuration. */
-export interface CatalogInfo<T extends ToolMeta | Tool = ToolMeta> {
-  registered: readonly T[];
-  visible: readonly T[];
-  enabledTiers: Tier[];
-  enabledGroups: string[];
-}
-
-/** True when `tool` is callable in this configuration (tier flags, tags, groups). */
-export function isVisible(tool: ToolMeta | Tool, settings: Settings): boolean {
-  const tierOk = tool.tier === "read" ||
-    (tool.tier === "low-access" && settings.ALLOW_LOW_ACCESS_TOOLS) ||
-    (tool.tier === "dangerous" && settings.ALLOW_DANGEROUS_TOOLS) ||
-    (tool.tier === "sudo" && settings.ALLOW_DANGEROUS_TOOLS && settings.ALLOW_SUDO);
-  if (!tierOk) return false;
-  if (tool.tags?.includes("persistent-session") && !settings.ALLOW_PERSISTENT_SESSIONS) {
-    return false;
-  }
-  const groups = settings.SSH_ENABLED_GROUPS.filter((g) =>
-    (GROUPS as readonly string[]).includes(g)
-  );
-  if (groups.length && !groups.includes(tool.group)) return false;
-  return true;
-}
-
-/** Enabled tiers in flag order (TOOLS.md §4 ssh_server_info). */
-export function enabledTiers(settings: Settings): Tier[] {
-  const t: Tier[] = ["read"];
-  if (settings.ALLOW_LOW_ACCESS_TOOLS) t.push("low-access");
-  if (settings.ALLOW_DANGEROUS_TOOLS) t.push("dangerous");
-  if (settings.ALLOW_DANGEROUS_TOOLS && settings.ALLOW_SUDO) t.push("sudo");
-  return t;
-}
-
-/** Builds the catalog view for a configuration. */
-export function catalogFor<T extends ToolMeta | Tool>(
-  all: readonly T[],
-  settings: Settings,
-): CatalogInfo<T> {
-  return {
-    registered: all,
-    visible: all.filter((t) => isVisible(t, settings)),
-    enabledTiers: enabledTiers(settings),
-    enabledGroups: [...settings.SSH_ENABLED_GROUPS],
-  };
-}
+export {
+  ADVERTISED_OUTPUT_SCHEMA,
+  advertisedAnnotations,
+  catalogFor,
+  type CatalogInfo,
+  enabledTiers,
+  isVisible,
+  type ListedTool,
+} from "./listing.ts";
 
 /** JSON Schema of a zod object for `tools/list` (draft-7, like the SDK). */
 export function jsonSchemaOf(schema: z.ZodObject, io: "input" | "output"): Record<string, unknown> {
@@ -165,25 +128,6 @@ function dropLongPatterns(node: unknown): unknown {
   );
 }
 
-/** MCP's defaults for the four hints (a hint left out means this value). */
-const HINT_DEFAULTS: Readonly<Record<keyof Tool["annotations"], boolean>> = {
-  readOnlyHint: false,
-  destructiveHint: true,
-  idempotentHint: false,
-  openWorldHint: true,
-};
-
-/**
- * The annotations `tools/list` advertises: the four hints minus those equal
- * to the protocol's default (MCP `ToolAnnotations`), so every client reads
- * the same four values.
- */
-export function advertisedAnnotations(a: Tool["annotations"]): Partial<Tool["annotations"]> {
-  return Object.fromEntries(
-    Object.entries(a).filter(([k, v]) => HINT_DEFAULTS[k as keyof typeof HINT_DEFAULTS] !== v),
-  ) as Partial<Tool["annotations"]>;
-}
-
 function foldNullable(s: Record<string, unknown>): Record<string, unknown> {
   const any = s.anyOf;
   if (!Array.isArray(any) || any.length !== 2) return s;
@@ -198,52 +142,18 @@ function foldNullable(s: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * The output schema `tools/list` advertises: the shape of `structuredContent`
- * (an object; field-level shapes and their meaning are in the tool's skill and
- * in the full schema). The complete output schema would be about two thirds
- * of the catalog's bytes (issue 12: the catalog budget); the result itself is
- * still validated against the full zod schema by the server.
- */
-export const ADVERTISED_OUTPUT_SCHEMA: Readonly<Record<string, unknown>> = Object.freeze({
-  type: "object",
-});
-
-/** One entry of `tools/list`. */
-export interface ListedTool {
-  name: string;
-  title?: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  outputSchema: Record<string, unknown>;
-  annotations: Partial<Tool["annotations"]>;
-  execution?: { taskSupport: "optional" };
-}
-
-/**
  * The advertised input schema of `tool`, a fresh copy each time (callers may
  * hand it to code that mutates): converted from the declaration when it is in
  * memory (test catalogs, the synthetic tools of search mode), else the
- * build-time one (`listed_gen.ts`, `deno task gen`; a stale entry is caught by
- * tests/structure/listed_gen_test.ts).
+ * build-time one (listing.ts {@link generatedInputSchema}).
  */
 export function inputSchemaOf(tool: ToolMeta): Record<string, unknown> {
-  if (tool.declared) return advertisedInputSchema(tool.declared.input);
-  const js = ADVERTISED_INPUT_SCHEMAS[tool.name];
-  if (!js) {
-    throw new Error(`internal error: no generated input schema for ${tool.name} (deno task gen)`);
-  }
-  return structuredClone(js);
+  return tool.declared
+    ? advertisedInputSchema(tool.declared.input)
+    : generatedInputSchema(tool.name);
 }
 
 /** The `tools/list` entries of `tools`, in catalog order. */
 export function listedTools(tools: readonly ToolMeta[]): ListedTool[] {
-  return tools.map((t) => ({
-    name: t.name,
-    ...(t.title ? { title: t.title } : {}),
-    description: t.description,
-    inputSchema: inputSchemaOf(t),
-    outputSchema: { ...ADVERTISED_OUTPUT_SCHEMA },
-    annotations: advertisedAnnotations(t.annotations),
-    ...(t.taskSupport ? { execution: { taskSupport: t.taskSupport } } : {}),
-  }));
+  return listedToolsWith(tools, inputSchemaOf);
 }

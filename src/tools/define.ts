@@ -237,26 +237,6 @@ export interface ToolMeta {
   load(): Promise<Tool>;
 }
 
-/** The metadata of a declared tool (the declaration itself is `declared`). */
-export function metaOf(tool: Tool): ToolMeta {
-  return {
-    name: tool.name,
-    group: tool.group,
-    tier: tool.tier,
-    description: tool.description,
-    ...(tool.title !== undefined ? { title: tool.title } : {}),
-    ...(tool.tags !== undefined ? { tags: tool.tags } : {}),
-    annotations: tool.annotations,
-    ...(tool.taskSupport !== undefined ? { taskSupport: tool.taskSupport } : {}),
-    skillSlug: tool.skillSlug,
-    ...(tool.posixOnly !== undefined ? { posixOnly: tool.posixOnly } : {}),
-    commandKind: tool.command?.kind ?? null,
-    pathRedactGates: (tool.paths ?? []).map((d) => d.redactGate !== false),
-    declared: tool,
-    load: () => Promise.resolve(tool),
-  };
-}
-
 /**
  * Annotations derived from the tier (TOOLS.md §1, SECURITY.md TIER-9), then
  * corrected by the tool's own `hints` (issue 12: annotations tell the truth).

@@ -14,7 +14,8 @@ import { z } from "zod";
 import { render, renderMeta } from "../../scripts/gen_tool_schemas.ts";
 import { ALL_TOOLS } from "../../src/tools/catalog.ts";
 import { LAZY_CATALOG } from "../../src/tools/catalog_lazy.ts";
-import { defineTool, metaOf } from "../../src/tools/define.ts";
+import { defineTool } from "../../src/tools/define.ts";
+import { metaOf } from "../../src/tools/meta.ts";
 import { META_TOOLS } from "../../src/registry/search.ts";
 import { ADVERTISED_INPUT_SCHEMAS } from "../../src/registry/listed_gen.ts";
 import {
