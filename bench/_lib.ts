@@ -64,16 +64,23 @@ export async function startServer(
   return { client, transport };
 }
 
-/** Start-up phases in the order the server goes through them (src/startup.ts marks). */
+/**
+ * Start-up phases in the order the server goes through them (src/startup.ts
+ * marks; `listed` is the client's `tools/list` answer). The stdio server
+ * answers `initialize` and `tools/list` before the MCP SDK loads
+ * (src/mcp/early.ts), so `serving` (the MCP layer loaded and connected)
+ * comes after `listed`.
+ */
 export const STARTUP_PHASES: readonly { mark: string; label: string }[] = [
   { mark: "origin", label: "spawn -> Deno runtime up" },
   { mark: "launcher", label: "launcher modules" },
   { mark: "plan", label: "launcher: config + permission plan" },
-  { mark: "worker", label: "Worker up + modules (SDK, server)" },
+  { mark: "worker", label: "Worker up + server modules (no SDK)" },
   { mark: "config", label: "Worker: config" },
   { mark: "app", label: "App built (policies, catalog)" },
-  { mark: "serving", label: "stdio transport up" },
-  { mark: "listed", label: "initialize + tools/list answered" },
+  { mark: "early", label: "summary logged, early reader up" },
+  { mark: "listed", label: "initialize + tools/list answered early" },
+  { mark: "serving", label: "then: SDK + MCP layer loaded, connected" },
 ];
 
 /**

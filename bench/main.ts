@@ -90,6 +90,9 @@ async function foundation(): Promise<Row[]> {
     const rss: number[] = [];
     /** per cold start of ours: the phase durations (STARTUP_PHASES order) */
     const phases: number[][] = [];
+    /** spawn -> the first tools/call answered (ours: ssh_server_info, the floor: its echo) */
+    const firstCall: number[] = [];
+    const floorFirstCall: number[] = [];
     let missing = 0;
     for (let i = 0; i < 10; i++) {
       for (const which of i % 2 === 0 ? ["ours", "floor"] : ["floor", "ours"]) {
@@ -115,6 +118,14 @@ async function foundation(): Promise<Row[]> {
         if (i < 3) {
           await new Promise((r) => setTimeout(r, 500));
           (which === "ours" ? rss : floorRss).push((await rssKiB(s.transport.pid!)) / 1024);
+        } else {
+          // the stdio server answers tools/list before its SDK and modules load (early.ts):
+          // when can a tool run?
+          const r = which === "ours"
+            ? await s.client.callTool({ name: "ssh_server_info", arguments: {} })
+            : await s.client.callTool({ name: "echo", arguments: { text: "x" } });
+          if (r.isError) throw new Error(`first call failed: ${JSON.stringify(r.content)}`);
+          (which === "ours" ? firstCall : floorFirstCall).push(performance.now() - t0);
         }
         await s.client.close();
       }
@@ -128,6 +139,16 @@ async function foundation(): Promise<Row[]> {
       peerValue: pct(floor, 50),
       ratio: pct(cold, 50) / pct(floor, 50),
       samples: cold,
+    });
+    rows.push({
+      section: "foundation",
+      metric: `cold start to the first tools/call answered (median of ${firstCall.length})`,
+      value: pct(firstCall, 50),
+      unit: "ms",
+      peer: "minimal MCP server, same runtime + SDK (floor)",
+      peerValue: pct(floorFirstCall, 50),
+      ratio: pct(firstCall, 50) / pct(floorFirstCall, 50),
+      samples: firstCall,
     });
     // where the cold start goes (src/startup.ts marks in the server's "serving MCP" log line)
     if (missing) out(`foundation: ${missing} cold start(s) logged no start-up timeline`);

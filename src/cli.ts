@@ -16,13 +16,12 @@ import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { ConfigError, FIX_HINTS, isToolError } from "./errors.ts";
 import { Logger, stderrSink } from "./log.ts";
 import { checkInlineCaps, messageLimit } from "./mcp/limits.ts";
-import { McpService } from "./mcp/server.ts";
-import { serveStdio } from "./mcp/sdk.ts";
+import type { McpService } from "./mcp/server.ts";
+import { earlyAnswersFor, startEarlyStdio } from "./mcp/early.ts";
 import { initTelemetry } from "./telemetry/otel.ts";
 import { isLoopbackHost } from "./config/settings.ts";
 import { LineTransport, writeStdout } from "./mcp/stdio.ts";
 import type { ConfigCheck } from "./doctor.ts";
-import { ToolRegistry } from "./registry/pipeline.ts";
 import { VERSION } from "./version.ts";
 import { importLazy } from "./util/lazy_import.ts";
 import { mark, startupFields } from "./startup.ts";
@@ -207,12 +206,10 @@ async function serve(): Promise<number> {
   // OTLP traces only when OTEL_* names an endpoint (the SDK is not even loaded otherwise)
   const telemetry = await initTelemetry(app.settings, cfg.env, app.logger);
   app.onShutdown(() => telemetry.shutdown());
-  const registry = new ToolRegistry(app);
-  const service = new McpService(app, registry);
   app.pool.startReaper();
   await app.startHooks();
   const closed = Promise.withResolvers<void>();
-  if (http) return await serveHttp(app, service, closed);
+  if (http) return await serveHttp(app, (await mcpLayer(app)).service, closed);
   const limit = messageLimit(cfg.settings);
   app.logger.info("MCP stdio transport", { max_message_bytes: limit });
   // TRANS-7: the server's own line transport: input over the limit gets an
@@ -225,6 +222,14 @@ async function serve(): Promise<number> {
   });
   void transport.ended.then(() => closed.resolve());
   const removeSignals = stopAndReloadSignals(app, closed);
+  // everything that can refuse the start has run and the start-up summary is out: answer
+  // initialize and tools/list while the SDK and the MCP layer load (mcp/early.ts)
+  const answers = earlyAnswersFor(app.settings, app.catalog.visible);
+  if (answers) {
+    await Promise.race([startEarlyStdio(transport, answers, app.logger), closed.promise]);
+  }
+  const { service, serveStdio, parseJSONRPCMessage } = await mcpLayer(app);
+  transport.setParser(parseJSONRPCMessage);
   // one server instance per connection, for whichever protocol era the client opens with
   // (2025: initialize; 2026-07-28: server/discover and per-request envelopes)
   const handle = serveStdio(() => service.create(), {
@@ -239,6 +244,26 @@ async function serve(): Promise<number> {
   await handle.close().catch(() => {});
   await app.close();
   return EXIT.ok;
+}
+
+/**
+ * The MCP layer (the SDK, the registry's call pipeline, the MCP service),
+ * imported by URL: the stdio server answers its first requests before it has
+ * loaded (mcp/early.ts).
+ */
+async function mcpLayer(app: App) {
+  const [{ McpService }, { ToolRegistry }, sdk] = await Promise.all([
+    importLazy<typeof import("./mcp/server.ts")>(new URL("./mcp/server.ts", import.meta.url)),
+    importLazy<typeof import("./registry/pipeline.ts")>(
+      new URL("./registry/pipeline.ts", import.meta.url),
+    ),
+    importLazy<typeof import("./mcp/sdk.ts")>(new URL("./mcp/sdk.ts", import.meta.url)),
+  ]);
+  return {
+    service: new McpService(app, new ToolRegistry(app)),
+    serveStdio: sdk.serveStdio,
+    parseJSONRPCMessage: sdk.parseJSONRPCMessage,
+  };
 }
 
 /**

@@ -56,6 +56,7 @@ import {
   type AuthInfo,
   type JSONRPCMessage,
   type McpServer,
+  parseJSONRPCMessage,
   serveStdio,
   type StdioServerHandle,
   type Transport,
@@ -931,6 +932,7 @@ export async function runServeSsh(
       write: channelWriter(channel, touch),
       maxMessageBytes: limit,
       logger: log,
+      parse: parseJSONRPCMessage,
     });
     const transport = new TrackedTransport(line);
     tracked = transport;

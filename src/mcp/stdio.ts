@@ -22,16 +22,40 @@
  *
  * Messages are written one at a time, in order, each completely.
  *
+ * The transport can start reading before the server exists
+ * ({@link LineTransport.listenEarly}, used by early.ts while the SDK and the
+ * server's modules load): an early reader may answer a message itself, and
+ * every message reaches the server in arrival order once it starts. The
+ * module needs no SDK at run time (the JSON-RPC validator is passed in).
+ *
  * @module
  */
 
-import {
-  type JSONRPCMessage,
-  parseJSONRPCMessage,
-  ProtocolErrorCode as ErrorCode,
-  type Transport,
-} from "./sdk.ts";
+import type { JSONRPCMessage, Transport } from "./sdk.ts";
 import type { Logger } from "../log.ts";
+
+/**
+ * The JSON-RPC error codes this transport answers with (the SDK's
+ * `ProtocolErrorCode` values; tests/unit/mcp_stdio_test.ts checks them).
+ */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  InternalError: -32603,
+} as const;
+
+/**
+ * What an early reader did with one parsed line: `null` leaves the message
+ * for the server; otherwise the reader answered it, the server gets `replay`
+ * in its place (the same request under the private id `id`) and its answer
+ * to it is not sent: its `result` must serialize to `result` (the text the
+ * reader sent), else the difference is logged as an error.
+ */
+export type EarlyVerdict = {
+  replay: Record<string, unknown>;
+  id: string;
+  result: string;
+} | null;
 
 /** Options of {@link LineTransport}. */
 export interface LineTransportOptions {
@@ -42,6 +66,12 @@ export interface LineTransportOptions {
   /** largest message accepted or sent, in bytes (see `limits.ts`) */
   maxMessageBytes: number;
   logger: Logger;
+  /**
+   * Validates a parsed line as a JSON-RPC message and returns it, or throws
+   * (the SDK's `parseJSONRPCMessage`); required by `start()`, settable later
+   * with {@link LineTransport.setParser}.
+   */
+  parse?: (value: unknown) => JSONRPCMessage;
 }
 
 /** Longest id / method text the scanner keeps. */
@@ -211,6 +241,15 @@ export class LineTransport implements Transport {
   #closed = false;
   #started = false;
   readonly #ended = Promise.withResolvers<void>();
+  #logger: Logger;
+  #parse: ((value: unknown) => JSONRPCMessage) | null;
+  /** while reading early: the reader's hook, and the lines it left, in arrival order */
+  #early: ((value: unknown) => EarlyVerdict) | null = null;
+  #pending: unknown[] = [];
+  /** set by pauseEarly(): reading waits for start() (stdin's own back-pressure meanwhile) */
+  #paused: PromiseWithResolvers<void> | null = null;
+  /** private id of a replayed request -> the result text the early reader sent */
+  readonly #answered = new Map<string, string>();
 
   /**
    * Resolves once the transport closed (stdin EOF, a failed write, or
@@ -223,17 +262,63 @@ export class LineTransport implements Transport {
 
   constructor(opts: LineTransportOptions) {
     this.#opts = opts;
+    this.#logger = opts.logger;
+    this.#parse = opts.parse ?? null;
   }
 
-  /** Starts reading stdin (the SDK calls this from `connect`). */
-  start(): Promise<void> {
+  /** Sets the JSON-RPC validator (before `start()`). */
+  setParser(parse: (value: unknown) => JSONRPCMessage): void {
+    this.#parse = parse;
+  }
+
+  /**
+   * Starts reading before the server exists: each line that parses as JSON
+   * goes to `hook` first (see {@link EarlyVerdict}); what it leaves waits, in
+   * arrival order, for `start()`. Lines that are not JSON or over the limit
+   * are answered as always. `send` works meanwhile.
+   */
+  listenEarly(hook: (value: unknown) => EarlyVerdict): void {
     if (this.#started) throw new Error("LineTransport already started");
+    this.#early = hook;
+    this.#read();
+  }
+
+  /**
+   * Stops reading until `start()`: what the early reader left waits in
+   * stdin's pipe, not in memory, while the server loads (the lines of the
+   * chunk at hand are still read).
+   */
+  pauseEarly(): void {
+    if (this.#early) this.#paused ??= Promise.withResolvers<void>();
+  }
+
+  /**
+   * Starts reading stdin (the SDK calls this from `connect`, after setting
+   * `onmessage`); after {@link listenEarly}, hands the server every message
+   * read so far and ends the early phase.
+   */
+  start(): Promise<void> {
+    if (!this.#parse) throw new Error("LineTransport: no JSON-RPC parser (setParser)");
+    if (this.#early) {
+      this.#early = null;
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const value of pending) this.#deliver(value);
+      this.#paused?.resolve();
+      this.#paused = null;
+      return Promise.resolve();
+    }
+    if (this.#started) throw new Error("LineTransport already started");
+    this.#read();
+    return Promise.resolve();
+  }
+
+  #read(): void {
     this.#started = true;
     this.#reader = this.#opts.input.getReader();
     void this.#readLoop().catch((e) => {
       this.onerror?.(e instanceof Error ? e : new Error(String(e)));
     }).finally(() => void this.close());
-    return Promise.resolve();
   }
 
   async #readLoop(): Promise<void> {
@@ -242,6 +327,7 @@ export class LineTransport implements Transport {
     let size = 0;
     let over: TopLevelScanner | null = null;
     for (;;) {
+      if (this.#paused) await this.#paused.promise;
       const { value, done } = await this.#reader!.read();
       if (done || this.#closed) return;
       let chunk = value;
@@ -289,9 +375,20 @@ export class LineTransport implements Transport {
       );
       return;
     }
+    if (this.#early) {
+      const verdict = this.#early(obj);
+      if (verdict) this.#answered.set(verdict.id, verdict.result);
+      this.#pending.push(verdict ? verdict.replay : obj);
+      return;
+    }
+    this.#deliver(obj);
+  }
+
+  /** A parsed line to the server: validated, then `onmessage`, or answered as invalid. */
+  #deliver(obj: unknown): void {
     let message: JSONRPCMessage;
     try {
-      message = parseJSONRPCMessage(obj);
+      message = this.#parse!(obj);
     } catch {
       const o = (obj !== null && typeof obj === "object" ? obj : {}) as Record<string, unknown>;
       const id = typeof o.id === "string" || typeof o.id === "number" ? o.id : undefined;
@@ -328,14 +425,14 @@ export class LineTransport implements Transport {
     message: string,
   ): void {
     if (id !== undefined && method !== undefined) {
-      this.#opts.logger.warn("refused a bad JSON-RPC request", {
+      this.#logger.warn("refused a bad JSON-RPC request", {
         code,
         id: String(id).slice(0, 64),
       });
       void this.#write({ jsonrpc: "2.0", id, error: { code, message } });
       return;
     }
-    this.#opts.logger.error("dropped a bad JSON-RPC message without a request id", {
+    this.#logger.error("dropped a bad JSON-RPC message without a request id", {
       code,
       reason: message.slice(0, 200),
     });
@@ -348,6 +445,8 @@ export class LineTransport implements Transport {
    */
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    const early = this.#answered.size ? this.#replayAnswer(message) : false;
+    if (early) return Promise.resolve();
     let bytes: Uint8Array | null = null;
     let size = -1;
     try {
@@ -362,13 +461,13 @@ export class LineTransport implements Transport {
       (typeof m.id === "string" || typeof m.id === "number");
     const what = size < 0 ? "could not be serialized (too large)" : `is ${sizeText(size - 1)}`;
     if (!isResponse) {
-      this.#opts.logger.error("dropped an outgoing MCP message over the size limit", {
+      this.#logger.error("dropped an outgoing MCP message over the size limit", {
         method: typeof m.method === "string" ? m.method : null,
         size: size < 0 ? null : size - 1,
       });
       return Promise.resolve();
     }
-    this.#opts.logger.warn("a result over the MCP message limit was replaced by an error", {
+    this.#logger.warn("a result over the MCP message limit was replaced by an error", {
       id: String(m.id).slice(0, 64),
       size: size < 0 ? null : size - 1,
     });
@@ -384,6 +483,31 @@ export class LineTransport implements Transport {
           "a narrower path, or local_path to write a file on the MCP host.",
       },
     });
+  }
+
+  /**
+   * True when `message` is the server's answer to a request the early reader
+   * answered (a replay): it is not sent, only compared with what was.
+   */
+  #replayAnswer(message: JSONRPCMessage): boolean {
+    const m = message as Record<string, unknown>;
+    if (typeof m.id !== "string" || !("result" in m || "error" in m)) return false;
+    const sent = this.#answered.get(m.id);
+    if (sent === undefined) return false;
+    this.#answered.delete(m.id);
+    const method = m.id.split(":")[2] ?? "?";
+    if ("result" in m && JSON.stringify(m.result) === sent) {
+      this.#logger.debug("early answer confirmed by the server", { method });
+    } else {
+      // the early reader and the server disagree: a bug (tests/mcp/early_test.ts); the client
+      // got the early answer, so say what the server would have sent instead
+      this.#logger.error("an early answer differed from the server's", {
+        method,
+        server: JSON.stringify("result" in m ? m.result : m.error).slice(0, 300),
+        early: sent.slice(0, 300),
+      });
+    }
+    return true;
   }
 
   #write(obj: Record<string, unknown>): Promise<void> {
@@ -409,6 +533,7 @@ export class LineTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     this.#ended.resolve();
+    this.#paused?.resolve(); // a paused read loop sees the close and ends
     try {
       await this.#reader?.cancel();
     } catch {

@@ -14,22 +14,54 @@ import { STARTUP_PHASES, startupPhases } from "../../bench/_lib.ts";
 import { adopt, mark, snapshot, startupFields } from "../../src/startup.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const ORDER = ["launcher", "plan", "worker", "config", "app", "serving"];
+const ORDER = ["launcher", "plan", "worker", "config", "app", "early", "serving"];
+const enc = new TextEncoder();
 
 Deno.test("start-up timeline: the serving line carries every phase, in order, on the spawn's clock", async () => {
   const spawnedAt = Date.now();
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...START_PERMS, `${ROOT}main.ts`, "serve"],
     env: baseEnv({ SSH_AUDIT_LOG: "off", LOG_LEVEL: "INFO", SSH_LOG_FORMAT: "json" }),
     clearEnv: true,
     cwd: ROOT,
-    stdin: "null", // EOF: the server starts, serves, and ends with 0
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  // a client's first exchange: initialize, initialized, tools/list (answered early, mcp/early.ts)
+  const w = child.stdin.getWriter();
+  await w.write(enc.encode(
+    [
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-11-25",
+          capabilities: {},
+          clientInfo: { name: "t", version: "1" },
+        },
+      },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    ].map((m) => JSON.stringify(m) + "\n").join(""),
+  ));
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let got = "";
+  while (!got.includes('"id":2')) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, `stdout ended before the tools/list answer: ${got}`);
+    got += value;
+  }
+  const listedAt = Date.now();
+  await w.close(); // EOF: the server ends with 0
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  const code = (await child.status).code;
   const endedAt = Date.now();
-  const err = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, err);
+  const err = await stderr;
+  assert.equal(code, 0, err);
   const line = err.split("\n").find((l) => l.includes("serving MCP on stdio"));
   assert.ok(line, `no serving line in:\n${err}`);
   const o = JSON.parse(line) as {
@@ -45,8 +77,12 @@ Deno.test("start-up timeline: the serving line carries every phase, in order, on
   assert.ok(at[0]! > 0, line);
   for (let i = 1; i < at.length; i++) assert.ok(at[i]! >= at[i - 1]!, `${ORDER[i]}: ${line}`);
   assert.ok(o.startup_origin_epoch_ms + at.at(-1)! <= endedAt, line);
+  // tools/list was answered before the MCP layer loaded: after `early`, before `serving`
+  const origin = o.startup_origin_epoch_ms;
+  assert.ok(origin + o.startup_ms.early! <= listedAt, line);
+  assert.ok(listedAt <= origin + o.startup_ms.serving!, `listed at ${listedAt - origin}: ${line}`);
   // the bench's reading of the same line: one duration per phase, none negative
-  const phases = startupPhases(err, spawnedAt, endedAt);
+  const phases = startupPhases(err, spawnedAt, listedAt);
   assert.ok(phases, line);
   assert.equal(phases.length, STARTUP_PHASES.length);
   for (const p of phases) assert.ok(p >= 0 && Number.isFinite(p), JSON.stringify(phases));

@@ -395,22 +395,28 @@ interface InfoDependencyFull extends InfoDependency {
 }
 
 /**
- * The static (non-dynamic) module graph from `entry` (default
- * `src/worker_entry.ts`, the serving path: what is evaluated before the first
- * `tools/list` answer), also following the dynamic imports made by the
+ * The static (non-dynamic) module graph from `entries` (default: the serving
+ * path, what is evaluated before the first tool call: `src/worker_entry.ts`,
+ * which answers `initialize` and `tools/list` early, and the MCP layer
+ * `cli.ts` imports by URL right after: `mcp/server.ts`, `mcp/sdk.ts`,
+ * `registry/pipeline.ts`), also following the dynamic imports made by the
  * modules in `followDynamicIn` (repo-relative). Returns each reached
- * specifier with its import chain back to the entry.
+ * specifier with its import chain back to an entry.
  */
 async function servingGraph(
-  entry = "src/worker_entry.ts",
+  entries: readonly string[] = [
+    "src/worker_entry.ts",
+    "src/mcp/server.ts",
+    "src/mcp/sdk.ts",
+    "src/registry/pipeline.ts",
+  ],
   followDynamicIn: ReadonlySet<string> = new Set(),
   minModules = 100,
 ): Promise<Map<string, string>> {
-  const modules = await denoInfo(entry);
+  const modules = (await Promise.all(entries.map((e) => denoInfo(e)))).flat();
   const byId = new Map(modules.map((m) => [m.specifier, m]));
   const from = new Map<string, string>();
-  const root = new URL(entry, ROOT_URL).href;
-  const queue = [root];
+  const queue = entries.map((e) => new URL(e, ROOT_URL).href);
   const seen = new Set(queue);
   while (queue.length) {
     const at = queue.shift()!;
@@ -479,12 +485,25 @@ Deno.test("start-up: serving evaluates no connection, exec, SFTP or sudo machine
   assertNone("static import chain(s) of the connection layer on the serving path", found);
 });
 
+Deno.test("start-up: neither the MCP SDK nor zod is evaluated before the early answers", async () => {
+  // issue 17: the Worker answers initialize and tools/list (src/mcp/early.ts) before it imports
+  // the MCP layer; the SDK (which builds its zod protocol schemas at import) and zod must not be
+  // in the static graph of the Worker entry, or they are evaluated before the first answer
+  const graph = await servingGraph(["src/worker_entry.ts"], new Set(), 50);
+  assert.ok(graph.has(new URL("src/mcp/early.ts", ROOT_URL).href), "walk misses early.ts");
+  assert.ok(graph.has(new URL("src/app.ts", ROOT_URL).href), "walk misses app.ts");
+  const found = [...graph]
+    .filter(([s]) => /^npm:\/?(@modelcontextprotocol\/|zod@)/.test(s))
+    .map(([, c]) => c);
+  assertNone("static import chain(s) of the MCP SDK or zod before the early answers", found);
+});
+
 Deno.test("start-up: the launcher evaluates no ipaddr.js before the Worker starts (unless an address needs it)", async () => {
   // issue 17: ipaddr.js is CommonJS, and the first CommonJS package an isolate evaluates sets up
   // Deno's CommonJS loader (~20 ms); the launcher loads the configuration (its own dynamic
   // imports, followed here) only for the plan, and config/ip_slot.ts keeps the package out of it
   // unless a value needs it (tests/config/ip_lazy_test.ts checks that path)
-  const graph = await servingGraph("main.ts", new Set(["src/launcher.ts"]), 10);
+  const graph = await servingGraph(["main.ts"], new Set(["src/launcher.ts"]), 10);
   assert.ok(graph.has(new URL("src/config/settings.ts", ROOT_URL).href), "walk misses settings.ts");
   const found = [...graph].filter(([s]) => /^npm:\/?ipaddr\.js@/.test(s)).map(([, c]) => c);
   assertNone("static import chain(s) of ipaddr.js in the launcher", found);

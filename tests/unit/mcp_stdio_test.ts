@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { LineTransport, TopLevelScanner } from "../../src/mcp/stdio.ts";
+import { parseJSONRPCMessage } from "../../src/mcp/sdk.ts";
 import { Logger } from "../../src/log.ts";
 
 const enc = new TextEncoder();
@@ -64,6 +65,7 @@ async function run(
     },
     maxMessageBytes: max,
     logger: new Logger({ level: "DEBUG", sink: (l) => logs.push(l) }),
+    parse: parseJSONRPCMessage,
   });
   t.onmessage = (m) => got.push(m);
   t.onclose = () => closed.resolve();
@@ -120,4 +122,119 @@ Deno.test("TRANS-10: an outgoing result over the limit becomes an error for its 
   assert.equal(e.code, -32603);
   assert.match(e.message, /^The result is 5\d\d bytes, over this server's limit of 200 bytes/);
   assert.ok(r.logs.some((l) => l.includes("dropped an outgoing MCP message")));
+});
+
+Deno.test("early reading: the hook answers first; the server gets every message in arrival order at start(), replays under their private ids, and its answers to them are compared, never sent", async () => {
+  const written: Record<string, unknown>[] = [];
+  const logs: string[] = [];
+  let ctl!: ReadableStreamDefaultController<Uint8Array>;
+  const input = new ReadableStream<Uint8Array>({ start: (c) => void (ctl = c) });
+  const t = new LineTransport({
+    input,
+    write: (b) => {
+      for (const l of new TextDecoder().decode(b).split("\n")) if (l) written.push(JSON.parse(l));
+      return Promise.resolve();
+    },
+    maxMessageBytes: 1000,
+    logger: new Logger({ level: "DEBUG", sink: (l) => logs.push(l) }),
+  });
+  const seen: unknown[] = [];
+  t.listenEarly((v) => {
+    seen.push(v);
+    const m = v as { id?: unknown; method?: string };
+    if (m.method !== "a" && m.method !== "b") return null;
+    void t.send({ jsonrpc: "2.0", id: m.id, result: { early: m.method } } as never);
+    const id = `ssh-mcp:early:${m.method}:r`;
+    return { replay: { ...m, id }, id, result: JSON.stringify({ early: m.method }) };
+  });
+  ctl.enqueue(enc.encode(
+    [
+      `{"jsonrpc":"2.0","id":1,"method":"a"}`,
+      `{"jsonrpc":"2.0","method":"n"}`,
+      `{"jsonrpc":"2.0","id":2,"method":"b"}`,
+      `{"jsonrpc":"2.0","id":3,"method":"c"}`,
+      `{"broken`,
+      `{"jsonrpc":"1.0","id":4,"method":"d"}`,
+    ].join("\n") + "\n",
+  ));
+  for (let i = 0; i < 50 && seen.length < 4; i++) await new Promise((r) => setTimeout(r, 5));
+  // answered early: 1 and 2; nothing reached a server yet (there is none)
+  assert.deepEqual(written.map((w) => w.id), [1, 2]);
+  assert.throws(() => t.start(), /no JSON-RPC parser/);
+  const got: unknown[] = [];
+  t.onmessage = (m) => got.push(m);
+  t.setParser(parseJSONRPCMessage);
+  await t.start();
+  // in arrival order; the early-answered ones under their private ids; the invalid one answered
+  assert.deepEqual(got, [
+    { jsonrpc: "2.0", id: "ssh-mcp:early:a:r", method: "a" },
+    { jsonrpc: "2.0", method: "n" },
+    { jsonrpc: "2.0", id: "ssh-mcp:early:b:r", method: "b" },
+    { jsonrpc: "2.0", id: 3, method: "c" },
+  ]);
+  assert.deepEqual(written.map((w) => w.id), [1, 2, 4]);
+  // after start() the hook is out of the way
+  ctl.enqueue(enc.encode(`{"jsonrpc":"2.0","id":5,"method":"a"}\n`));
+  for (let i = 0; i < 50 && got.length < 5; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(got.at(-1), { jsonrpc: "2.0", id: 5, method: "a" });
+  assert.equal(seen.length, 5); // 4 JSON lines before start (the broken one never parsed)
+  // the server's answers to the replays: not sent; a match is confirmed, a difference an ERROR
+  await t.send({ jsonrpc: "2.0", id: "ssh-mcp:early:a:r", result: { early: "a" } } as never);
+  await t.send({ jsonrpc: "2.0", id: "ssh-mcp:early:b:r", result: { early: "B!" } } as never);
+  // each private id is used once: a second answer with it is an ordinary message
+  await t.send({ jsonrpc: "2.0", id: "ssh-mcp:early:a:r", result: {} } as never);
+  await t.send({ jsonrpc: "2.0", id: 3, result: {} } as never);
+  assert.deepEqual(written.map((w) => w.id), [1, 2, 4, "ssh-mcp:early:a:r", 3]);
+  assert.ok(
+    logs.some((l) => /DEBUG early answer confirmed by the server method=a/.test(l)),
+    logs.join("\n"),
+  );
+  assert.ok(
+    logs.some((l) => /ERROR an early answer differed from the server's method=b/.test(l)),
+    logs.join("\n"),
+  );
+  ctl.close();
+  await t.ended;
+});
+
+Deno.test("early reading: after pauseEarly() nothing more is read (it waits in the pipe) until start(); close() ends a paused reader", async () => {
+  let ctl!: ReadableStreamDefaultController<Uint8Array>;
+  const t = new LineTransport({
+    input: new ReadableStream<Uint8Array>({ start: (c) => void (ctl = c) }),
+    write: () => Promise.resolve(),
+    maxMessageBytes: 1000,
+    logger: new Logger({ level: "CRITICAL" }),
+    parse: parseJSONRPCMessage,
+  });
+  const seen: unknown[] = [];
+  t.listenEarly((v) => {
+    seen.push(v);
+    t.pauseEarly();
+    return null;
+  });
+  ctl.enqueue(enc.encode(`{"jsonrpc":"2.0","id":1,"method":"a"}\n`));
+  for (let i = 0; i < 50 && seen.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+  ctl.enqueue(enc.encode(`{"jsonrpc":"2.0","id":2,"method":"b"}\n`));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(seen.length, 1, "read on while paused");
+  const got: unknown[] = [];
+  t.onmessage = (m) => got.push(m);
+  await t.start();
+  for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(got.map((m) => (m as { id: number }).id), [1, 2]);
+  // a paused transport that is closed instead of started ends its reader
+  let ctl2!: ReadableStreamDefaultController<Uint8Array>;
+  const t2 = new LineTransport({
+    input: new ReadableStream<Uint8Array>({ start: (c) => void (ctl2 = c) }),
+    write: () => Promise.resolve(),
+    maxMessageBytes: 1000,
+    logger: new Logger({ level: "CRITICAL" }),
+  });
+  t2.listenEarly(() => null);
+  t2.pauseEarly();
+  ctl2.enqueue(enc.encode(`{"jsonrpc":"2.0","id":1,"method":"a"}\n`));
+  await t2.close();
+  await t2.ended;
+  ctl.close();
+  await t.ended;
 });
