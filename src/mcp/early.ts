@@ -41,7 +41,7 @@ import type { EarlyVerdict, LineTransport } from "./stdio.ts";
 
 /**
  * Protocol revisions an early `initialize` may name: the SDK's
- * `SUPPORTED_PROTOCOL_VERSIONS` (tests/mcp/early_test.ts keeps them equal).
+ * `SUPPORTED_PROTOCOL_VERSIONS` (tests/e2e/early_answers_test.ts keeps them equal).
  * The SDK answers another requested revision with its latest; that answer is
  * left to it.
  */
@@ -56,7 +56,7 @@ export const EARLY_PROTOCOL_VERSIONS: readonly string[] = [
 /**
  * The capabilities every stdio server instance announces (McpService.create:
  * logging, tasks, tools, the resources of skills and server info, the skills
- * extension); tests/mcp/early_test.ts compares the whole early answer with the
+ * extension); tests/e2e/early_answers_test.ts compares the whole early answer with the
  * SDK's for several configurations.
  */
 const CAPABILITIES = {

@@ -36,7 +36,7 @@ import type { Logger } from "../log.ts";
 
 /**
  * The JSON-RPC error codes this transport answers with (the SDK's
- * `ProtocolErrorCode` values; tests/unit/mcp_stdio_test.ts checks them).
+ * `ProtocolErrorCode` values; tests/e2e/early_answers_test.ts checks them).
  */
 export const ErrorCode = {
   ParseError: -32700,
@@ -499,7 +499,7 @@ export class LineTransport implements Transport {
     if ("result" in m && JSON.stringify(m.result) === sent) {
       this.#logger.debug("early answer confirmed by the server", { method });
     } else {
-      // the early reader and the server disagree: a bug (tests/mcp/early_test.ts); the client
+      // the early reader and the server disagree: a bug (tests/e2e/early_answers_test.ts); the client
       // got the early answer, so say what the server would have sent instead
       this.#logger.error("an early answer differed from the server's", {
         method,
