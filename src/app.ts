@@ -21,8 +21,8 @@ import { NotesStore } from "./notes/store.ts";
 import { HostRegistry } from "./policy/hosts.ts";
 import { NetworkPolicy, type Resolver } from "./policy/network.ts";
 import type { AppServices, ReloadOutcome, ServerInfo } from "./services.ts";
-import { type CommandChecker, createCommandChecker } from "./policy/commands.ts";
-import { createPathChecker, type PathChecker } from "./policy/paths.ts";
+import type { CommandChecker } from "./policy/commands.ts";
+import type { PathChecker } from "./policy/paths.ts";
 import { bindServerFiles } from "./policy/server_file_guard.ts";
 import { type ServerFile, serverFilesFor } from "./policy/server_files.ts";
 import { EMBEDDED_INDEX } from "./skills/embedded_gen.ts";
@@ -43,6 +43,7 @@ import { TaskManager } from "./tasks/manager.ts";
 import { VERSION } from "./version.ts";
 import { commandPolicyWarnings } from "./policy/startup_warnings.ts";
 import { deepFreeze } from "./util/freeze.ts";
+import { importLazy } from "./util/lazy_import.ts";
 
 /** Options for tests and embedding. */
 export interface AppOptions {
@@ -67,6 +68,34 @@ export interface AppOptions {
    * TCP_NODELAY with it.
    */
   connectSocket?: SocketFactory;
+  /**
+   * leave the command and path checkers unloaded: the caller awaits
+   * {@link App.loadCheckers} before anything can ask for them. Stdio `serve`
+   * does, so that the shell parser (unbash), the glob matcher (picomatch) and
+   * the policy modules behind them are evaluated after its early answers
+   * (issue 17); their construction checks nothing, so no start refusal moves.
+   */
+  deferCheckers?: boolean;
+}
+
+/** The command and path checkers: the policy layer every remote call passes. */
+interface Checkers {
+  commands: CommandChecker;
+  paths: PathChecker;
+}
+
+/** Imports policy/commands.ts and policy/paths.ts by URL (util/lazy_import.ts) and builds both. */
+async function loadCheckers(settings: Settings, logger: Logger): Promise<Checkers> {
+  const [{ createCommandChecker }, { createPathChecker }] = await Promise.all([
+    importLazy<typeof import("./policy/commands.ts")>(
+      new URL("./policy/commands.ts", import.meta.url),
+    ),
+    importLazy<typeof import("./policy/paths.ts")>(new URL("./policy/paths.ts", import.meta.url)),
+  ]);
+  return {
+    commands: createCommandChecker({ settings, logger }),
+    paths: createPathChecker({ settings, logger }),
+  };
 }
 
 function resolvePath(p: string, cfg: LoadedConfig): string {
@@ -90,8 +119,8 @@ export class App implements AppServices {
   #state: SharedState | null = null;
   readonly #hookProgram: HookProgram | null;
   readonly catalog: CatalogInfo;
-  readonly commands: CommandChecker;
-  readonly paths: PathChecker;
+  #checkers: Checkers | null = null;
+  #checkersLoading: Promise<void> | null = null;
   readonly tasks: TaskManager;
   readonly shells: ShellStore;
   readonly sudoCapabilities: CapabilitiesCache = new CapabilitiesCache();
@@ -152,8 +181,6 @@ export class App implements AppServices {
       : App.#hooksFor(s.SSH_HOOKS_COMMAND, cfg, logger);
     this.tasks = new TaskManager(s, logger);
     this.shells = new ShellStore(s.SSH_SHELL_IDLE_TIMEOUT);
-    this.commands = createCommandChecker({ settings: s, logger });
-    this.paths = createPathChecker({ settings: s, logger });
     this.pool = new ConnectionPool({
       settings: s,
       env: cfg.env,
@@ -264,7 +291,38 @@ export class App implements AppServices {
     await app.shells.useState(app.#state);
     app.knownHosts.refresh();
     if (opts.openAudit !== false) await app.audit.open();
+    if (!opts.deferCheckers) await app.loadCheckers();
     return app;
+  }
+
+  /**
+   * Loads the command and path checkers (once; every later call returns the
+   * same promise). {@link App.create} awaits it unless `deferCheckers`.
+   */
+  loadCheckers(): Promise<void> {
+    return this.#checkersLoading ??= loadCheckers(this.settings, this.logger).then((c) => {
+      this.#checkers = c;
+    });
+  }
+
+  /** EXEC / SCRIPT / CHEAT: the command policy. */
+  get commands(): CommandChecker {
+    return this.#loadedCheckers().commands;
+  }
+
+  /** PATH / LOCAL: the remote path policy. */
+  get paths(): PathChecker {
+    return this.#loadedCheckers().paths;
+  }
+
+  #loadedCheckers(): Checkers {
+    if (!this.#checkers) {
+      // a programming error, never a caller's: serve awaits loadCheckers() before it serves calls
+      throw new Error(
+        "the command and path checkers are not loaded yet (await App.loadCheckers())",
+      );
+    }
+    return this.#checkers;
   }
 
   /** The server's own files as currently configured (LOCAL-12; diagnostics and tests). */

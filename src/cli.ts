@@ -188,7 +188,8 @@ async function serve(): Promise<number> {
     // TRANS-9: inline caps must fit the transport's message limit
     checkInlineCaps(cfg.settings);
     // AUDIT-12: an audit sink that cannot be opened stops the start
-    app = await App.create(cfg);
+    // stdio: the checkers load after the early answers, with the MCP layer
+    app = await App.create(cfg, { deferCheckers: !http });
   } catch (e) {
     if (e instanceof ConfigError) {
       stderrSink(`ssh-mcp: configuration error: ${e.message}`);
@@ -228,7 +229,10 @@ async function serve(): Promise<number> {
   if (answers) {
     await Promise.race([startEarlyStdio(transport, answers, app.logger), closed.promise]);
   }
-  const { service, serveStdio, parseJSONRPCMessage } = await mcpLayer(app);
+  const [{ service, serveStdio, parseJSONRPCMessage }] = await Promise.all([
+    mcpLayer(app),
+    app.loadCheckers(),
+  ]);
   transport.setParser(parseJSONRPCMessage);
   // one server instance per connection, for whichever protocol era the client opens with
   // (2025: initialize; 2026-07-28: server/discover and per-request envelopes)

@@ -30,6 +30,8 @@ export const LAZY_MODULES: readonly string[] = [
   "src/mcp/server.ts",
   "src/mcp/sdk.ts",
   "src/registry/pipeline.ts",
+  "src/policy/commands.ts",
+  "src/policy/paths.ts",
   "src/init.ts",
   "src/serve_ssh.ts",
   "src/bridge/bridge.ts",
