@@ -9,7 +9,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { expandPath, shellSplit } from "./config/env.ts";
 import { findExecutable } from "./config/settings.ts";
-import "./config/ip_lib.ts"; // the address checks of settings.ts, for the whole server program
+import { ipLibLoaded, IpLibNotLoaded } from "./config/ip_slot.ts";
 import { type LoadedConfig, reloadHosts } from "./config/load.ts";
 import { SshConfig } from "./config/ssh_config.ts";
 import type { HostPolicy, Settings } from "./config/types.ts";
@@ -74,6 +74,8 @@ export interface AppOptions {
    * does, so that the shell parser (unbash), the glob matcher (picomatch) and
    * the policy modules behind them are evaluated after its early answers
    * (issue 17); their construction checks nothing, so no start refusal moves.
+   * `ipaddr.js` loads with them too, unless building the App checks an
+   * address (a `SSH_HOSTS_BLOCKLIST` entry, an address list).
    */
   deferCheckers?: boolean;
 }
@@ -82,6 +84,17 @@ export interface AppOptions {
 interface Checkers {
   commands: CommandChecker;
   paths: PathChecker;
+}
+
+/**
+ * Fills config/ip_slot.ts with `ipaddr.js` (by URL: the package is CommonJS, and the first
+ * CommonJS package an isolate evaluates starts Deno's CommonJS loader, 20-30 ms of a start in the
+ * Worker). Every address check of the server program (settings, host names, the network policy)
+ * reads the package from that slot.
+ */
+function loadIpLib(): Promise<void> {
+  if (ipLibLoaded()) return Promise.resolve();
+  return importLazy<unknown>(new URL("./config/ip_lib.ts", import.meta.url)).then(() => {});
 }
 
 /** Imports policy/commands.ts and policy/paths.ts by URL (util/lazy_import.ts) and builds both. */
@@ -259,6 +272,8 @@ export class App implements AppServices {
   /** Builds the services for a loaded configuration. */
   static async create(cfg: LoadedConfig, opts: AppOptions = {}): Promise<App> {
     const logger = opts.logger ?? loggerFor(cfg.settings);
+    // deferred: ipaddr.js loads with the checkers, unless building the App checks an address
+    if (!opts.deferCheckers || App.#buildingChecksAddresses(cfg, opts.resolver)) await loadIpLib();
     const [sshConfig, sshConfigPath] = await App.#loadSshConfig(cfg, logger);
     // the served catalog: generated metadata, each group module imported on its first call
     const catalog = catalogFor(opts.tools?.map(metaOf) ?? LAZY_CATALOG, cfg.settings);
@@ -300,9 +315,30 @@ export class App implements AppServices {
    * same promise). {@link App.create} awaits it unless `deferCheckers`.
    */
   loadCheckers(): Promise<void> {
-    return this.#checkersLoading ??= loadCheckers(this.settings, this.logger).then((c) => {
+    return this.#checkersLoading ??= Promise.all([
+      loadCheckers(this.settings, this.logger),
+      loadIpLib(),
+    ]).then(([c]) => {
       this.#checkers = c;
     });
+  }
+
+  /**
+   * True when the constructor's host registry (a `SSH_HOSTS_BLOCKLIST` entry is normalised) or
+   * network policy (an address list is parsed) needs `ipaddr.js` that is not loaded yet: both are
+   * built here the way the constructor builds them, and asked for the package or not. A
+   * configuration error they find is thrown as the constructor would throw it.
+   */
+  static #buildingChecksAddresses(cfg: LoadedConfig, resolver: Resolver | undefined): boolean {
+    if (ipLibLoaded()) return false;
+    try {
+      new HostRegistry(cfg.hosts, cfg.settings);
+      App.#networkFor(cfg, resolver);
+      return false;
+    } catch (e) {
+      if (e instanceof IpLibNotLoaded) return true;
+      throw e;
+    }
   }
 
   /** EXEC / SCRIPT / CHEAT: the command policy. */
@@ -424,6 +460,7 @@ export class App implements AppServices {
   }
 
   async reload(opts: { invalidateChanged: boolean }): Promise<ReloadOutcome> {
+    await loadIpLib(); // a reload (SIGHUP) may come before the checkers have loaded
     let r;
     let sshCfg: [SshConfig | null, string | null];
     try {

@@ -49,6 +49,7 @@ import { Buffer } from "node:buffer";
 import { App } from "./app.ts";
 import { loadConfig } from "./config/load.ts";
 import { isLoopbackHost } from "./config/settings.ts";
+import "./config/ip_lib.ts"; // isLoopbackHost of any listen address, before the App exists
 import { ConfigError, isToolError } from "./errors.ts";
 import { checkInlineCaps, messageLimit } from "./mcp/limits.ts";
 import { McpService } from "./mcp/server.ts";

@@ -22,6 +22,7 @@ import { SshConfig } from "../config/ssh_config.ts";
 import type { HostPolicy, HostsFile, MutableSettings, Settings } from "../config/types.ts";
 import { ConfigError, ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import "../config/ip_lib.ts"; // the host registry and the network policy check addresses
 import { HostRegistry } from "../policy/hosts.ts";
 import { NetworkPolicy } from "../policy/network.ts";
 import type { Connection } from "../ssh/connection.ts";

@@ -7,8 +7,12 @@
  * it does not import the package unless its configuration has an address to
  * check: `loadConfig` parses once without it and, when a check asked for it
  * ({@link IpLibNotLoaded}), imports `ip_lib.ts` and parses again. The server
- * program (through `app.ts`) and the modules that check addresses without it
- * import `ip_lib.ts`, which fills this slot when evaluated.
+ * program's host names and network policy (`policy/hostname.ts`,
+ * `policy/network.ts`) read it from here too: `App.create` imports `ip_lib.ts`
+ * before it builds the App, or, for stdio `serve`, with the command and path
+ * checkers after the early answers unless building the App checks an address
+ * (`App.loadCheckers`). Modules that check addresses without an App import
+ * `ip_lib.ts`, which fills this slot when evaluated.
  *
  * @module
  */

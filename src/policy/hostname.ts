@@ -9,7 +9,8 @@
  * @module
  */
 
-import ipaddr from "ipaddr.js";
+import type ipaddr from "ipaddr.js";
+import { ip } from "../config/ip_slot.ts";
 
 const MAX_NAME = 253;
 const MAX_LABEL = 63;
@@ -24,19 +25,20 @@ const FORBIDDEN_RE = /[\u0000-\u0020\u007f/\\@?#%:[\]<>^|"'`{}]/;
  * IPv4 address it maps. Returns null when `addr` is not an address.
  */
 function canonicalIp(addr: string): string | null {
-  let ip: ipaddr.IPv4 | ipaddr.IPv6;
-  if (ipaddr.IPv4.isValidFourPartDecimal(addr)) ip = ipaddr.IPv4.parse(addr);
-  else if (ipaddr.IPv6.isValid(addr)) ip = ipaddr.IPv6.parse(addr);
+  const lib = ip();
+  let a: ipaddr.IPv4 | ipaddr.IPv6;
+  if (lib.IPv4.isValidFourPartDecimal(addr)) a = lib.IPv4.parse(addr);
+  else if (lib.IPv6.isValid(addr)) a = lib.IPv6.parse(addr);
   else return null;
-  if (ip.kind() === "ipv6") {
-    const v6 = ip as ipaddr.IPv6;
+  if (a.kind() === "ipv6") {
+    const v6 = a as ipaddr.IPv6;
     if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
     // toRFC5952String keeps a zone id (`fe80::1%eth0`) verbatim
     const text = v6.toRFC5952String();
     const pct = text.indexOf("%");
     return pct < 0 ? text.toLowerCase() : text.slice(0, pct).toLowerCase() + text.slice(pct);
   }
-  return ip.toString();
+  return a.toString();
 }
 
 /**
@@ -61,7 +63,7 @@ export function normalizeHostname(h: string): string | null {
   if (h.startsWith("[") || h.includes(":")) {
     const inner = h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
     if (inner.startsWith("[") || inner.includes("]") || !inner.includes(":")) return null;
-    if (!ipaddr.IPv6.isValid(inner)) return null;
+    if (!ip().IPv6.isValid(inner)) return null;
     return canonicalIp(inner);
   }
   const stripped = h.endsWith(".");
@@ -76,8 +78,8 @@ export function normalizeHostname(h: string): string | null {
   // IDNA mapping may turn a full stop (U+3002 ...) into a trailing dot
   if (name.endsWith(".") && !stripped) name = name.slice(0, -1);
   if (name.length === 0 || name.length > MAX_NAME) return null;
-  const ip = canonicalIp(name);
-  if (ip !== null) return ip;
+  const canonical = canonicalIp(name);
+  if (canonical !== null) return canonical;
   for (const label of name.split(".")) {
     if (label.length === 0 || label.length > MAX_LABEL || !LABEL_RE.test(label)) return null;
   }
@@ -96,7 +98,7 @@ export function isIpLiteral(h: string): boolean {
 
 /** True when `n` (already normalised) is an IPv4 dotted quad or an IPv6 address. */
 export function isCanonicalIp(n: string): boolean {
-  return ipaddr.IPv4.isValidFourPartDecimal(n) || ipaddr.IPv6.isValid(n);
+  return ip().IPv4.isValidFourPartDecimal(n) || ip().IPv6.isValid(n);
 }
 
 /**

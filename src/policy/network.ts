@@ -21,7 +21,8 @@
  */
 
 import { lookup } from "node:dns/promises";
-import ipaddr from "ipaddr.js";
+import type ipaddr from "ipaddr.js";
+import { ip } from "../config/ip_slot.ts";
 import type { NetworkConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import { canonicalIpAddress, isCanonicalIp, normalizeHostname } from "./hostname.ts";
@@ -95,8 +96,8 @@ const PREFIX_RE = /^(0|[1-9][0-9]{0,2})$/;
 
 /** Parses a strict IP (dotted-quad IPv4 or IPv6 without zone); null if invalid. */
 function parseStrictIp(s: string): Addr | null {
-  if (ipaddr.IPv4.isValidFourPartDecimal(s)) return ipaddr.IPv4.parse(s);
-  if (!s.includes("%") && ipaddr.IPv6.isValid(s)) return ipaddr.IPv6.parse(s);
+  if (ip().IPv4.isValidFourPartDecimal(s)) return ip().IPv4.parse(s);
+  if (!s.includes("%") && ip().IPv6.isValid(s)) return ip().IPv6.parse(s);
   return null;
 }
 
@@ -134,9 +135,9 @@ function parseEntry(entry: string, kind: "ip" | "cidr", list: string): Rule {
   const slash = entry.indexOf("/");
   let range: Range;
   if (slash >= 0) {
-    range = ipaddr.parseCIDR(entry);
+    range = ip().parseCIDR(entry);
   } else {
-    const a = ipaddr.parse(entry);
+    const a = ip().parse(entry);
     range = [a, a.kind() === "ipv4" ? 32 : 128];
   }
   return { range: unmapRange(range), entry, list };
@@ -406,7 +407,7 @@ function deny(
 
 /** Applies the lists to canonical addresses. */
 function evaluate(addresses: string[], lists: EffectiveLists): NetworkDecision {
-  const parsed = addresses.map((a) => ({ text: a, addr: unmap(ipaddr.parse(a)) }));
+  const parsed = addresses.map((a) => ({ text: a, addr: unmap(ip().parse(a)) }));
   for (const { text, addr } of parsed) {
     const rule = lists.block.find((r) => matches(addr, r));
     if (rule !== undefined) {

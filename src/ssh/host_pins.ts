@@ -40,7 +40,6 @@
  */
 
 import { Buffer } from "node:buffer";
-import { realpathSync, statSync } from "node:fs";
 import nodePath from "node:path";
 import { ToolError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
@@ -117,10 +116,10 @@ function parseLookupKey(raw: string): ParsedLookupKey {
 function canonicalPath(p: string): string {
   const abs = nodePath.resolve(p);
   try {
-    return realpathSync(abs);
+    return Deno.realPathSync(abs);
   } catch {
     try {
-      return nodePath.join(realpathSync(nodePath.dirname(abs)), nodePath.basename(abs));
+      return nodePath.join(Deno.realPathSync(nodePath.dirname(abs)), nodePath.basename(abs));
     } catch {
       return abs;
     }
@@ -131,9 +130,9 @@ function canonicalPath(p: string): string {
 function sameFile(a: string, b: string): boolean {
   if (canonicalPath(a) === canonicalPath(b)) return true;
   try {
-    const sa = statSync(a);
-    const sb = statSync(b);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
+    const sa = Deno.statSync(a);
+    const sb = Deno.statSync(b);
+    return sa.ino !== null && sa.dev === sb.dev && sa.ino === sb.ino;
   } catch {
     return false;
   }

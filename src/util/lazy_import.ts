@@ -32,6 +32,7 @@ export const LAZY_MODULES: readonly string[] = [
   "src/registry/pipeline.ts",
   "src/policy/commands.ts",
   "src/policy/paths.ts",
+  "src/config/ip_lib.ts",
   "src/init.ts",
   "src/serve_ssh.ts",
   "src/bridge/bridge.ts",

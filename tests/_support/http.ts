@@ -24,6 +24,31 @@ export function freePort(hostname = "127.0.0.1"): number {
   return port;
 }
 
+/** True when process `pid` holds a TCP socket listening on `port` (Linux: /proc). */
+async function listensOn(pid: number, port: number): Promise<boolean> {
+  const inodes = new Set<string>();
+  try {
+    for await (const e of Deno.readDir(`/proc/${pid}/fd`)) {
+      const m = /^socket:\[(\d+)\]$/.exec(
+        await Deno.readLink(`/proc/${pid}/fd/${e.name}`).catch(() => ""),
+      );
+      if (m) inodes.add(m[1]!);
+    }
+  } catch {
+    return false; // not started yet, or gone
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await Deno.readTextFile(table).catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT, st 0A is LISTEN, field 9 the inode
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A" && inodes.has(f[9] ?? "")) return true;
+    }
+  }
+  return false;
+}
+
 /** A gateway process. */
 export interface HttpServerProc {
   url: string;
@@ -40,6 +65,7 @@ export interface HttpServerProc {
 export async function startHttpServer(
   env: Record<string, string>,
   opts: { port?: number; host?: string; scheme?: "http" | "https" } = {},
+  attempt = 1,
 ): Promise<HttpServerProc> {
   const port = opts.port ?? freePort();
   const host = opts.host ?? "127.0.0.1";
@@ -71,22 +97,23 @@ export async function startHttpServer(
   const deadline = Date.now() + 30_000;
   let exited: number | null = null;
   child.status.then((s) => (exited = s.code));
-  // ready when the port accepts a connection
+  // ready when this child listens on the port: freePort() closed its probe socket, so another
+  // process (an sshd of a test running in parallel) may take the port first, and a bare connect
+  // would then succeed against it
   for (;;) {
     if (exited !== null) {
+      // the port freePort() found was taken before the server bound it: once more, another port
+      if (opts.port === undefined && attempt < 3 && /AddrInUse|address already in use/i.test(err)) {
+        return await startHttpServer(env, opts, attempt + 1);
+      }
       throw new Error(`the HTTP server exited (${exited}) before listening:\n${err.slice(-2000)}`);
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`the HTTP server did not listen within 30 s:\n${err.slice(-2000)}`);
     }
-    try {
-      const c = await Deno.connect({ hostname: host, port });
-      c.close();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (await listensOn(child.pid, port)) break;
+    await new Promise((r) => setTimeout(r, 50));
   }
   return {
     url,

@@ -309,3 +309,57 @@ Deno.test("early answers: a start refusal comes before any answer; SIGHUP right 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("early answers: the checkers and ipaddr.js load after them; the first calls are judged by the full policy", async () => {
+  // App.loadCheckers() (the command and path checkers) and ipaddr.js load after the early answers
+  // unless building the App checks an address (a blocklist entry, an address list): each of the
+  // three ways must judge the first call as a server loaded in one piece would
+  const cases: { env: Record<string, string>; host: string; code: string; text: RegExp }[] = [
+    {
+      // nothing checks an address at start: the host checks of the first call need ipaddr.js
+      env: { SSH_HOSTS_ALLOWLIST: "127.0.0.1" },
+      host: "127.0.0.1",
+      code: "CommandNotAllowed",
+      text: /allowlist is empty/,
+    },
+    {
+      env: { SSH_HOSTS_ALLOWLIST: "DB.Internal.", SSH_HOSTS_BLOCKLIST: "db.internal" },
+      host: "DB.Internal.",
+      code: "HostBlocked",
+      text: /SSH_HOSTS_BLOCKLIST/,
+    },
+    {
+      env: {
+        SSH_HOSTS_ALLOWLIST: "10.9.9.9",
+        SSH_NETWORK_BLOCK_CIDRS: "10.0.0.0/8",
+        ALLOW_ANY_COMMAND: "true",
+      },
+      host: "10.9.9.9",
+      code: "HostBlocked",
+      text: /network policy: 10\.9\.9\.9 is in SSH_NETWORK_BLOCK_CIDRS 10\.0\.0\.0\/8/,
+    },
+  ];
+  for (const c of cases) {
+    const s = new Raw({ ALLOW_LOW_ACCESS_TOOLS: "true", ALLOW_DANGEROUS_TOOLS: "true", ...c.env });
+    try {
+      await s.send(init(1), initialized, list(2));
+      await s.answer(2);
+      await s.send({
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "ssh_exec_run", arguments: { host: c.host, command: "uptime" } },
+      });
+      const line = await s.answer(3);
+      const r = (JSON.parse(line) as { result?: Msg }).result;
+      assert.ok(r, line);
+      const text = JSON.stringify(r);
+      assert.equal(r.isError, true, text);
+      assert.match(text, new RegExp(`"${c.code}"`), text);
+      assert.match(text, c.text);
+      assert.doesNotMatch(s.stderr(), /used before|not loaded yet/, s.stderr());
+    } finally {
+      assert.equal(await s.close(), 0, s.stderr());
+    }
+  }
+});

@@ -4,6 +4,7 @@
  * IPv4-mapped IPv6, DNS cache / rate limit / timeout, real `localhost`.
  */
 
+import "../../src/config/ip_lib.ts"; // the address checks read ipaddr.js from config/ip_slot.ts
 import assert from "node:assert/strict";
 import type { NetworkConfig } from "../../src/config/types.ts";
 import { ConfigError } from "../../src/errors.ts";

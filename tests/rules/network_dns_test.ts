@@ -15,6 +15,7 @@
  * - every direct connection sets TCP_NODELAY.
  */
 
+import "../../src/config/ip_lib.ts"; // the address checks read ipaddr.js from config/ip_slot.ts
 import assert from "node:assert/strict";
 import net from "node:net";
 import type { Resolver } from "../../src/policy/network.ts";

@@ -6,6 +6,7 @@
  * of them). The same rules end to end: `network_dns_test.ts`.
  */
 
+import "../../src/config/ip_lib.ts"; // the address checks read ipaddr.js from config/ip_slot.ts
 import assert from "node:assert/strict";
 import type { NetworkConfig } from "../../src/config/types.ts";
 import {

@@ -3,6 +3,7 @@
  * Ansible-style `&` / `!`, order, and refusal of typos.
  */
 
+import "../../src/config/ip_lib.ts"; // the address checks read ipaddr.js from config/ip_slot.ts
 import assert from "node:assert/strict";
 import { envHostPolicy, parseHostsToml } from "../../src/config/hosts.ts";
 import { defaultSettings } from "../../src/config/settings.ts";
