@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "./util/local_path.ts";
 import { expandPath, shellSplit } from "./config/env.ts";
 import { findExecutable } from "./config/settings.ts";
 import { ipLibLoaded, IpLibNotLoaded } from "./config/ip_slot.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import * as path from "node:path";
+import * as path from "./util/local_path.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import {
   minimalPlan,

@@ -29,7 +29,7 @@
  * @module
  */
 
-import * as path from "node:path";
+import * as path from "./util/local_path.ts";
 import { expandPath, getEnv, shellSplit } from "./config/env.ts";
 import type { LoadedConfig } from "./config/load.ts";
 

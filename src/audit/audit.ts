@@ -11,14 +11,14 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { dirname } from "node:path";
+import { dirname } from "../util/local_path.ts";
 import { ConfigError } from "../errors.ts";
+import { sha256 } from "../util/digest.ts";
 import type { Logger } from "../log.ts";
 
 /** `sha256:` + first 16 hex chars of SHA-256 of the UTF-8 value (AUDIT-4). */
 export function auditHash(value: string): string {
-  return "sha256:" + createHash("sha256").update(value, "utf8").digest("hex").slice(0, 16);
+  return "sha256:" + sha256(value).toHex().slice(0, 16);
 }
 
 const FLAG_SECRET_RE =

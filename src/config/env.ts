@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as path from "node:path";
+import * as path from "../util/local_path.ts";
 import { ConfigError } from "../errors.ts";
 import type { ConfigNotice } from "./types.ts";
 

@@ -15,7 +15,7 @@
  * @module
  */
 
-import * as path from "node:path";
+import * as path from "../util/local_path.ts";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "../errors.ts";
 import { errorText, expandPath } from "./env.ts";

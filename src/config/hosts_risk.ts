@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as path from "node:path";
+import * as path from "../util/local_path.ts";
 import { isLiteralSecretCommand, SENSITIVE_ZONES, wrapperEntries } from "./settings.ts";
 import type { ConfigNotice, HostPolicy, Settings } from "./types.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import * as path from "node:path";
+import * as path from "../util/local_path.ts";
 import { expandPath, loadDotenv } from "./env.ts";
 import { loadHostsFile } from "./hosts.ts";
 import { ipLibLoaded, IpLibNotLoaded } from "./ip_slot.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import * as path from "node:path";
+import * as path from "../util/local_path.ts";
 import { ToolError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { expandPath } from "./env.ts";

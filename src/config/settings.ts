@@ -6,7 +6,7 @@
  * @module
  */
 
-import * as path from "node:path";
+import * as path from "../util/local_path.ts";
 import type IpaddrLib from "ipaddr.js";
 import { ip } from "./ip_slot.ts";
 import { ConfigError } from "../errors.ts";

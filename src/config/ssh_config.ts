@@ -36,7 +36,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../util/local_path.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { applyAlgorithmModifiers, ssh2Algorithms } from "./ssh_config_algorithms.ts";
 import { loadSsh2Constants } from "../util/ssh2_lib.ts";

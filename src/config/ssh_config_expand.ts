@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "../util/local_path.ts";
 
 /** Values of a token map for `%` expansion. */
 export type Tokens = Record<string, string>;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve as resolvePath } from "node:path";
+import { isAbsolute, join, resolve as resolvePath } from "../util/local_path.ts";
 import type { Logger } from "../log.ts";
 import { expandGlob, msg, tildeExpand } from "./ssh_config_expand.ts";
 import { convtime, parseJumpHop, parsePort, splitArgs, splitKeyword } from "./ssh_config_syntax.ts";

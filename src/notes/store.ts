@@ -14,9 +14,9 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { join, resolve } from "../util/local_path.ts";
 import { ToolError, valueError } from "../errors.ts";
+import { sha256 } from "../util/digest.ts";
 import { randomHex } from "../util/random.ts";
 
 /** `^[A-Za-z0-9._-]+$` (TOOLS.md §3 R_ALIAS_FILE). */
@@ -43,7 +43,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function etagOf(bytes: Uint8Array): string {
-  return "sha256:" + createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  return "sha256:" + sha256(bytes).toHex().slice(0, 16);
 }
 
 function utcStamp(d: Date): string {

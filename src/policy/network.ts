@@ -20,7 +20,6 @@
  * @module
  */
 
-import { lookup } from "node:dns/promises";
 import type ipaddr from "ipaddr.js";
 import { ip } from "../config/ip_slot.ts";
 import type { NetworkConfig } from "../config/types.ts";
@@ -174,8 +173,11 @@ function errorText(e: unknown): string {
 /**
  * Default resolver: `node:dns/promises` `lookup(name, {all: true, verbatim:
  * true})` (the system resolver, so `/etc/hosts` applies), with a 5 s timeout.
+ * Imported on the first lookup: a static import would start Deno's Node layer
+ * before the server's first answer (issue 17).
  */
 export const systemResolver: Resolver = async (name: string): Promise<string[]> => {
+  const { lookup } = await import("node:dns/promises");
   const answers = await withTimeout(lookup(name, { all: true, verbatim: true }), DNS_TIMEOUT_MS);
   return answers.map((a) => a.address);
 };

@@ -14,7 +14,7 @@
  * @module
  */
 
-import path from "node:path";
+import * as path from "../util/local_path.ts";
 import type { Settings } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import { type ServerFile, serverFilesFor } from "./server_files.ts";

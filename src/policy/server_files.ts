@@ -30,7 +30,7 @@
  * @module
  */
 
-import path from "node:path";
+import * as path from "../util/local_path.ts";
 import { expandPath, shellSplit } from "../config/env.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { findExecutable } from "../config/settings.ts";

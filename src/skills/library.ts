@@ -29,11 +29,10 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
-import { extname, join, relative, resolve, sep } from "node:path";
+import { extname, join, relative, resolve, sep } from "../util/local_path.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { sha256 } from "../util/digest.ts";
 import { importLazy } from "../util/lazy_import.ts";
 import { compareCodeUnits } from "../util/text.ts";
 
@@ -387,7 +386,7 @@ export class SkillLibrary {
       ) => ({
         path,
         size: bytes.length,
-        hash: "sha256:" + createHash("sha256").update(bytes).digest("hex"),
+        hash: "sha256:" + sha256(bytes).toHex(),
       })),
     };
   }
@@ -420,7 +419,7 @@ export class SkillLibrary {
     if (mimeType.startsWith("text/") || mimeType === "application/json") {
       return { uri, mimeType, text: decoder.decode(bytes) };
     }
-    return { uri, mimeType, blob: Buffer.from(bytes).toString("base64") };
+    return { uri, mimeType, blob: bytes.toBase64() };
   }
 
   /** Text of a document file for `ssh_skill_read` (SK-7). */

@@ -39,9 +39,9 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import nodePath from "node:path";
+import * as nodePath from "../util/local_path.ts";
 import { ToolError } from "../errors.ts";
+import { fromLatin1, latin1 } from "../util/bytes.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { orderHostKeyAlgorithms } from "./host_key_algorithms.ts";
 import { canonicalKeyId, fingerprintSha256, parsePublicKeyBlob } from "./key_blob.ts";
@@ -146,9 +146,9 @@ function isNotFound(e: unknown): boolean {
 /** Byte-exact text of line `n` (1-based) of a file, or null. */
 function lineOf(file: string, n: number): string | null {
   try {
-    const text = Buffer.from(Deno.readFileSync(file)).toString("latin1");
+    const text = latin1(Deno.readFileSync(file));
     const l = text.split("\n")[n - 1];
-    return l === undefined ? null : Buffer.from(l.replace(/\r$/, ""), "latin1").toString("utf8");
+    return l === undefined ? null : new TextDecoder().decode(fromLatin1(l.replace(/\r$/, "")));
   } catch {
     return null;
   }
@@ -307,7 +307,7 @@ export class HostPins extends KnownHosts {
         }
     }
     const keyType = id.keyType;
-    const line = `${key} ${keyType} ${Buffer.from(blob).toString("base64")}`;
+    const line = `${key} ${keyType} ${blob.toBase64()}`;
     await this.#append(line);
     this.#pins.refresh();
     const after = this.verify(host, port, blob);
@@ -340,14 +340,14 @@ export class HostPins extends KnownHosts {
       const k = l.trusted.find((t) => canonicalIdOfPinned(t) === id);
       if (k) {
         const line = lineOf(file, k.line) ??
-          `${key} ${k.keyType} ${Buffer.from(k.blob).toString("base64")}`;
+          `${key} ${k.keyType} ${k.blob.toBase64()}`;
         return { fingerprint, line, file, alreadyPinned: true };
       }
     }
     // unreachable (the merged verdict was trusted); report the pin file form
     return {
       fingerprint,
-      line: `${key} ${parsePublicKeyBlob(blob)!.keyType} ${Buffer.from(blob).toString("base64")}`,
+      line: `${key} ${parsePublicKeyBlob(blob)!.keyType} ${blob.toBase64()}`,
       file: this.pinPath,
       alreadyPinned: true,
     };
@@ -390,7 +390,7 @@ export class HostPins extends KnownHosts {
     const next = new Uint8Array(old.length + add.length);
     next.set(old, 0);
     next.set(add, old.length);
-    const rand = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex");
+    const rand = crypto.getRandomValues(new Uint8Array(8)).toHex();
     const tmp = `${target}.tmp-${rand}`;
     try {
       const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });

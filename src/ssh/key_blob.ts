@@ -16,15 +16,14 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
-import { concat } from "../util/bytes.ts";
+import { concat, latin1 } from "../util/bytes.ts";
+import { sha256 } from "../util/digest.ts";
 
 // ---------------------------------------------------------------------------
 // small helpers
 
 function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+  return b.toHex();
 }
 
 function bitLength(x: bigint): number {
@@ -44,7 +43,7 @@ export function stripLeadingZeros(b: Uint8Array): Uint8Array {
 
 /** "SHA256:" + unpadded base64 of sha256(blob), as `ssh-keygen -l` prints it. */
 export function fingerprintSha256(blob: Uint8Array): string {
-  const d = createHash("sha256").update(blob).digest("base64");
+  const d = sha256(blob).toBase64();
   return "SHA256:" + d.replace(/=+$/, "");
 }
 
@@ -146,7 +145,7 @@ export class WireReader {
   /** SSH `string` decoded as latin1 (one char per byte), e.g. a key type name. */
   text(): string | null {
     const t = this.string();
-    return t === null ? null : Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString("latin1");
+    return t === null ? null : latin1(t);
   }
   /** mpint as OpenSSH's `sshbuf_get_bignum2`: non-negative, ≤ 16384 bits; returns minimal bytes. */
   mpint(): Uint8Array | null {

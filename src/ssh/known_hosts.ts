@@ -47,9 +47,9 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { type Logger, nullLogger } from "../log.ts";
 import { ToolError } from "../errors.ts";
+import { latin1 } from "../util/bytes.ts";
 import { orderHostKeyAlgorithms } from "./host_key_algorithms.ts";
 import { canonicalKeyId, fingerprintSha256, keyTypeOfBlob } from "./key_blob.ts";
 import {
@@ -204,7 +204,7 @@ export class KnownHosts {
     this.#missingWarned = false;
     let text: string;
     try {
-      text = Buffer.from(Deno.readFileSync(this.path)).toString("latin1");
+      text = latin1(Deno.readFileSync(this.path));
     } catch (e) {
       const code = (e as { code?: string }).code;
       this.#failed(sig, `cannot read the ${this.#label} (${code ?? "error"})`);

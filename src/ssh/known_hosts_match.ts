@@ -7,8 +7,8 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createHmac } from "node:crypto";
+import { fromLatin1, latin1 } from "../util/bytes.ts";
+import { hmacSha1 } from "../util/digest.ts";
 import { decodeOpenSshBase64 } from "./key_blob.ts";
 
 /** Options of the lookup methods of `KnownHosts`. */
@@ -31,7 +31,7 @@ export function asciiLower(s: string): string {
  * read the same way (latin1), so names compare byte for byte like in C.
  */
 export function byteString(s: string): string {
-  return Buffer.from(s, "utf8").toString("latin1");
+  return latin1(new TextEncoder().encode(s));
 }
 
 /** `match_pattern`: `*` and `?` wildcards, byte for byte. */
@@ -101,8 +101,8 @@ export function hashHostName(name: string, salt?: Uint8Array): string {
 /** Hashed field for a name given as a byte string (one char per byte). */
 function hashByteName(name: string, salt?: Uint8Array): string {
   const s = salt ?? crypto.getRandomValues(new Uint8Array(20));
-  const h = createHmac("sha1", s).update(Buffer.from(name, "latin1")).digest("base64");
-  return `|1|${Buffer.from(s).toString("base64")}|${h}`;
+  const h = hmacSha1(s, fromLatin1(name)).toBase64();
+  return `|1|${s.toBase64()}|${h}`;
 }
 
 /** Salt of a hashed host field as OpenSSH's `extract_salt`, or null when the field is invalid. */

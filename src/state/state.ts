@@ -28,10 +28,10 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { Settings } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { sha256 } from "../util/digest.ts";
 import { randomHex } from "../util/random.ts";
 
 /** Prefix of every key and channel. */
@@ -73,7 +73,7 @@ export interface SharedState {
 
 /** The SHA-256 (hex, 32 chars) of a caller key: what the state holds instead of it. */
 export function ownerTag(owner: string): string {
-  return createHash("sha256").update(`ssh-mcp-owner\0${owner}`).digest("hex").slice(0, 32);
+  return sha256(`ssh-mcp-owner\0${owner}`).toHex().slice(0, 32);
 }
 
 /** A JSON value of the state, or null (missing, expired or unparsable). */

@@ -667,7 +667,17 @@ console.log(JSON.stringify({ out, writeDenied }));
 `,
   );
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-read", script, p, b64(blobOf(k.ed1)), b64(blobOf(k.ed2))],
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      // the script lives outside the repo: name the config whose import map the module needs
+      `--config=${new URL("../../deno.json", import.meta.url).pathname}`,
+      script,
+      p,
+      b64(blobOf(k.ed1)),
+      b64(blobOf(k.ed2)),
+    ],
     cwd: new URL("../../", import.meta.url).pathname,
     stdout: "piped",
     stderr: "piped",

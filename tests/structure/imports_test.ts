@@ -510,6 +510,19 @@ Deno.test("start-up: neither the MCP SDK, zod, the shell parser, the glob matche
   );
 });
 
+Deno.test("start-up: no Node built-in is evaluated by the launcher or before the early answers", async () => {
+  // issue 17: the first `node:` import of an isolate evaluates part of Deno's Node layer: node:path
+  // alone cost the launcher ~14 ms and the Worker ~18 ms, node:crypto ~19 ms more in the Worker.
+  // Local paths come from util/local_path.ts, small hashes from util/digest.ts (@noble/hashes),
+  // byte strings from util/bytes.ts, whole-file hashes from util/file_digest.ts (tool modules
+  // only); DNS lookups import node:dns/promises on first use
+  const worker = await servingGraph(["src/worker_entry.ts"], new Set(), 50);
+  const launcher = await servingGraph(["main.ts"], new Set(["src/launcher.ts"]), 10);
+  assert.ok(launcher.has(new URL("src/config/load.ts", ROOT_URL).href), "walk misses load.ts");
+  const found = [...worker, ...launcher].filter(([s]) => s.startsWith("node:")).map(([, c]) => c);
+  assertNone("static import chain(s) of Node built-ins at start", found);
+});
+
 Deno.test("start-up: the launcher evaluates no ipaddr.js before the Worker starts (unless an address needs it)", async () => {
   // issue 17: ipaddr.js is CommonJS, and the first CommonJS package an isolate evaluates sets up
   // Deno's CommonJS loader (~20 ms); the launcher loads the configuration (its own dynamic

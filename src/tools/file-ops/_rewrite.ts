@@ -12,7 +12,7 @@ import type { ToolContext } from "../context.ts";
 import type { CheckedPath } from "../../checked.ts";
 import { withSftpErrors } from "../sftp-read/_common.ts";
 import { assertExpected, readBounded, remoteSha256, strictUtf8, unifiedDiff } from "./_common.ts";
-import { sha256Hex } from "../../util/bytes.ts";
+import { sha256Hex } from "../../util/file_digest.ts";
 import { ToolError } from "../../errors.ts";
 
 /** Result shape shared by edit and patch. */

@@ -33,7 +33,7 @@ import {
   remoteSha256,
   unifiedDiff,
 } from "./_common.ts";
-import { sha256Hex } from "../../util/bytes.ts";
+import { sha256Hex } from "../../util/file_digest.ts";
 
 /** Payload fields shared with ssh_deploy. */
 export const payloadShape = {

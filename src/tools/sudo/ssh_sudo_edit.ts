@@ -3,7 +3,7 @@ import { ToolError, valueError } from "../../errors.ts";
 import { defineTool, HostArg } from "../define.ts";
 import { PipelineTimeoutArg, pipelineTimeoutMs, readElevated, SudoPathArg } from "./_file.ts";
 import { SudoWriteResult, writeElevated } from "./_write.ts";
-import { sha256Hex } from "../../util/bytes.ts";
+import { sha256Hex } from "../../util/file_digest.ts";
 import { applyEdit, EditRuleError, invalidUtf8Offset } from "../../util/text.ts";
 
 /** String replacement in a root-owned file keeping owner and mode (TOOLS.md §9). */
