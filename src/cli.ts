@@ -207,10 +207,12 @@ async function serve(): Promise<number> {
   // OTLP traces only when OTEL_* names an endpoint (the SDK is not even loaded otherwise)
   const telemetry = await initTelemetry(app.settings, cfg.env, app.logger);
   app.onShutdown(() => telemetry.shutdown());
-  app.pool.startReaper();
   await app.startHooks();
   const closed = Promise.withResolvers<void>();
-  if (http) return await serveHttp(app, (await mcpLayer(app)).service, closed);
+  if (http) {
+    app.pool.startReaper();
+    return await serveHttp(app, (await mcpLayer(app)).service, closed);
+  }
   const limit = messageLimit(cfg.settings);
   app.logger.info("MCP stdio transport", { max_message_bytes: limit });
   // TRANS-7: the server's own line transport: input over the limit gets an
@@ -229,6 +231,9 @@ async function serve(): Promise<number> {
   if (answers) {
     await Promise.race([startEarlyStdio(transport, answers, app.logger), closed.promise]);
   }
+  // the idle reaper's setInterval is the first Node timer of the Worker (util/timer.ts): after
+  // the answers; no connection exists before them
+  app.pool.startReaper();
   const [{ service, serveStdio, parseJSONRPCMessage }] = await Promise.all([
     mcpLayer(app),
     app.loadCheckers(),

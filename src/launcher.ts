@@ -13,7 +13,7 @@
  */
 
 import * as path from "./util/local_path.ts";
-import type { LoadedConfig } from "./config/load.ts";
+import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import {
   minimalPlan,
   type PermissionPlan,
@@ -77,8 +77,6 @@ const SERVER_COMMANDS = new Set(["serve", "tools", "doctor", "serve-ssh"]);
 
 async function tryLoad(env: Record<string, string>, cwd: string): Promise<LoadedConfig | string> {
   try {
-    // loaded only by the commands that need it (--version, --help start faster)
-    const { loadConfig } = await import("./config/load.ts");
     return await loadConfig({ env, cwd });
   } catch (e) {
     return e instanceof Error ? e.message : String(e);

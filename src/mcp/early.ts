@@ -34,6 +34,7 @@ import type { Settings } from "../config/types.ts";
 import type { ToolMeta } from "../tools/define.ts";
 import { generatedInputSchema, listedToolsWith } from "../registry/listing.ts";
 import { mark } from "../startup.ts";
+import { afterMs } from "../util/timer.ts";
 import { VERSION } from "../version.ts";
 import { instructionsFor } from "./instructions.ts";
 import type { Logger } from "../log.ts";
@@ -187,18 +188,19 @@ export function startEarlyStdio(
   const load = Promise.withResolvers<void>();
   const idleMs = opts.idleMs ?? EARLY_IDLE_MS;
   const firstMs = opts.firstMs ?? EARLY_FIRST_MS;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // not setTimeout: its first use evaluates Deno's Node timers (util/timer.ts)
+  let cancelTimer: (() => void) | undefined;
   let initialized = false;
   let done = false;
   const loadNow = () => {
-    clearTimeout(timer);
+    cancelTimer?.();
     done = true;
     transport.pauseEarly(); // the rest waits in the pipe until the server reads it
     load.resolve();
   };
   const idle = (ms: number) => {
-    clearTimeout(timer);
-    timer = setTimeout(loadNow, ms);
+    cancelTimer?.();
+    cancelTimer = afterMs(ms, loadNow);
   };
 
   /** Sends `result` for request `m`; the verdict replays `m` under a private id. */
