@@ -90,9 +90,16 @@ function normalizeString(path: string, allowAboveRoot: boolean): string {
   return res;
 }
 
+/** The working directory as `node:path`'s `posix` sees it (on Windows: `/`-separated, no drive). */
+function posixCwd(): string {
+  if (Deno.build.os !== "windows") return Deno.cwd();
+  const cwd = Deno.cwd().replaceAll("\\", "/");
+  return cwd.slice(cwd.indexOf("/"));
+}
+
 function posixResolve(...paths: string[]): string {
   if (paths.length === 0 || (paths.length === 1 && (paths[0] === "" || paths[0] === "."))) {
-    const cwd = Deno.cwd();
+    const cwd = posixCwd();
     if (cwd.charCodeAt(0) === SLASH) return cwd;
   }
   let resolved = "";
@@ -105,7 +112,7 @@ function posixResolve(...paths: string[]): string {
     absolute = p.charCodeAt(0) === SLASH;
   }
   if (!absolute) {
-    const cwd = Deno.cwd();
+    const cwd = posixCwd();
     resolved = `${cwd}/${resolved}`;
     absolute = cwd.charCodeAt(0) === SLASH;
   }
