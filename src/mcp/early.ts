@@ -34,6 +34,7 @@ import type { Settings } from "../config/types.ts";
 import type { ToolMeta } from "../tools/define.ts";
 import { generatedInputSchema, listedToolsWith } from "../registry/listing.ts";
 import { mark } from "../startup.ts";
+import { randomHex } from "../util/random.ts";
 import { afterMs } from "../util/timer.ts";
 import { VERSION } from "../version.ts";
 import { instructionsFor } from "./instructions.ts";
@@ -207,7 +208,7 @@ export function startEarlyStdio(
   const answer = (m: Obj, method: string, result: Obj): [EarlyVerdict, Promise<void>] => {
     const sent = transport.send({ result, jsonrpc: "2.0", id: m.id } as never);
     logger.debug("answered before the MCP layer loaded", { method });
-    const id = `ssh-mcp:early:${method}:${randomHex()}`;
+    const id = `ssh-mcp:early:${method}:${randomHex(16)}`;
     return [{ replay: { ...m, id }, id, result: JSON.stringify(result) }, sent];
   };
 
@@ -244,9 +245,4 @@ export function startEarlyStdio(
   idle(firstMs);
   mark("early");
   return load.promise;
-}
-
-function randomHex(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }

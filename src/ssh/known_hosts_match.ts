@@ -21,6 +21,8 @@ export interface KnownHostsLookupOptions {
   hostKeyAlias?: boolean;
 }
 
+const encoder = new TextEncoder();
+
 /** ASCII-only lowercase, like OpenSSH's `lowercase()` in the C locale. */
 export function asciiLower(s: string): string {
   return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
@@ -31,7 +33,7 @@ export function asciiLower(s: string): string {
  * read the same way (latin1), so names compare byte for byte like in C.
  */
 export function byteString(s: string): string {
-  return latin1(new TextEncoder().encode(s));
+  return latin1(encoder.encode(s));
 }
 
 /** `match_pattern`: `*` and `?` wildcards, byte for byte. */
