@@ -20,6 +20,7 @@ import type { HostPolicy } from "../config/types.ts";
 import { ToolError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { firstContact } from "./first_contact.ts";
+import { coalescePacketWrites } from "./packet_writes.ts";
 import { fingerprintSha256, keyTypeOfBlob } from "./key_blob.ts";
 import { type HostKeyVerdict, type KnownHosts, verdictError } from "./known_hosts.ts";
 import type { PreparedAuth } from "./auth.ts";
@@ -260,7 +261,8 @@ async function handshakeIn(
   const alias = target.policy.alias;
   // read now, while the caller's async context is certain (first_contact.ts)
   const firstContactCollector = firstContact.current();
-  const lib = await loadSsh2(); // loaded on the first connection, not at start-up
+  // loaded on the first connection, not at start-up; one socket write per packet (packet_writes.ts)
+  const [lib] = await Promise.all([loadSsh2(), coalescePacketWrites()]);
   const sock: Duplex = via
     ? await via.forwardOut(target.connectAddress, target.port)
     : target.proxyCommand

@@ -1,0 +1,150 @@
+/**
+ * One socket write per SSH packet (issue 17, per-call and per-byte cost).
+ *
+ * ssh2's JavaScript ciphers hand every encrypted packet to the socket in
+ * pieces: AES-GCM and ChaCha20-Poly1305 write the length, the body and the
+ * tag separately, the MAC ciphers (`aes*-ctr` with HMAC) two or three pieces.
+ * Under Deno each piece is one `sendto(2)`, and on a loopback or LAN
+ * connection each of those wakes the host's `sshd`. A call of
+ * `ssh_exec_run` sends about five packets (channel open, exec request, EOF,
+ * close, window adjust): fifteen system calls where five carry the same
+ * bytes; an upload sends three per 32 KiB packet.
+ *
+ * {@link coalescePacketWrites} wraps the `encrypt` method of each of ssh2's
+ * own (non-binding) cipher classes once: the pieces one packet produces are
+ * collected and written as one buffer, in the same order. Nothing else
+ * changes: the bytes on the wire, the sequence numbers, the MACs, the
+ * re-keying (the wrapper sits on the classes, so ciphers created by a
+ * re-key are covered). ssh2 offers no option for it; the classes are
+ * reached through `createCipher` with `forceNative`, the same entry point
+ * ssh2's key exchange uses. Should ssh2's internals change (no `encrypt`, no
+ * `_onWrite`), nothing is wrapped and packets go out as before
+ * (tests/ssh/packet_writes_test.ts notices).
+ *
+ * @module
+ */
+
+/** The part of ssh2's `lib/protocol/crypto.js` this module uses. */
+interface Ssh2Crypto {
+  CIPHER_INFO: Record<string, { keyLen: number; ivLen: number }>;
+  MAC_INFO: Record<string, { len: number }>;
+  createCipher(config: unknown): object;
+}
+
+/** An ssh2 cipher instance: `encrypt` writes through `_onWrite`. */
+interface Ssh2Cipher {
+  _onWrite: (data: Uint8Array) => void;
+}
+
+/** Marks a wrapped `encrypt`, so a second call wraps nothing twice. */
+const WRAPPED = Symbol("ssh-mcp.coalesced");
+
+/** The cipher of each class ssh2 builds in JavaScript: AES-GCM, ChaCha20-Poly1305, CTR + HMAC. */
+const SAMPLES: readonly { cipher: string; mac?: string }[] = [
+  { cipher: "aes128-gcm@openssh.com" },
+  { cipher: "chacha20-poly1305@openssh.com" },
+  { cipher: "aes128-ctr", mac: "hmac-sha2-256" },
+];
+
+let applied: Promise<number> | null = null;
+
+/** A buffer of ssh2's own type (Node's `Buffer`), set with the wrapping. */
+let alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n);
+
+/**
+ * Wraps ssh2's cipher classes once (concurrent and later calls share the
+ * first); resolves to the number of classes wrapped (0 when ssh2's
+ * internals are not what this module expects).
+ */
+export function coalescePacketWrites(): Promise<number> {
+  applied ??= Promise.all([import("ssh2/lib/protocol/crypto.js"), import("node:buffer")]).then(
+    ([m, { Buffer }]) => {
+      alloc = (n) => Buffer.allocUnsafe(n);
+      return wrapClasses(((m as { default?: unknown }).default ?? m) as Ssh2Crypto, Buffer.alloc);
+    },
+  );
+  return applied;
+}
+
+function wrapClasses(crypto: Ssh2Crypto, zeros: (n: number) => Uint8Array): number {
+  let wrapped = 0;
+  for (const sample of SAMPLES) {
+    const proto = classOf(crypto, zeros, sample.cipher, sample.mac);
+    if (!proto) continue;
+    const encrypt = proto.encrypt as unknown;
+    if (typeof encrypt !== "function") continue;
+    if ((encrypt as { [WRAPPED]?: boolean })[WRAPPED]) {
+      wrapped++;
+      continue;
+    }
+    proto.encrypt = coalesced(encrypt as (this: Ssh2Cipher, packet: Uint8Array) => void);
+    wrapped++;
+  }
+  return wrapped;
+}
+
+/** The prototype of the JavaScript class ssh2 uses for `cipher` (with `mac`), or null. */
+function classOf(
+  crypto: Ssh2Crypto,
+  zeros: (n: number) => Uint8Array,
+  cipher: string,
+  mac?: string,
+): Record<string, unknown> | null {
+  try {
+    const info = crypto.CIPHER_INFO?.[cipher];
+    const macInfo = mac ? crypto.MAC_INFO?.[mac] : undefined;
+    if (!info || (mac && !macInfo)) return null;
+    const instance = crypto.createCipher({
+      outbound: {
+        onWrite: () => {},
+        cipherInfo: info,
+        cipherKey: zeros(info.keyLen),
+        ...(info.ivLen ? { cipherIV: zeros(info.ivLen) } : {}),
+        ...(macInfo ? { macInfo, macKey: zeros(macInfo.len) } : {}),
+        seqno: 0,
+        forceNative: true,
+      },
+    }) as Ssh2Cipher;
+    if (typeof instance._onWrite !== "function") return null;
+    return Object.getPrototypeOf(instance) as Record<string, unknown>;
+  } catch {
+    // ssh2 refused the sample (its checks changed): leave that class alone
+    return null;
+  }
+}
+
+/** `encrypt` whose pieces reach the socket as one write. */
+function coalesced(
+  encrypt: (this: Ssh2Cipher, packet: Uint8Array) => void,
+): (this: Ssh2Cipher, packet: Uint8Array) => void {
+  const wrapper = function (this: Ssh2Cipher, packet: Uint8Array): void {
+    const write = this._onWrite;
+    const pieces: Uint8Array[] = [];
+    let length = 0;
+    // the pieces are collected synchronously: `encrypt` calls nothing else back
+    this._onWrite = (piece: Uint8Array) => {
+      pieces.push(piece);
+      length += piece.length;
+    };
+    try {
+      encrypt.call(this, packet);
+    } finally {
+      this._onWrite = write;
+    }
+    if (pieces.length === 1) write(pieces[0]!);
+    else if (pieces.length > 1) write(joined(pieces, length));
+  };
+  Object.defineProperty(wrapper, WRAPPED, { value: true });
+  return wrapper;
+}
+
+/** The pieces in one buffer of ssh2's own type (Node's `Buffer`). */
+function joined(pieces: readonly Uint8Array[], length: number): Uint8Array {
+  const out = alloc(length);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * src/ssh/packet_writes.ts against a real sshd: with ssh2's cipher classes
+ * wrapped, every encrypted packet reaches the socket in exactly one write,
+ * for each cipher family ssh2 implements in JavaScript, and the host still
+ * accepts every packet (the commands run, their output arrives whole).
+ */
+
+import assert from "node:assert/strict";
+import net from "node:net";
+// @ts-types="npm:@types/ssh2@1.15.5"
+import ssh2 from "ssh2";
+import { startFleet } from "../_support/fleet.ts";
+import { coalescePacketWrites } from "../../src/ssh/packet_writes.ts";
+
+/** ssh2's private protocol object, as far as this test looks into it. */
+interface Proto {
+  _cipher: { encrypt(packet: Uint8Array): void };
+}
+
+const CASES: { cipher: string; hmac?: string }[] = [
+  { cipher: "chacha20-poly1305@openssh.com" },
+  { cipher: "aes128-gcm@openssh.com" },
+  { cipher: "aes256-gcm@openssh.com" },
+  { cipher: "aes128-ctr", hmac: "hmac-sha2-256" },
+  { cipher: "aes256-ctr", hmac: "hmac-sha2-512-etm@openssh.com" },
+];
+
+Deno.test("packet writes: ssh2's three cipher classes are wrapped, once", async () => {
+  assert.equal(await coalescePacketWrites(), 3);
+  // a second call wraps nothing twice (the same promise, the same classes)
+  assert.equal(await coalescePacketWrites(), 3);
+});
+
+Deno.test("packet writes: one socket write per packet for every JavaScript cipher, and the host accepts them", async () => {
+  await coalescePacketWrites();
+  const fleet = await startFleet(1);
+  const h = fleet.hosts[0]!.sshd;
+  try {
+    for (const c of CASES) {
+      const sock = await new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect({ host: h.address, port: h.port }, () => resolve(s));
+        s.once("error", reject);
+      });
+      const client = new ssh2.Client();
+      await new Promise<void>((resolve, reject) => {
+        client.once("ready", () => resolve());
+        client.once("error", reject);
+        client.connect({
+          sock,
+          username: h.user.name,
+          privateKey: Deno.readTextFileSync(fleet.key.privatePath),
+          hostVerifier: () => true,
+          algorithms: {
+            cipher: [c.cipher as ssh2.CipherAlgorithm],
+            ...(c.hmac ? { hmac: [c.hmac as ssh2.MacAlgorithm] } : {}),
+          },
+        });
+      });
+      try {
+        // count the packets the connection's cipher encrypts and the writes the socket gets
+        const proto = (client as unknown as { _protocol: Proto })._protocol;
+        const cipher = proto._cipher;
+        const encrypt = cipher.encrypt;
+        let packets = 0;
+        cipher.encrypt = function (this: unknown, packet: Uint8Array) {
+          packets++;
+          return encrypt.call(this, packet);
+        };
+        const write = sock.write;
+        let writes = 0;
+        (sock as { write: unknown }).write = function (this: net.Socket, ...args: unknown[]) {
+          writes++;
+          return (write as (...a: unknown[]) => boolean).apply(this, args);
+        };
+        // 100 KiB of output: window adjusts go out while it arrives; the input crosses packets too
+        const input = "x".repeat(70_000);
+        const out = await new Promise<string>((resolve, reject) => {
+          client.exec("head -c 102400 /dev/zero | tr '\\0' y; wc -c", (err, ch) => {
+            if (err) return reject(err);
+            let text = "";
+            ch.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
+            ch.stderr.on("data", () => {});
+            ch.once("close", () => resolve(text));
+            ch.end(input);
+          });
+        });
+        assert.equal(out, "y".repeat(102400) + "70000\n", c.cipher);
+        assert.ok(packets >= 5, `${c.cipher}: only ${packets} packets`);
+        assert.equal(
+          writes,
+          packets,
+          `${c.cipher}: ${writes} socket writes for ${packets} packets`,
+        );
+      } finally {
+        client.end();
+      }
+    }
+  } finally {
+    await fleet.stop();
+  }
+});
