@@ -67,6 +67,7 @@ import { ToolRegistry } from "./registry/pipeline.ts";
 import { initTelemetry } from "./telemetry/otel.ts";
 import { auditHash } from "./audit/audit.ts";
 import { fingerprintSha256 } from "./ssh/key_blob.ts";
+import { coalescePacketWrites } from "./ssh/packet_writes.ts";
 import type { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 
@@ -733,6 +734,8 @@ export async function runServeSsh(
   const service = new McpService(app, registry);
   app.pool.startReaper();
   await app.startHooks();
+  // the server side's packets too leave in one write each (ssh/packet_writes.ts)
+  await coalescePacketWrites();
 
   const conns = new Set<Conn>();
   const sockets = new Set<net.Socket>();
