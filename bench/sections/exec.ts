@@ -19,13 +19,11 @@
  * @module
  */
 
-// @ts-types="npm:@types/ssh2@1.15.5"
-import ssh2 from "ssh2";
-import net from "node:net";
 // @ts-types="../../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { Client } from "@modelcontextprotocol/sdk/client";
 import { type Fleet, startFleet } from "../../tests/_support/fleet.ts";
+import { connectRawSsh2 } from "../../tests/_support/raw_ssh2.ts";
 // type-only: a value import of ../main.ts would deadlock (main.ts imports the
 // sections from its top-level await), so the few helpers are local below
 import { opensshArgs, pct, type Row, startServer } from "../_lib.ts";
@@ -119,24 +117,7 @@ interface Peer {
 
 /** Raw ssh2 exec of `true` on one kept-open connection (TCP_NODELAY): the floor. */
 async function rawSsh2(fleet: Fleet): Promise<Peer> {
-  const h = fleet.hosts[0]!.sshd;
-  const sock = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect({ host: h.address, port: h.port }, () => resolve(s));
-    s.once("error", reject);
-  });
-  sock.setNoDelay(true);
-  const pinned = h.hostKeys[0]!.publicKey.split(" ")[1]!;
-  const client = new ssh2.Client();
-  await new Promise<void>((resolve, reject) => {
-    client.once("ready", () => resolve());
-    client.once("error", reject);
-    client.connect({
-      sock,
-      username: h.user.name,
-      privateKey: Deno.readTextFileSync(fleet.key.privatePath),
-      hostVerifier: (key: Uint8Array) => btoa(String.fromCharCode(...key)) === pinned,
-    });
-  });
+  const { client } = await connectRawSsh2(fleet);
   const once = () =>
     new Promise<void>((resolve, reject) => {
       client.exec("true", (err, ch) => {

@@ -6,10 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import net from "node:net";
+import type net from "node:net";
 // @ts-types="npm:@types/ssh2@1.15.5"
-import ssh2 from "ssh2";
+import type ssh2 from "ssh2";
 import { startFleet } from "../_support/fleet.ts";
+import { connectRawSsh2 } from "../_support/raw_ssh2.ts";
 import { coalescePacketWrites } from "../../src/ssh/packet_writes.ts";
 
 /** ssh2's private protocol object, as far as this test looks into it. */
@@ -34,27 +35,13 @@ Deno.test("packet writes: ssh2's three cipher classes are wrapped, once", async 
 Deno.test("packet writes: one socket write per packet for every JavaScript cipher, and the host accepts them", async () => {
   await coalescePacketWrites();
   const fleet = await startFleet(1);
-  const h = fleet.hosts[0]!.sshd;
   try {
     for (const c of CASES) {
-      const sock = await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect({ host: h.address, port: h.port }, () => resolve(s));
-        s.once("error", reject);
-      });
-      const client = new ssh2.Client();
-      await new Promise<void>((resolve, reject) => {
-        client.once("ready", () => resolve());
-        client.once("error", reject);
-        client.connect({
-          sock,
-          username: h.user.name,
-          privateKey: Deno.readTextFileSync(fleet.key.privatePath),
-          hostVerifier: () => true,
-          algorithms: {
-            cipher: [c.cipher as ssh2.CipherAlgorithm],
-            ...(c.hmac ? { hmac: [c.hmac as ssh2.MacAlgorithm] } : {}),
-          },
-        });
+      const { client, sock } = await connectRawSsh2(fleet, {
+        algorithms: {
+          cipher: [c.cipher as ssh2.CipherAlgorithm],
+          ...(c.hmac ? { hmac: [c.hmac as ssh2.MacAlgorithm] } : {}),
+        },
       });
       try {
         // count the packets the connection's cipher encrypts and the writes the socket gets

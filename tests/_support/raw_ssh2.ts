@@ -1,0 +1,46 @@
+/**
+ * A plain ssh2 client on a fleet host, outside the server: its own socket
+ * (TCP_NODELAY, as the pool's), the host's first key pinned, the fleet's
+ * key for authentication. For measurements (the bench's raw ssh2 floor) and
+ * for tests that look at ssh2 itself.
+ *
+ * @module
+ */
+
+import net from "node:net";
+// @ts-types="npm:@types/ssh2@1.15.5"
+import ssh2 from "ssh2";
+import type { Fleet } from "./fleet.ts";
+
+/** A connected raw client and the socket under it. */
+export interface RawSsh2 {
+  client: ssh2.Client;
+  sock: net.Socket;
+}
+
+/** Connects to the fleet's `index`-th host; `algorithms` narrows what ssh2 offers. */
+export async function connectRawSsh2(
+  fleet: Fleet,
+  opts: { index?: number; algorithms?: ssh2.Algorithms } = {},
+): Promise<RawSsh2> {
+  const h = fleet.hosts[opts.index ?? 0]!.sshd;
+  const sock = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host: h.address, port: h.port }, () => resolve(s));
+    s.once("error", reject);
+  });
+  sock.setNoDelay(true);
+  const pinned = h.hostKeys[0]!.publicKey.split(" ")[1]!;
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    client.once("ready", () => resolve());
+    client.once("error", reject);
+    client.connect({
+      sock,
+      username: h.user.name,
+      privateKey: Deno.readTextFileSync(fleet.key.privatePath),
+      hostVerifier: (key: Uint8Array) => btoa(String.fromCharCode(...key)) === pinned,
+      ...(opts.algorithms ? { algorithms: opts.algorithms } : {}),
+    });
+  });
+  return { client, sock };
+}
