@@ -54,7 +54,8 @@ let alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n);
 /**
  * Wraps ssh2's cipher classes once (concurrent and later calls share the
  * first); resolves to the number of classes wrapped (0 when ssh2's
- * internals are not what this module expects).
+ * internals are not what this module expects). Never rejects: the
+ * connection path awaits it.
  */
 export function coalescePacketWrites(): Promise<number> {
   applied ??= Promise.all([import("ssh2/lib/protocol/crypto.js"), import("node:buffer")]).then(
@@ -62,6 +63,8 @@ export function coalescePacketWrites(): Promise<number> {
       alloc = (n) => Buffer.allocUnsafe(n);
       return wrapClasses(((m as { default?: unknown }).default ?? m) as Ssh2Crypto, Buffer.alloc);
     },
+    // a module that cannot be loaded wraps nothing: connections go on as ssh2 makes them
+    () => 0,
   );
   return applied;
 }
