@@ -15,14 +15,9 @@ import {
   StreamableHTTPClientTransport as StreamableHTTPClientTransport2,
 } from "@modelcontextprotocol/client";
 import { type Client2Options, modernClient, ROOT, START_PERMS } from "./mcp.ts";
+import { freePort } from "./port.ts";
 
-/** A free TCP port on 127.0.0.1 (bound and released). */
-export function freePort(hostname = "127.0.0.1"): number {
-  const l = Deno.listen({ hostname, port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export { freePort } from "./port.ts";
 
 /** True when process `pid` holds a TCP socket listening on `port` (Linux: /proc). */
 async function listensOn(pid: number, port: number): Promise<boolean> {

@@ -8,6 +8,7 @@
  */
 
 import { createConnection } from "node:net";
+import { freePort } from "./port.ts";
 
 /** A running redis-server. */
 export interface RedisServer {
@@ -30,13 +31,6 @@ function findRedisServer(): string {
     "redis-server is not installed; the shared-state tests need it. Install it with: " +
       "sudo apt-get install -y redis-server",
   );
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 function ping(port: number): Promise<boolean> {

@@ -35,6 +35,7 @@ import {
   TARGETS,
 } from "../../scripts/release/targets.ts";
 import { VERSION } from "../../src/version.ts";
+import { freePort } from "../_support/port.ts";
 
 const V = "1.2.3";
 const BASE = "https://github.com/acme/ssh-mcp/releases/download/v1.2.3";
@@ -75,13 +76,6 @@ async function run(
 async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", data);
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 // --- SHA256SUMS and targets ---------------------------------------------------------------
