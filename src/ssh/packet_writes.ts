@@ -36,8 +36,8 @@ interface Ssh2Cipher {
   _onWrite: (data: Uint8Array) => void;
 }
 
-/** Marks a wrapped `encrypt`, so a second call wraps nothing twice. */
-const WRAPPED = Symbol("ssh-mcp.coalesced");
+/** Marks a wrapped `encrypt` (a registered symbol: another copy of this module sees it too). */
+const WRAPPED = Symbol.for("ssh-mcp.coalesced");
 
 /** The cipher of each class ssh2 builds in JavaScript: AES-GCM, ChaCha20-Poly1305, CTR + HMAC. */
 const SAMPLES: readonly { cipher: string; mac?: string }[] = [
