@@ -1,7 +1,8 @@
 /**
  * src/ssh/packet_writes.ts against a real sshd: with ssh2's cipher classes
  * wrapped, every encrypted packet reaches the socket in exactly one write,
- * for each cipher family ssh2 implements in JavaScript, and the host still
+ * for each cipher family ssh2 implements in JavaScript, before and after a
+ * re-key (new cipher objects), and the host still
  * accepts every packet (the commands run, their output arrives whole).
  */
 
@@ -16,6 +17,48 @@ import { coalescePacketWrites } from "../../src/ssh/packet_writes.ts";
 /** ssh2's private protocol object, as far as this test looks into it. */
 interface Proto {
   _cipher: { encrypt(packet: Uint8Array): void };
+  rekey(): void;
+}
+
+/**
+ * Runs one command with 70,000 bytes of input and 100 KiB of output (window
+ * adjusts go out while it arrives), counting the packets the connection's
+ * current cipher encrypts and the writes its socket gets meanwhile.
+ */
+async function counted(
+  client: ssh2.Client,
+  proto: Proto,
+  sock: net.Socket,
+): Promise<{ out: string; packets: number; writes: number }> {
+  const cipher = proto._cipher;
+  const encrypt = cipher.encrypt;
+  let packets = 0;
+  cipher.encrypt = function (this: unknown, packet: Uint8Array) {
+    packets++;
+    return encrypt.call(this, packet);
+  };
+  const write = sock.write;
+  let writes = 0;
+  (sock as { write: unknown }).write = function (this: net.Socket, ...args: unknown[]) {
+    writes++;
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  };
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      client.exec("head -c 102400 /dev/zero | tr '\\0' y; wc -c", (err, ch) => {
+        if (err) return reject(err);
+        let text = "";
+        ch.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
+        ch.stderr.on("data", () => {});
+        ch.once("close", () => resolve(text));
+        ch.end("x".repeat(70_000));
+      });
+    });
+    return { out, packets, writes };
+  } finally {
+    cipher.encrypt = encrypt;
+    (sock as { write: unknown }).write = write;
+  }
 }
 
 const CASES: { cipher: string; hmac?: string }[] = [
@@ -32,7 +75,7 @@ Deno.test("packet writes: ssh2's three cipher classes are wrapped, once", async 
   assert.equal(await coalescePacketWrites(), 3);
 });
 
-Deno.test("packet writes: one socket write per packet for every JavaScript cipher, and the host accepts them", async () => {
+Deno.test("packet writes: one socket write per packet for every JavaScript cipher, before and after a re-key, and the host accepts them", async () => {
   await coalescePacketWrites();
   const fleet = await startFleet(1);
   try {
@@ -44,39 +87,28 @@ Deno.test("packet writes: one socket write per packet for every JavaScript ciphe
         },
       });
       try {
-        // count the packets the connection's cipher encrypts and the writes the socket gets
         const proto = (client as unknown as { _protocol: Proto })._protocol;
-        const cipher = proto._cipher;
-        const encrypt = cipher.encrypt;
-        let packets = 0;
-        cipher.encrypt = function (this: unknown, packet: Uint8Array) {
-          packets++;
-          return encrypt.call(this, packet);
-        };
-        const write = sock.write;
-        let writes = 0;
-        (sock as { write: unknown }).write = function (this: net.Socket, ...args: unknown[]) {
-          writes++;
-          return (write as (...a: unknown[]) => boolean).apply(this, args);
-        };
-        // 100 KiB of output: window adjusts go out while it arrives; the input crosses packets too
-        const input = "x".repeat(70_000);
-        const out = await new Promise<string>((resolve, reject) => {
-          client.exec("head -c 102400 /dev/zero | tr '\\0' y; wc -c", (err, ch) => {
-            if (err) return reject(err);
-            let text = "";
-            ch.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
-            ch.stderr.on("data", () => {});
-            ch.once("close", () => resolve(text));
-            ch.end(input);
-          });
-        });
-        assert.equal(out, "y".repeat(102400) + "70000\n", c.cipher);
-        assert.ok(packets >= 5, `${c.cipher}: only ${packets} packets`);
+        const first = await counted(client, proto, sock);
+        assert.equal(first.out, "y".repeat(102400) + "70000\n", c.cipher);
+        assert.ok(first.packets >= 5, `${c.cipher}: only ${first.packets} packets`);
         assert.equal(
-          writes,
-          packets,
-          `${c.cipher}: ${writes} socket writes for ${packets} packets`,
+          first.writes,
+          first.packets,
+          `${c.cipher}: ${first.writes} socket writes for ${first.packets} packets`,
+        );
+        // a re-key makes new cipher objects: they write one piece per packet too
+        const before = proto._cipher;
+        proto.rekey();
+        for (let i = 0; i < 250 && proto._cipher === before; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.notEqual(proto._cipher, before, `${c.cipher}: the re-key did not happen`);
+        const second = await counted(client, proto, sock);
+        assert.equal(second.out, "y".repeat(102400) + "70000\n", `${c.cipher} after re-key`);
+        assert.equal(
+          second.writes,
+          second.packets,
+          `${c.cipher} after re-key: ${second.writes} socket writes for ${second.packets} packets`,
         );
       } finally {
         client.end();
