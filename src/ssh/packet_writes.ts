@@ -48,8 +48,11 @@ const SAMPLES: readonly { cipher: string; mac?: string }[] = [
 
 let applied: Promise<number> | null = null;
 
-/** A buffer of ssh2's own type (Node's `Buffer`), set with the wrapping. */
-let alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n);
+/** What the wrapping needs of Node's `Buffer` (ssh2's own buffer type). */
+interface BufferLib {
+  alloc(n: number): Uint8Array;
+  concat(pieces: readonly Uint8Array[], length: number): Uint8Array;
+}
 
 /**
  * Wraps ssh2's cipher classes once (concurrent and later calls share the
@@ -59,20 +62,18 @@ let alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n);
  */
 export function coalescePacketWrites(): Promise<number> {
   applied ??= Promise.all([import("ssh2/lib/protocol/crypto.js"), import("node:buffer")]).then(
-    ([m, { Buffer }]) => {
-      alloc = (n) => Buffer.allocUnsafe(n);
-      return wrapClasses(((m as { default?: unknown }).default ?? m) as Ssh2Crypto, Buffer.alloc);
-    },
+    ([m, { Buffer }]) =>
+      wrapClasses(((m as { default?: unknown }).default ?? m) as Ssh2Crypto, Buffer),
     // a module that cannot be loaded wraps nothing: connections go on as ssh2 makes them
     () => 0,
   );
   return applied;
 }
 
-function wrapClasses(crypto: Ssh2Crypto, zeros: (n: number) => Uint8Array): number {
+function wrapClasses(crypto: Ssh2Crypto, buffers: BufferLib): number {
   let wrapped = 0;
   for (const sample of SAMPLES) {
-    const proto = classOf(crypto, zeros, sample.cipher, sample.mac);
+    const proto = classOf(crypto, buffers, sample.cipher, sample.mac);
     if (!proto) continue;
     const encrypt = proto.encrypt as unknown;
     if (typeof encrypt !== "function") continue;
@@ -80,7 +81,7 @@ function wrapClasses(crypto: Ssh2Crypto, zeros: (n: number) => Uint8Array): numb
       wrapped++;
       continue;
     }
-    proto.encrypt = coalesced(encrypt as (this: Ssh2Cipher, packet: Uint8Array) => void);
+    proto.encrypt = coalesced(encrypt as (this: Ssh2Cipher, packet: Uint8Array) => void, buffers);
     wrapped++;
   }
   return wrapped;
@@ -89,7 +90,7 @@ function wrapClasses(crypto: Ssh2Crypto, zeros: (n: number) => Uint8Array): numb
 /** The prototype of the JavaScript class ssh2 uses for `cipher` (with `mac`), or null. */
 function classOf(
   crypto: Ssh2Crypto,
-  zeros: (n: number) => Uint8Array,
+  buffers: BufferLib,
   cipher: string,
   mac?: string,
 ): Record<string, unknown> | null {
@@ -101,9 +102,9 @@ function classOf(
       outbound: {
         onWrite: () => {},
         cipherInfo: info,
-        cipherKey: zeros(info.keyLen),
-        ...(info.ivLen ? { cipherIV: zeros(info.ivLen) } : {}),
-        ...(macInfo ? { macInfo, macKey: zeros(macInfo.len) } : {}),
+        cipherKey: buffers.alloc(info.keyLen),
+        ...(info.ivLen ? { cipherIV: buffers.alloc(info.ivLen) } : {}),
+        ...(macInfo ? { macInfo, macKey: buffers.alloc(macInfo.len) } : {}),
         seqno: 0,
         forceNative: true,
       },
@@ -119,6 +120,7 @@ function classOf(
 /** `encrypt` whose pieces reach the socket as one write. */
 function coalesced(
   encrypt: (this: Ssh2Cipher, packet: Uint8Array) => void,
+  buffers: BufferLib,
 ): (this: Ssh2Cipher, packet: Uint8Array) => void {
   const wrapper = function (this: Ssh2Cipher, packet: Uint8Array): void {
     const write = this._onWrite;
@@ -135,19 +137,8 @@ function coalesced(
       this._onWrite = write;
     }
     if (pieces.length === 1) write(pieces[0]!);
-    else if (pieces.length > 1) write(joined(pieces, length));
+    else if (pieces.length > 1) write(buffers.concat(pieces, length));
   };
   Object.defineProperty(wrapper, WRAPPED, { value: true });
   return wrapper;
-}
-
-/** The pieces in one buffer of ssh2's own type (Node's `Buffer`). */
-function joined(pieces: readonly Uint8Array[], length: number): Uint8Array {
-  const out = alloc(length);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
