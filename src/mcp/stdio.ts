@@ -543,8 +543,29 @@ export class LineTransport implements Transport {
   }
 }
 
-/** Writes all of `bytes` to the process's stdout. */
+/**
+ * Largest message {@link writeStdout} writes synchronously. Deno runs an
+ * asynchronous write to a pipe on a pool thread, so each message waits for
+ * one more thread to wake before its bytes reach the client: 0.1-0.16 ms of
+ * every `tools/call` round trip (issue 17, bench/README.md "Where a call's
+ * time goes"). Node writes to pipes synchronously on Linux as well. A
+ * synchronous write waits only while the client leaves the pipe's buffer
+ * (64 KiB on Linux) nearly full, i.e. does not read; a larger message keeps
+ * the asynchronous write, so a client that stops reading never holds the
+ * event loop (timeouts, keepalives and tasks go on) for one of those.
+ */
+export const SYNC_WRITE_MAX = 16 * 1024;
+
+/**
+ * Writes all of `bytes` to the process's stdout: synchronously up to
+ * {@link SYNC_WRITE_MAX}, else asynchronously. The transport calls it for
+ * one message at a time, so the order on the pipe is the order of `send`.
+ */
 export async function writeStdout(bytes: Uint8Array): Promise<void> {
   let off = 0;
+  if (bytes.length <= SYNC_WRITE_MAX) {
+    while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+    return;
+  }
   while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
 }

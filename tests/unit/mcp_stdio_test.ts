@@ -238,3 +238,61 @@ Deno.test("early reading: after pauseEarly() nothing more is read (it waits in t
   ctl.close();
   await t.ended;
 });
+
+/** Runs `body` in a child Deno process that has `writeStdout` and `SYNC_WRITE_MAX` in scope. */
+function writerChild(body: string): Deno.ChildProcess {
+  const mod = new URL("../../src/mcp/stdio.ts", import.meta.url).href;
+  const code = `import { SYNC_WRITE_MAX, writeStdout } from ${JSON.stringify(mod)};\n${body}`;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+Deno.test("writeStdout: messages at, below and above the synchronous limit reach the pipe whole and in order", async () => {
+  const child = writerChild(`
+    const sizes = [1, 100, SYNC_WRITE_MAX, SYNC_WRITE_MAX + 1, 300 * 1024, 7, SYNC_WRITE_MAX - 1];
+    for (const [i, n] of sizes.entries()) await writeStdout(new Uint8Array(n).fill(65 + i));
+  `);
+  const out = await child.output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const sizes = [1, 100, 16384, 16385, 300 * 1024, 7, 16383];
+  const want = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (const [i, n] of sizes.entries()) {
+    want.fill(65 + i, at, at + n);
+    at += n;
+  }
+  assert.equal(out.stdout.length, want.length);
+  assert.ok(out.stdout.every((b, i) => b === want[i]), "bytes out of order or altered");
+});
+
+Deno.test("writeStdout: a message over the synchronous limit does not hold the event loop while the client is not reading", async () => {
+  // the child starts a 1 MiB write (the pipe holds 64 KiB), then a timer reports on stderr;
+  // stdout is only read once the report came, so a blocking write would never let it come
+  const child = writerChild(`
+    const big = writeStdout(new Uint8Array(1024 * 1024).fill(66));
+    setTimeout(() => Deno.stderr.writeSync(new TextEncoder().encode("tick\\n")), 50);
+    await big;
+  `);
+  const err = child.stderr.getReader();
+  let seen = "";
+  const deadline = Date.now() + 20_000;
+  while (!seen.includes("tick") && Date.now() < deadline) {
+    const r = await Promise.race([
+      err.read(),
+      new Promise<null>((res) => setTimeout(() => res(null), 1000)),
+    ]);
+    if (r && !r.done) seen += new TextDecoder().decode(r.value);
+    if (r?.done) break;
+  }
+  const out = new Uint8Array(await new Response(child.stdout).arrayBuffer());
+  err.releaseLock();
+  await child.stderr.cancel();
+  await child.status;
+  assert.match(seen, /tick/, "the timer did not run while stdout was full");
+  assert.equal(out.length, 1024 * 1024);
+  assert.ok(out.every((b) => b === 66));
+});
