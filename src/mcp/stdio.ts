@@ -550,9 +550,10 @@ export class LineTransport implements Transport {
  * every `tools/call` round trip (issue 17, bench/README.md "Where a call's
  * time goes"). Node writes to pipes synchronously on Linux as well. A
  * synchronous write waits only while the client leaves the pipe's buffer
- * (64 KiB on Linux) nearly full, i.e. does not read; a larger message keeps
- * the asynchronous write, so a client that stops reading never holds the
- * event loop (timeouts, keepalives and tasks go on) for one of those.
+ * (64 KiB on Linux) nearly full, i.e. does not read: then a small message
+ * waits there, as it would in Node. A larger message keeps the asynchronous
+ * write, so it never holds the event loop (timeouts, keepalives and tasks
+ * go on) while the client reads it slowly.
  */
 export const SYNC_WRITE_MAX = 16 * 1024;
 
