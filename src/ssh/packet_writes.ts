@@ -77,11 +77,10 @@ function wrapClasses(crypto: Ssh2Crypto, buffers: BufferLib): number {
     if (!proto) continue;
     const encrypt = proto.encrypt as unknown;
     if (typeof encrypt !== "function") continue;
-    if ((encrypt as { [WRAPPED]?: boolean })[WRAPPED]) {
-      wrapped++;
-      continue;
+    // a class another copy of this module already wrapped counts, but is not wrapped again
+    if (!(encrypt as { [WRAPPED]?: boolean })[WRAPPED]) {
+      proto.encrypt = coalesced(encrypt as (this: Ssh2Cipher, packet: Uint8Array) => void, buffers);
     }
-    proto.encrypt = coalesced(encrypt as (this: Ssh2Cipher, packet: Uint8Array) => void, buffers);
     wrapped++;
   }
   return wrapped;
