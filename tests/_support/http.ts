@@ -17,8 +17,6 @@ import {
 import { type Client2Options, modernClient, ROOT, START_PERMS } from "./mcp.ts";
 import { freePort } from "./port.ts";
 
-export { freePort } from "./port.ts";
-
 /** True when process `pid` holds a TCP socket listening on `port` (Linux: /proc). */
 async function listensOn(pid: number, port: number): Promise<boolean> {
   const inodes = new Set<string>();

@@ -13,13 +13,13 @@ import assert from "node:assert/strict";
 import { startFleet } from "../_support/fleet.ts";
 import { auditLines, baseEnv, ROOT, START_PERMS } from "../_support/mcp.ts";
 import {
-  freePort,
   initializeBody,
   legacyHttpClient,
   modernHttpClient,
   rawPost,
   startHttpServer,
 } from "../_support/http.ts";
+import { freePort } from "../_support/port.ts";
 import { startIssuer } from "../_support/oidc.ts";
 import { tempDir } from "../_support/sshd.ts";
 
