@@ -7,9 +7,10 @@
  */
 
 import assert from "node:assert/strict";
-import { LineTransport, TopLevelScanner } from "../../src/mcp/stdio.ts";
+import { LineTransport, SYNC_WRITE_MAX, TopLevelScanner } from "../../src/mcp/stdio.ts";
 import { parseJSONRPCMessage } from "../../src/mcp/sdk.ts";
 import { Logger } from "../../src/log.ts";
+import { waitFor } from "../_support/procs.ts";
 
 const enc = new TextEncoder();
 
@@ -239,10 +240,10 @@ Deno.test("early reading: after pauseEarly() nothing more is read (it waits in t
   await t.ended;
 });
 
-/** Runs `body` in a child Deno process that has `writeStdout` and `SYNC_WRITE_MAX` in scope. */
+/** Runs `body` in a child Deno process that has `writeStdout` in scope. */
 function writerChild(body: string): Deno.ChildProcess {
   const mod = new URL("../../src/mcp/stdio.ts", import.meta.url).href;
-  const code = `import { SYNC_WRITE_MAX, writeStdout } from ${JSON.stringify(mod)};\n${body}`;
+  const code = `import { writeStdout } from ${JSON.stringify(mod)};\n${body}`;
   return new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", code],
     stdin: "null",
@@ -252,13 +253,14 @@ function writerChild(body: string): Deno.ChildProcess {
 }
 
 Deno.test("writeStdout: messages at, below and above the synchronous limit reach the pipe whole and in order", async () => {
+  const sizes = [1, 100, SYNC_WRITE_MAX, SYNC_WRITE_MAX + 1, 300 * 1024, 7, SYNC_WRITE_MAX - 1];
   const child = writerChild(`
-    const sizes = [1, 100, SYNC_WRITE_MAX, SYNC_WRITE_MAX + 1, 300 * 1024, 7, SYNC_WRITE_MAX - 1];
-    for (const [i, n] of sizes.entries()) await writeStdout(new Uint8Array(n).fill(65 + i));
+    for (const [i, n] of ${JSON.stringify(sizes)}.entries()) {
+      await writeStdout(new Uint8Array(n).fill(65 + i));
+    }
   `);
   const out = await child.output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const sizes = [1, 100, 16384, 16385, 300 * 1024, 7, 16383];
   const want = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
   let at = 0;
   for (const [i, n] of sizes.entries()) {
@@ -277,26 +279,15 @@ Deno.test("writeStdout: a message over the synchronous limit does not hold the e
     setTimeout(() => Deno.stderr.writeSync(new TextEncoder().encode("tick\\n")), 50);
     await big;
   `);
-  const err = child.stderr.getReader();
-  let seen = "";
-  const deadline = Date.now() + 20_000;
-  // one read in flight at a time, kept across the waits, so no chunk is lost
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-  while (!seen.includes("tick") && Date.now() < deadline) {
-    pending ??= err.read();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const r = await Promise.race([
-      pending,
-      new Promise<null>((res) => (timer = setTimeout(() => res(null), 1000))),
-    ]);
-    clearTimeout(timer);
-    if (r === null) continue;
-    pending = null;
-    if (r.done) break;
-    seen += new TextDecoder().decode(r.value);
-  }
+  let stderr = "";
+  const drained = (async () => {
+    for await (const c of child.stderr) stderr += new TextDecoder().decode(c);
+  })();
+  // what stderr held before anything read stdout
+  const seen = await waitFor(() => Promise.resolve(stderr.includes("tick")), 20_000, "tick")
+    .then(() => stderr, () => stderr);
   const out = new Uint8Array(await new Response(child.stdout).arrayBuffer());
-  await err.cancel(); // ends a read still in flight too
+  await drained;
   await child.status;
   assert.match(seen, /tick/, "the timer did not run while stdout was full");
   assert.equal(out.length, 1024 * 1024);
