@@ -25,6 +25,7 @@ import type { ConfigCheck } from "./doctor.ts";
 import { VERSION } from "./version.ts";
 import { importLazy } from "./util/lazy_import.ts";
 import { mark, startupFields } from "./startup.ts";
+import { stdoutSlice, writeAllSync } from "./util/fd_write.ts";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
@@ -59,7 +60,11 @@ Exit codes: 0 ok, 1 failure (doctor: a host check failed), 2 usage, 3 invalid co
 `;
 
 function out(text: string): void {
-  Deno.stdout.writeSync(new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n"));
+  // one line per write: each slice then holds at most one newline (util/fd_write.ts)
+  const enc = new TextEncoder();
+  for (const line of (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n")) {
+    writeAllSync(Deno.stdout, enc.encode(line + "\n"), stdoutSlice);
+  }
 }
 
 async function load(): Promise<LoadedConfig | null> {

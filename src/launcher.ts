@@ -24,6 +24,7 @@ import {
 } from "./permissions.ts";
 import { importLazy } from "./util/lazy_import.ts";
 import { mark, snapshot } from "./startup.ts";
+import { writeAllSync } from "./util/fd_write.ts";
 
 /** cli.ts by a computed URL: this isolate does not load the server's graph (only the Worker does). */
 function importCli(): Promise<typeof import("./cli.ts")> {
@@ -157,7 +158,7 @@ export async function launch(argv: readonly string[]): Promise<number> {
   if (!enabled) {
     // started without the flag (an old client configuration, `deno run -A main.ts`): run
     // unnarrowed and say so; doctor reports "NOT NARROWED" too
-    Deno.stderr.writeSync(new TextEncoder().encode(UNNARROWED_WARNING + "\n"));
+    writeAllSync(Deno.stderr, new TextEncoder().encode(UNNARROWED_WARNING + "\n"));
     const { main } = await importCli();
     return await main(argv);
   }
@@ -175,7 +176,7 @@ export async function launch(argv: readonly string[]): Promise<number> {
     };
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
-      Deno.stderr.writeSync(new TextEncoder().encode(`ssh-mcp: fatal: ${e.message}\n`));
+      writeAllSync(Deno.stderr, new TextEncoder().encode(`ssh-mcp: fatal: ${e.message}\n`));
       resolve(1);
     };
     worker.postMessage({

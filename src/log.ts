@@ -9,6 +9,7 @@
  */
 
 import type { Settings } from "./config/types.ts";
+import { writeAllSync } from "./util/fd_write.ts";
 
 /** Log levels, lowest first (names as in `LOG_LEVEL`). */
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
@@ -23,10 +24,13 @@ export type LogSink = (line: string) => void;
 
 const encoder = new TextEncoder();
 
-/** Writes a line to stderr synchronously (small lines, never blocks for long). */
+/**
+ * Writes a line to stderr synchronously and whole (small lines; a stderr
+ * left non-blocking is waited on when full, as a blocking one would be).
+ */
 export function stderrSink(line: string): void {
   try {
-    Deno.stderr.writeSync(encoder.encode(line + "\n"));
+    writeAllSync(Deno.stderr, encoder.encode(line + "\n"));
   } catch {
     // stderr closed: nothing sensible left to do
   }

@@ -15,6 +15,7 @@ import { dirname } from "../util/local_path.ts";
 import { ConfigError } from "../errors.ts";
 import { sha256 } from "../util/digest.ts";
 import type { Logger } from "../log.ts";
+import { writeAllSync } from "../util/fd_write.ts";
 
 /** `sha256:` + first 16 hex chars of SHA-256 of the UTF-8 value (AUDIT-4). */
 export function auditHash(value: string): string {
@@ -214,7 +215,7 @@ export class AuditLog {
     const line = stableJson(boundRecord(record)) + "\n";
     if (this.target === "stderr") {
       try {
-        Deno.stderr.writeSync(encoder.encode(line));
+        writeAllSync(Deno.stderr, encoder.encode(line));
         this.#recovered();
       } catch (e) {
         this.#failed(e);

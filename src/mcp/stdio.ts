@@ -33,6 +33,7 @@
 
 import type { JSONRPCMessage, Transport } from "./sdk.ts";
 import type { Logger } from "../log.ts";
+import { isWouldBlock, stdoutSlice, writeAll } from "../util/fd_write.ts";
 
 /**
  * The JSON-RPC error codes this transport answers with (the SDK's
@@ -561,12 +562,20 @@ export const SYNC_WRITE_MAX = 16 * 1024;
  * Writes all of `bytes` to the process's stdout: synchronously up to
  * {@link SYNC_WRITE_MAX}, else asynchronously. The transport calls it for
  * one message at a time, so the order on the pipe is the order of `send`.
+ * A stdout left non-blocking is waited on when full, never failed
+ * (`util/fd_write.ts`, which also says how each message is cut so that a
+ * refused write wrote nothing): a small message that does not fit goes on
+ * asynchronously from where the synchronous write stopped.
  */
 export async function writeStdout(bytes: Uint8Array): Promise<void> {
   let off = 0;
   if (bytes.length <= SYNC_WRITE_MAX) {
-    while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
-    return;
+    try {
+      while (off < bytes.length) off += Deno.stdout.writeSync(stdoutSlice(bytes, off));
+      return;
+    } catch (e) {
+      if (!isWouldBlock(e)) throw e;
+    }
   }
-  while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
+  await writeAll(Deno.stdout, bytes, off, stdoutSlice);
 }
