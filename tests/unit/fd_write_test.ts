@@ -45,14 +45,14 @@ function message(i: number, size: number): Uint8Array {
   return m;
 }
 
-/** Runs `deno <args>` with stdout and stderr non-blocking pipes (stdin piped if asked). */
+/** Runs `deno <args>` with stdout and stderr non-blocking pipes (stdin too, piped, if asked). */
 function nonBlockingChild(
   args: string[],
   opts: { stdin?: "piped"; env?: Record<string, string> } = {},
 ): Deno.ChildProcess {
   const perl = [
     "use Fcntl;",
-    "for my $fh (\\*STDOUT, \\*STDERR) {",
+    `for my $fh (\\*STDOUT, \\*STDERR${opts.stdin ? ", \\*STDIN" : ""}) {`,
     "  my $f = fcntl($fh, F_GETFL, 0) or die $!;",
     "  fcntl($fh, F_SETFL, $f | O_NONBLOCK) or die $!;",
     "}",
@@ -184,7 +184,7 @@ Deno.test("stderrSink and the stderr audit log: a non-blocking stderr read slowl
   }
 });
 
-Deno.test("the stdio server with a non-blocking stdout: a client that reads late and slowly gets every answer, and the server stays up", async () => {
+Deno.test("the stdio server with non-blocking stdin, stdout and stderr: a client that reads late and slowly gets every answer, and the server stays up", async () => {
   const child = nonBlockingChild(["run", "--quiet", ...START_PERMS, `${ROOT}main.ts`, "serve"], {
     stdin: "piped",
     env: baseEnv({ LOG_LEVEL: "DEBUG" }),
