@@ -17,6 +17,7 @@ import {
   embeddedFiles,
   executableKind,
   isRuntimeDownloadFailure,
+  NPM_PACKING,
   parseCompileArgs,
   realDenoBinary,
   ROOT,
@@ -503,6 +504,15 @@ Deno.test("compile: the start task carries --no-prompt and --unstable-worker-opt
   assert.match(checkBakedNarrowing(bin([], false, true))!, /worker-options/);
   assert.match(checkBakedNarrowing(bin(["worker-options"], true, true))!, /"prompt":false/);
   assert.match(checkBakedNarrowing(bin(["worker-options"], false, false))!, /worker_entry/);
+});
+
+Deno.test("compile: the binary packs only reachable npm packages, and the CI compile gate builds it the same way", async () => {
+  assert.deepEqual([...NPM_PACKING], ["--node-modules-dir=none", "--exclude-unused-npm"]);
+  const ci = await Deno.readTextFile(join(ROOT, ".ci/run"));
+  const gate = ci.slice(ci.indexOf("compile_check() {"), ci.indexOf("gate compile compile_check"));
+  for (const flag of NPM_PACKING) {
+    assert.ok(gate.includes(flag), `.ci/run's compile gate lacks ${flag}`);
+  }
 });
 
 Deno.test("compile: baked-permission check, executable formats, wrapper refusal, download-failure detection", async () => {
