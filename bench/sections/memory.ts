@@ -81,6 +81,8 @@ async function startMemFleet(n: number): Promise<MemFleet> {
     groups.push({ addresses: Array.from({ length: k }, () => loopback(used)), port });
   }
   const sshds: SshdInstance[] = [];
+  // by group, not by port: two groups may draw the same random port (on other addresses)
+  const byGroup = new Map<(typeof groups)[number], SshdInstance>();
   let next = 0;
   let failure: unknown = null;
   const starter = async () => {
@@ -88,17 +90,17 @@ async function startMemFleet(n: number): Promise<MemFleet> {
       const g = groups[next++]!;
       try {
         // deno-lint-ignore no-await-in-loop
-        sshds.push(
-          await startSshd({
-            address: g.addresses[0]!,
-            port: g.port,
-            authorizedKeys: [key.publicLine],
-            extraConfig: [
-              "MaxSessions 16",
-              ...g.addresses.slice(1).map((a) => `ListenAddress ${a}:${g.port}`),
-            ],
-          }),
-        );
+        const sshd = await startSshd({
+          address: g.addresses[0]!,
+          port: g.port,
+          authorizedKeys: [key.publicLine],
+          extraConfig: [
+            "MaxSessions 16",
+            ...g.addresses.slice(1).map((a) => `ListenAddress ${a}:${g.port}`),
+          ],
+        });
+        sshds.push(sshd);
+        byGroup.set(g, sshd);
       } catch (e) {
         failure ??= e;
       }
@@ -113,12 +115,11 @@ async function startMemFleet(n: number): Promise<MemFleet> {
     await stop();
     throw failure;
   }
-  const byPort = new Map(sshds.map((s) => [s.port, s]));
   const aliases: string[] = [];
   const toml: string[] = [];
   const known: string[] = [];
   for (const g of groups) {
-    const sshd = byPort.get(g.port)!;
+    const sshd = byGroup.get(g)!;
     for (const a of g.addresses) {
       const alias = `m${aliases.length + 1}`;
       aliases.push(alias);
