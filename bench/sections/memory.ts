@@ -80,7 +80,6 @@ async function startMemFleet(n: number): Promise<MemFleet> {
     const port = 20000 + Math.floor(Math.random() * 40000);
     groups.push({ addresses: Array.from({ length: k }, () => loopback(used)), port });
   }
-  const sshds: SshdInstance[] = [];
   // by group, not by port: two groups may draw the same random port (on other addresses)
   const byGroup = new Map<(typeof groups)[number], SshdInstance>();
   let next = 0;
@@ -99,7 +98,6 @@ async function startMemFleet(n: number): Promise<MemFleet> {
             ...g.addresses.slice(1).map((a) => `ListenAddress ${a}:${g.port}`),
           ],
         });
-        sshds.push(sshd);
         byGroup.set(g, sshd);
       } catch (e) {
         failure ??= e;
@@ -108,7 +106,7 @@ async function startMemFleet(n: number): Promise<MemFleet> {
   };
   await Promise.all(Array.from({ length: Math.min(8, groups.length) }, starter));
   const stop = async () => {
-    await Promise.all(sshds.map((s) => s.stop()));
+    await Promise.all([...byGroup.values()].map((s) => s.stop()));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   if (failure !== null) {

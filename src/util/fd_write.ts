@@ -53,6 +53,17 @@ export interface AsyncWriter {
   write(p: Uint8Array): Promise<number>;
 }
 
+/** Picks the part of `bytes` from `off` to hand to one write call. */
+export type Slicer = (bytes: Uint8Array, off: number) => Uint8Array;
+
+/** The default {@link Slicer}: everything left. */
+const rest: Slicer = (b, off) => b.subarray(off);
+
+/** The next wait while a descriptor stays full: doubled, up to {@link MAX_WAIT_MS}. */
+function longer(wait: number): number {
+  return Math.min(wait * 2, MAX_WAIT_MS);
+}
+
 /** Whether `e` is a write refused by a full non-blocking descriptor (EAGAIN). */
 export function isWouldBlock(e: unknown): boolean {
   return e instanceof Deno.errors.WouldBlock;
@@ -67,8 +78,7 @@ export function isWouldBlock(e: unknown): boolean {
  * returned.
  */
 export function stdoutSlice(message: Uint8Array, off: number): Uint8Array {
-  const rest = message.length - off;
-  return rest <= PIPE_ATOMIC
+  return message.length - off <= PIPE_ATOMIC
     ? message.subarray(off)
     : message.subarray(off, message.length - LINE_BUFFER);
 }
@@ -90,7 +100,7 @@ function sleepSync(ms: number): void {
 export function writeAllSync(
   file: SyncWriter,
   bytes: Uint8Array,
-  slice: (bytes: Uint8Array, off: number) => Uint8Array = (b, off) => b.subarray(off),
+  slice: Slicer = rest,
 ): void {
   let off = 0;
   let wait = 1;
@@ -101,7 +111,7 @@ export function writeAllSync(
     } catch (e) {
       if (!isWouldBlock(e)) throw e;
       sleepSync(wait);
-      wait = Math.min(wait * 2, MAX_WAIT_MS);
+      wait = longer(wait);
     }
   }
 }
@@ -116,7 +126,7 @@ export async function writeAll(
   file: AsyncWriter,
   bytes: Uint8Array,
   from = 0,
-  slice: (bytes: Uint8Array, off: number) => Uint8Array = (b, off) => b.subarray(off),
+  slice: Slicer = rest,
 ): Promise<void> {
   let off = from;
   let wait = 1;
@@ -128,7 +138,7 @@ export async function writeAll(
       if (!isWouldBlock(e)) throw e;
       // a real timer: it keeps the process alive until the last bytes are out
       await new Promise<void>((r) => setTimeout(r, wait));
-      wait = Math.min(wait * 2, MAX_WAIT_MS);
+      wait = longer(wait);
     }
   }
 }

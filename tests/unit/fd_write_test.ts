@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { PIPE_ATOMIC, stdoutSlice } from "../../src/util/fd_write.ts";
 import { SYNC_WRITE_MAX } from "../../src/mcp/stdio.ts";
+import { concat } from "../../src/util/bytes.ts";
 import { baseEnv, ROOT, START_PERMS } from "../_support/mcp.ts";
 
 const PERL = "/usr/bin/perl";
@@ -76,24 +77,25 @@ function evalChild(code: string): Deno.ChildProcess {
   return nonBlockingChild(["eval", "--quiet", code]);
 }
 
-/** Reads all of `stream` in pieces of at most 3,000 bytes, pausing 1 ms between reads. */
-async function readSlowly(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  await new Promise((r) => setTimeout(r, 300)); // let the writer fill the pipe first
-  const parts: Uint8Array[] = [];
-  const reader = stream.getReader({ mode: "byob" });
+/** Pieces of at most 3,000 bytes from `reader`, after `startAfterMs`, pausing 1 ms between reads. */
+async function* slowPieces(
+  reader: ReadableStreamBYOBReader,
+  startAfterMs: number,
+): AsyncGenerator<Uint8Array> {
+  await new Promise((r) => setTimeout(r, startAfterMs)); // let the writer fill the pipe first
   for (;;) {
     const { value, done } = await reader.read(new Uint8Array(3000));
-    if (done) break;
-    parts.push(value);
+    if (done) return;
+    yield value;
     await new Promise((r) => setTimeout(r, 1));
   }
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+}
+
+/** Reads all of `stream` slowly ({@link slowPieces}, starting after 300 ms). */
+async function readSlowly(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const p of slowPieces(stream.getReader({ mode: "byob" }), 300)) parts.push(p);
+  return concat(parts);
 }
 
 /** Checks that `got` is exactly the messages of {@link SIZES}, `rounds` times over. */
@@ -212,20 +214,18 @@ Deno.test("the stdio server with non-blocking stdin, stdout and stderr: a client
   let exited = false;
   child.status.finally(() => (exited = true));
   const stderr = new Response(child.stderr).text();
-  await new Promise((r) => setTimeout(r, 1000)); // the answers fill the pipe meanwhile
-  // read slowly in small pieces until every request has its answer (or stdout ends)
+  // after 1 s (the answers fill the pipe meanwhile), read slowly in small pieces until every
+  // request has its answer (or stdout ends)
   const answered: number[] = [];
   const reader = child.stdout.getReader({ mode: "byob" });
   const dec = new TextDecoder();
   let pending = "";
-  while (answered.length < ids.length) {
-    const { value, done } = await reader.read(new Uint8Array(3000));
-    if (done) break;
+  for await (const value of slowPieces(reader, 1000)) {
     pending += dec.decode(value, { stream: true });
     const lines = pending.split("\n");
     pending = lines.pop()!;
     for (const l of lines) answered.push((JSON.parse(l) as { id: number }).id);
-    await new Promise((r) => setTimeout(r, 1));
+    if (answered.length >= ids.length) break;
   }
   assert.equal(exited, false, "the server exited while answering");
   assert.equal(pending, "");
