@@ -12,7 +12,7 @@ import type net from "node:net";
 import type ssh2 from "ssh2";
 import { startFleet } from "../_support/fleet.ts";
 import { connectRawSsh2 } from "../_support/raw_ssh2.ts";
-import { coalescePacketWrites } from "../../src/ssh/packet_writes.ts";
+import { chachaFastPath, coalescePacketWrites } from "../../src/ssh/packet_writes.ts";
 
 /** ssh2's private protocol object, as far as this test looks into it. */
 interface Proto {
@@ -77,6 +77,8 @@ Deno.test("packet writes: ssh2's three cipher classes are wrapped, once", async 
 
 Deno.test("packet writes: one socket write per packet for every JavaScript cipher, before and after a re-key, and the host accepts them", async () => {
   await coalescePacketWrites();
+  // ChaCha20-Poly1305 packets go through the fast path (one output buffer per packet)
+  assert.equal(await chachaFastPath(), true);
   const fleet = await startFleet(1);
   try {
     for (const c of CASES) {
