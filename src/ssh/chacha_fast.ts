@@ -329,23 +329,13 @@ export async function installChaChaFastPath(
       return undefined;
     };
 
-    if (!selfTest()) return false;
-    Object.defineProperty(encrypt, COALESCED, { value: true });
-    for (const f of [encrypt, allocPacket, decrypt]) {
-      Object.defineProperty(f, FAST, { value: true });
-    }
-    out.allocPacket = allocPacket;
-    out.encrypt = encrypt;
-    inn.decrypt = decrypt;
-    return true;
-
     /**
      * The fast methods against ssh2's own on sample packets: the same bytes
      * out (three packets across the sequence number's wrap, small and large),
      * the same payloads back in whichever way the stream is cut, a forged
      * tag refused.
      */
-    function selfTest(): boolean {
+    const selfTest = (): boolean => {
       const key = buffers.alloc(info!.keyLen);
       nodeCrypto.randomFillSync(key, 0, key.length);
       const seqno = 0xfffffffe;
@@ -394,7 +384,17 @@ export async function installChaChaFastPath(
         if ((err as Error).message !== "Invalid MAC") return false;
       }
       return true;
+    };
+
+    if (!selfTest()) return false;
+    Object.defineProperty(encrypt, COALESCED, { value: true });
+    for (const f of [encrypt, allocPacket, decrypt]) {
+      Object.defineProperty(f, FAST, { value: true });
     }
+    out.allocPacket = allocPacket;
+    out.encrypt = encrypt;
+    inn.decrypt = decrypt;
+    return true;
   } catch {
     return false;
   }

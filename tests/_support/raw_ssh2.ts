@@ -44,3 +44,23 @@ export async function connectRawSsh2(
   });
   return { client, sock };
 }
+
+/** What {@link sendAndReceive} gets back when every byte went both ways. */
+export const SEND_AND_RECEIVE_EXPECTED = "y".repeat(102400) + "70000\n";
+
+/**
+ * Runs a command on `client` that gets 70,000 bytes of input and sends 100
+ * KiB back (window adjusts go out while it arrives); resolves to its stdout.
+ */
+export function sendAndReceive(client: ssh2.Client): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    client.exec("head -c 102400 /dev/zero | tr '\\0' y; wc -c", (err, ch) => {
+      if (err) return reject(err);
+      let text = "";
+      ch.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
+      ch.stderr.on("data", () => {});
+      ch.once("close", () => resolve(text));
+      ch.end("x".repeat(70_000));
+    });
+  });
+}

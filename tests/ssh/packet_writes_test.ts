@@ -11,7 +11,7 @@ import type net from "node:net";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import type ssh2 from "ssh2";
 import { startFleet } from "../_support/fleet.ts";
-import { connectRawSsh2 } from "../_support/raw_ssh2.ts";
+import { connectRawSsh2, SEND_AND_RECEIVE_EXPECTED, sendAndReceive } from "../_support/raw_ssh2.ts";
 import { chachaFastPath, coalescePacketWrites } from "../../src/ssh/packet_writes.ts";
 
 /** ssh2's private protocol object, as far as this test looks into it. */
@@ -44,16 +44,7 @@ async function counted(
     return (write as (...a: unknown[]) => boolean).apply(this, args);
   };
   try {
-    const out = await new Promise<string>((resolve, reject) => {
-      client.exec("head -c 102400 /dev/zero | tr '\\0' y; wc -c", (err, ch) => {
-        if (err) return reject(err);
-        let text = "";
-        ch.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
-        ch.stderr.on("data", () => {});
-        ch.once("close", () => resolve(text));
-        ch.end("x".repeat(70_000));
-      });
-    });
+    const out = await sendAndReceive(client);
     return { out, packets, writes };
   } finally {
     cipher.encrypt = encrypt;
@@ -91,7 +82,7 @@ Deno.test("packet writes: one socket write per packet for every JavaScript ciphe
       try {
         const proto = (client as unknown as { _protocol: Proto })._protocol;
         const first = await counted(client, proto, sock);
-        assert.equal(first.out, "y".repeat(102400) + "70000\n", c.cipher);
+        assert.equal(first.out, SEND_AND_RECEIVE_EXPECTED, c.cipher);
         assert.ok(first.packets >= 5, `${c.cipher}: only ${first.packets} packets`);
         assert.equal(
           first.writes,
@@ -106,7 +97,7 @@ Deno.test("packet writes: one socket write per packet for every JavaScript ciphe
         }
         assert.notEqual(proto._cipher, before, `${c.cipher}: the re-key did not happen`);
         const second = await counted(client, proto, sock);
-        assert.equal(second.out, "y".repeat(102400) + "70000\n", `${c.cipher} after re-key`);
+        assert.equal(second.out, SEND_AND_RECEIVE_EXPECTED, `${c.cipher} after re-key`);
         assert.equal(
           second.writes,
           second.packets,
