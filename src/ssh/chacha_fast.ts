@@ -30,7 +30,9 @@
  *   collected at byte 64 of a reused block; the tag is checked (over the
  *   encrypted length and the ciphertext, constant time) before the payload
  *   is handed on. A packet ssh2's own `decrypt` began (the fast path arrives
- *   between two reads of a live connection) is finished by ssh2's code.
+ *   between two reads of a live connection) is finished by ssh2's code, and
+ *   so is each read until one ends between two packets; a re-key's new
+ *   decipher starts on the fast path.
  *
  * The bytes on the wire, the sequence numbers, the length checks and the
  * errors (`Bad packet length`, `Invalid MAC`) are ssh2's. Poly1305 is ssh2's
@@ -169,7 +171,8 @@ export async function installChaChaFastPath(
       typeof inn.decrypt !== "function" || typeof cipherProbe.outSeqno !== "number" ||
       cipherProbe._encKeyMain?.length !== 32 || cipherProbe._encKeyPktLen?.length !== 32 ||
       typeof cipherProbe._onWrite !== "function" || typeof decipherProbe.inSeqno !== "number" ||
-      decipherProbe._decKeyMain?.length !== 32 || decipherProbe._lenBuf?.length !== 4 ||
+      decipherProbe._decKeyMain?.length !== 32 || decipherProbe._decKeyPktLen?.length !== 32 ||
+      decipherProbe._lenBuf?.length !== 4 ||
       decipherProbe._mac?.length !== 16 || decipherProbe._calcMac?.length !== 16 ||
       decipherProbe._packet !== null
     ) return false;
