@@ -62,7 +62,7 @@ export interface NodeCrypto {
   timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
 }
 
-/** What the fast path needs of Node's `Buffer` (ssh2 writes packets with Buffer methods). */
+/** What this module and `packet_writes.ts` need of Node's `Buffer` (ssh2's own buffer type). */
 export interface BufferLib {
   alloc(n: number): Uint8Array;
   from(memory: ArrayBuffer, byteOffset: number, length: number): Uint8Array;
@@ -70,9 +70,10 @@ export interface BufferLib {
   compare(a: Uint8Array, b: Uint8Array): number;
 }
 
-/** The part of ssh2's `lib/protocol/crypto.js` the fast path uses. */
-interface Ssh2Crypto {
-  CIPHER_INFO: Record<string, { keyLen: number }>;
+/** The part of ssh2's `lib/protocol/crypto.js` this module and `packet_writes.ts` use. */
+export interface Ssh2Crypto {
+  CIPHER_INFO: Record<string, { keyLen: number; ivLen: number }>;
+  MAC_INFO: Record<string, { len: number }>;
   createCipher(config: unknown): object;
   createDecipher(config: unknown): object;
 }
@@ -129,6 +130,14 @@ const MAX_PACKET = 35_000;
 /** Reused blocks kept per direction (a block is in use from allocation to encryption, or for one packet). */
 const POOL_KEEP = 8;
 
+/** Writes `n` as 4 big-endian bytes at `at` (packet lengths, the nonce's sequence number). */
+function putUint32BE(bytes: Uint8Array, at: number, n: number): void {
+  bytes[at] = n >>> 24;
+  bytes[at + 1] = (n >>> 16) & 0xff;
+  bytes[at + 2] = (n >>> 8) & 0xff;
+  bytes[at + 3] = n & 0xff;
+}
+
 /** `allocPacket` as ssh2's ChaCha20-Poly1305 class computes it (8-byte blocks, the length field excluded). */
 export function chachaPacketLength(payloadLen: number): { pktLen: number; padLen: number } {
   const bare = 4 + 1 + payloadLen;
@@ -144,12 +153,11 @@ export function chachaPacketLength(payloadLen: number): { pktLen: number; padLen
  * unexpected leaves ssh2's classes as they are).
  */
 export async function installChaChaFastPath(
-  ssh2Crypto: unknown,
+  crypto: Ssh2Crypto,
   buffers: BufferLib,
   nodeCrypto: NodeCrypto,
 ): Promise<boolean> {
   try {
-    const crypto = ssh2Crypto as Ssh2Crypto;
     const info = crypto.CIPHER_INFO?.[CHACHA];
     if (!info) return false;
     const cipherOf = (onWrite: (d: Uint8Array) => void, key: Uint8Array, seqno: number) =>
@@ -191,14 +199,8 @@ export async function installChaChaFastPath(
       "array",
     ]);
     const tag = () => poly.HEAPU8.subarray(tagAt, tagAt + 16);
-    /** counter 0 (bytes 0-3, little endian) and the sequence number (bytes 12-15, big endian) */
+    /** block counter 0 (bytes 0-3, never changed: both passes start at block 0) and the sequence number (bytes 12-15) */
     const iv = new Uint8Array(16);
-    const setSeqno = (seqno: number) => {
-      iv[12] = seqno >>> 24;
-      iv[13] = (seqno >>> 16) & 0xff;
-      iv[14] = (seqno >>> 8) & 0xff;
-      iv[15] = seqno & 0xff;
-    };
 
     // ---- sending
     const outBlock = HEAD_OUT + MAX_PACKET + TAIL;
@@ -210,11 +212,7 @@ export async function installChaChaFastPath(
         ? outPool.pop() ?? new ArrayBuffer(outBlock)
         : new ArrayBuffer(HEAD_OUT + pktLen + TAIL);
       const packet = buffers.from(memory, HEAD_OUT, pktLen);
-      const n = pktLen - 4;
-      packet[0] = n >>> 24;
-      packet[1] = (n >>> 16) & 0xff;
-      packet[2] = (n >>> 8) & 0xff;
-      packet[3] = n & 0xff;
+      putUint32BE(packet, 0, pktLen - 4);
       packet[4] = padLen;
       nodeCrypto.randomFillSync(packet, 5 + payloadLen, padLen);
       laidOut.add(packet);
@@ -230,7 +228,7 @@ export async function installChaChaFastPath(
         const input = new Uint8Array(memory, 0, HEAD_OUT + len + TAIL);
         // keystream block 0 must meet zeros where the poly key is taken
         input.fill(0, 0, 32);
-        setSeqno(this.outSeqno);
+        putUint32BE(iv, 12, this.outSeqno);
         const sealed = nodeCrypto.createCipheriv("chacha20", this._encKeyMain, iv).update(input);
         sealed.set(
           nodeCrypto.createCipheriv("chacha20", this._encKeyPktLen, iv).update(
@@ -266,8 +264,7 @@ export async function installChaChaFastPath(
           let nb = Math.min(4 - this._lenPos, dataLen - p);
           while (nb--) this._lenBuf[this._lenPos++] = data[p++]!;
           if (this._lenPos < 4) return;
-          iv[0] = 0;
-          setSeqno(this.inSeqno);
+          putUint32BE(iv, 12, this.inSeqno);
           const clear = nodeCrypto.createDecipheriv("chacha20", this._decKeyPktLen, iv).update(
             this._lenBuf,
           );
@@ -296,8 +293,7 @@ export async function installChaChaFastPath(
         }
         const len = this._len;
         block.fill(0, 0, 32);
-        iv[0] = 0;
-        setSeqno(this.inSeqno);
+        putUint32BE(iv, 12, this.inSeqno);
         const clear = nodeCrypto.createDecipheriv("chacha20", this._decKeyMain, iv).update(
           block.subarray(0, HEAD_IN + len),
         );

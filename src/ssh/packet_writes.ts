@@ -30,14 +30,12 @@
  */
 
 import { afterMs } from "../util/timer.ts";
-import { installChaChaFastPath, type NodeCrypto } from "./chacha_fast.ts";
-
-/** The part of ssh2's `lib/protocol/crypto.js` this module uses. */
-interface Ssh2Crypto {
-  CIPHER_INFO: Record<string, { keyLen: number; ivLen: number }>;
-  MAC_INFO: Record<string, { len: number }>;
-  createCipher(config: unknown): object;
-}
+import {
+  type BufferLib,
+  installChaChaFastPath,
+  type NodeCrypto,
+  type Ssh2Crypto,
+} from "./chacha_fast.ts";
 
 /** An ssh2 cipher instance: `encrypt` writes through `_onWrite`. */
 interface Ssh2Cipher {
@@ -56,12 +54,6 @@ const SAMPLES: readonly { cipher: string; mac?: string }[] = [
 
 let applied: Promise<number> | null = null;
 let fastChaCha: Promise<boolean> | null = null;
-
-/** What the wrapping needs of Node's `Buffer` (ssh2's own buffer type). */
-interface BufferLib {
-  alloc(n: number): Uint8Array;
-  concat(pieces: readonly Uint8Array[], length: number): Uint8Array;
-}
 
 /**
  * Wraps ssh2's cipher classes once (concurrent and later calls share the
