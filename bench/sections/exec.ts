@@ -4,10 +4,12 @@
  *
  * 1. Per-call latency of `ssh_exec_run` (`true`): median and p90 of 200 calls
  *    through a real MCP client over stdio, vs a raw ssh2 exec on a pooled
- *    connection (the floor) and OpenSSH ControlMaster (`ssh -S`), in
- *    alternating blocks of 20 calls each (so load drift on a shared machine
- *    hits all three alike), then the npm package `ssh-mcp` driven through the
- *    same MCP client.
+ *    connection (the floor), OpenSSH ControlMaster (`ssh -S`) and the MCP
+ *    floor (bench/floor_exec_server.ts: a minimal SDK server whose one tool is
+ *    that raw ssh2 exec, through the same client; it also gets its own row
+ *    against raw ssh2, the MCP hop's share), in alternating blocks of 20 calls
+ *    each (so load drift on a shared machine hits all alike), then the npm
+ *    package `ssh-mcp` driven through the same MCP client.
  *
  * Fan-out (`ssh_broadcast` to 50, 200 and 1,000 hosts vs parallel-ssh and
  * asyncssh) is its own section: `bench/sections/fanout.ts`.
@@ -131,6 +133,50 @@ async function rawSsh2(fleet: Fleet): Promise<Peer> {
   return { once, close: () => Promise.resolve(void client.end()) };
 }
 
+/**
+ * The MCP floor: bench/floor_exec_server.ts (a minimal SDK server whose one
+ * tool is the raw ssh2 exec above) through the same MCP client as ours.
+ */
+async function floorExec(fleet: Fleet): Promise<Peer> {
+  const h = fleet.hosts[0]!.sshd;
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      new URL("../floor_exec_server.ts", import.meta.url).pathname,
+    ],
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      FLOOR_SSH_HOST: h.address,
+      FLOOR_SSH_PORT: String(h.port),
+      FLOOR_SSH_USER: h.user.name,
+      FLOOR_SSH_KEY: fleet.key.privatePath,
+      FLOOR_SSH_HOST_KEY: h.hostKeys[0]!.publicKey.split(" ")[1]!,
+    },
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
+  const client = new Client({ name: "bench", version: "1" });
+  try {
+    await client.connect(transport);
+  } catch (e) {
+    throw new Error(`floor_exec_server did not start: ${(e as Error).message}\n${stderr}`);
+  }
+  return {
+    once: async () => {
+      const r = await client.callTool({ name: "exec", arguments: { command: "true" } });
+      if (r.isError) throw new Error(`floor exec: ${JSON.stringify(r.content)} ${stderr}`);
+    },
+    close: () => client.close(),
+  };
+}
+
 /** `ssh -S` on an OpenSSH ControlMaster connection. */
 async function controlMaster(fleet: Fleet): Promise<Peer> {
   const h = fleet.hosts[0]!.sshd;
@@ -222,18 +268,33 @@ async function latency(): Promise<Row[]> {
     peers.push({ once: call, close: async () => await s.client.close() });
     peers.push(await rawSsh2(fleet));
     peers.push(await controlMaster(fleet));
+    peers.push(await floorExec(fleet));
     const samples: number[][] = peers.map(() => []);
     for (const p of peers) for (let i = 0; i < 10; i++) await p.once();
     for (let done = 0; done < CALLS; done += BLOCK) {
       for (const [i, p] of peers.entries()) samples[i]!.push(...await timed(BLOCK, p.once));
     }
     for (const p of peers.splice(0)) await p.close();
-    const [ours, raw, cm] = samples as [number[], number[], number[]];
+    const [ours, raw, cm, floor] = samples as [number[], number[], number[], number[]];
     const npm = await npmSshMcp(fleet);
     const metric = `ssh_exec_run true, ${CALLS} calls (MCP stdio)`;
+    // the issue's two rows say where the MCP floor itself stands against the same peer
+    const floorNote = (peer: number[]) => {
+      const f = pct(floor, 50);
+      return `MCP floor ${f.toFixed(2)} ms = ${(f / pct(peer, 50)).toFixed(2)}x`;
+    };
+    const noted = (rows: Row[], peer: number[]) =>
+      rows.map((r) => r.metric.endsWith(" p50") ? { ...r, note: floorNote(peer) } : r);
     return [
-      ...latencyRows(metric, ours, "ssh -S ControlMaster", cm),
-      ...latencyRows(metric, ours, "raw ssh2 pooled exec (floor)", raw),
+      ...noted(latencyRows(metric, ours, "ssh -S ControlMaster", cm), cm),
+      ...noted(latencyRows(metric, ours, "raw ssh2 pooled exec (floor)", raw), raw),
+      ...latencyRows(metric, ours, "minimal SDK server running an ssh2 exec (MCP floor)", floor),
+      ...latencyRows(
+        `MCP floor exec true, ${CALLS} calls (MCP stdio)`,
+        floor,
+        "raw ssh2 pooled exec (floor)",
+        raw,
+      ),
       ...latencyRows(metric, ours, "npm ssh-mcp run-command (MCP stdio)", npm),
     ];
   } finally {
