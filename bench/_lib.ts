@@ -10,6 +10,7 @@
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { Client } from "@modelcontextprotocol/sdk/client";
 import { START_PERMS } from "../tests/_support/mcp.ts";
+import type { Fleet } from "../tests/_support/fleet.ts";
 
 /** Repository root (with a trailing slash). */
 export const ROOT = new URL("..", import.meta.url).pathname;
@@ -118,6 +119,22 @@ export function startupPhases(
     return out;
   }
   return null;
+}
+
+/**
+ * The environment bench/floor_exec_server.ts and bench/ssh2_transfer_floor.ts
+ * read their host from: the fleet's first host, its user and key, its first
+ * host key pinned.
+ */
+export function floorSshEnv(fleet: Fleet): Record<string, string> {
+  const h = fleet.hosts[0]!.sshd;
+  return {
+    FLOOR_SSH_HOST: h.address,
+    FLOOR_SSH_PORT: String(h.port),
+    FLOOR_SSH_USER: h.user.name,
+    FLOOR_SSH_KEY: fleet.key.privatePath,
+    FLOOR_SSH_HOST_KEY: h.hostKeys[0]!.publicKey.split(" ")[1]!,
+  };
 }
 
 /**

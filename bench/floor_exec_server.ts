@@ -22,13 +22,18 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { z } from "zod";
 
-function env(name: string): string {
+/** The setting `name` from the environment; throws naming it when unset. */
+export function env(name: string): string {
   const v = Deno.env.get(name);
   if (!v) throw new Error(`floor_exec_server: ${name} is not set`);
   return v;
 }
 
-async function connect(): Promise<ssh2.Client> {
+/**
+ * Connects to the host the environment names; `cipher` narrows ssh2's offer
+ * (else ssh2's own order). Also used by bench/ssh2_transfer_floor.ts.
+ */
+export async function connect(cipher?: string): Promise<ssh2.Client> {
   const host = env("FLOOR_SSH_HOST");
   const port = Number(env("FLOOR_SSH_PORT"));
   const pinned = env("FLOOR_SSH_HOST_KEY");
@@ -46,6 +51,7 @@ async function connect(): Promise<ssh2.Client> {
       username: env("FLOOR_SSH_USER"),
       privateKey: Deno.readTextFileSync(env("FLOOR_SSH_KEY")),
       hostVerifier: (key: Uint8Array) => btoa(String.fromCharCode(...key)) === pinned,
+      ...(cipher ? { algorithms: { cipher: [cipher as ssh2.CipherAlgorithm] } } : {}),
     });
   });
   return client;

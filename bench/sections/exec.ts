@@ -28,7 +28,7 @@ import { type Fleet, startFleet } from "../../tests/_support/fleet.ts";
 import { connectRawSsh2 } from "../../tests/_support/raw_ssh2.ts";
 // type-only: a value import of ../main.ts would deadlock (main.ts imports the
 // sections from its top-level await), so the few helpers are local below
-import { opensshArgs, pct, type Row, startServer } from "../_lib.ts";
+import { floorSshEnv, opensshArgs, pct, type Row, startServer } from "../_lib.ts";
 
 /** Section name for `deno task bench exec`. */
 export const name = "exec";
@@ -138,7 +138,6 @@ async function rawSsh2(fleet: Fleet): Promise<Peer> {
  * tool is the raw ssh2 exec above) through the same MCP client as ours.
  */
 async function floorExec(fleet: Fleet): Promise<Peer> {
-  const h = fleet.hosts[0]!.sshd;
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
     args: [
@@ -152,11 +151,7 @@ async function floorExec(fleet: Fleet): Promise<Peer> {
     env: {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: Deno.env.get("HOME") ?? "/root",
-      FLOOR_SSH_HOST: h.address,
-      FLOOR_SSH_PORT: String(h.port),
-      FLOOR_SSH_USER: h.user.name,
-      FLOOR_SSH_KEY: fleet.key.privatePath,
-      FLOOR_SSH_HOST_KEY: h.hostKeys[0]!.publicKey.split(" ")[1]!,
+      ...floorSshEnv(fleet),
     },
     stderr: "pipe",
   });

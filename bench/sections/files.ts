@@ -12,6 +12,11 @@
  *    its default cipher, so both sides see the same machine load; best of
  *    `BENCH_FILES_ROUNDS` (default 3) rounds on each side, all samples kept.
  *    `BENCH_FILES_SWEEP=0` skips the cipher sweep.
+ * 3. The ssh2 floor, in the same rounds: plain ssh2's `fastGet` / `fastPut`
+ *    of the same file with ChaCha20-Poly1305 (its fastest cipher under Deno),
+ *    in a process of its own (bench/ssh2_transfer_floor.ts), with none of
+ *    the server's work (read proof, hash, flush) and none of its changes to
+ *    ssh2: what the protocol library alone does on this runtime.
  *
  * @module
  */
@@ -21,7 +26,7 @@ import { startInProcess } from "../../tests/_support/mcp.ts";
 import { mustRun, testUser } from "../../tests/_support/sshd.ts";
 import { SftpChannel } from "../../src/ssh/sftp_channel.ts";
 import { readRange, writeFrom } from "../../src/ssh/transfer.ts";
-import { opensshArgs, out, type Row, startServer } from "../_lib.ts";
+import { floorSshEnv, opensshArgs, out, type Row, startServer } from "../_lib.ts";
 
 /** Section name for `deno task bench files`. */
 export const name = "files";
@@ -101,6 +106,39 @@ async function opensshSftp(
   const o = await p.output();
   if (o.code !== 0) throw new Error(`sftp failed: ${new TextDecoder().decode(o.stderr)}`);
   return secs(t0);
+}
+
+/** Plain ssh2's `fastGet` / `fastPut` of `remote` <-> `local` in its own process; seconds. */
+async function ssh2Floor(
+  env: Record<string, string>,
+  dir: "get" | "put",
+  remote: string,
+  local: string,
+): Promise<number> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      new URL("../ssh2_transfer_floor.ts", import.meta.url).pathname,
+      dir,
+      remote,
+      local,
+      "chacha20-poly1305@openssh.com",
+    ],
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/root", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const seconds = Number(dec.decode(o.stdout).trim().split("\n").at(-1));
+  if (o.code !== 0 || !(seconds > 0)) {
+    throw new Error(`ssh2_transfer_floor ${dir} failed: ${dec.decode(o.stderr).slice(0, 400)}`);
+  }
+  return seconds;
 }
 
 /** Runs the section. */
@@ -194,7 +232,10 @@ export async function run(): Promise<Row[]> {
       peerGcmUp: [] as number[],
       peerDefDown: [] as number[],
       peerDefUp: [] as number[],
+      ssh2Down: [] as number[],
+      ssh2Up: [] as number[],
     };
+    const floorEnv = floorSshEnv(fleet);
     try {
       const call = async (tool: string, args: Record<string, unknown>) => {
         const t0 = performance.now();
@@ -228,12 +269,24 @@ export async function run(): Promise<Row[]> {
         const def = await peer([]);
         samples.peerDefDown.push(def.down);
         samples.peerDefUp.push(def.up);
+        samples.ssh2Down.push(
+          E2E_BYTES / MiB /
+            await ssh2Floor(floorEnv, "get", `${remote}/remote.bin`, `${local}/ssh2.bin`),
+        );
+        samples.ssh2Up.push(
+          E2E_BYTES / MiB /
+            await ssh2Floor(floorEnv, "put", `${remote}/ssh2-up.bin`, `${local}/src.bin`),
+        );
+        await Deno.remove(`${local}/ssh2.bin`).catch(() => {});
+        await Deno.remove(`${remote}/ssh2-up.bin`).catch(() => {});
         out(
           `  round ${i + 1}: download ours ${samples.down.at(-1)!.toFixed(0)} / gcm ${
             gcm.down.toFixed(0)
-          } / default ${def.down.toFixed(0)} MiB/s;  upload ours ${
-            samples.up.at(-1)!.toFixed(0)
-          } / gcm ${gcm.up.toFixed(0)} / default ${def.up.toFixed(0)} MiB/s`,
+          } / default ${def.down.toFixed(0)} / ssh2 ${
+            samples.ssh2Down.at(-1)!.toFixed(0)
+          } MiB/s;  upload ours ${samples.up.at(-1)!.toFixed(0)} / gcm ${
+            gcm.up.toFixed(0)
+          } / default ${def.up.toFixed(0)} / ssh2 ${samples.ssh2Up.at(-1)!.toFixed(0)} MiB/s`,
         );
       }
     } finally {
@@ -283,6 +336,18 @@ export async function run(): Promise<Row[]> {
         samples.down,
         "OpenSSH sftp get, default cipher",
         samples.peerDefDown,
+      ),
+      row(
+        "512 MiB download via local_path",
+        samples.down,
+        "plain ssh2 fastGet, chacha20-poly1305 (ssh2 floor)",
+        samples.ssh2Down,
+      ),
+      row(
+        "512 MiB upload via local_path",
+        samples.up,
+        "plain ssh2 fastPut, chacha20-poly1305 (ssh2 floor)",
+        samples.ssh2Up,
       ),
     );
   } finally {
