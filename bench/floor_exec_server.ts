@@ -15,9 +15,9 @@
  * @module
  */
 
-import net from "node:net";
 // @ts-types="npm:@types/ssh2@1.15.5"
-import ssh2 from "ssh2";
+import type ssh2 from "ssh2";
+import { connectSsh2 } from "../tests/_support/raw_ssh2.ts";
 import { McpServer } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { z } from "zod";
@@ -34,26 +34,16 @@ export function env(name: string): string {
  * (else ssh2's own order). Also used by bench/ssh2_transfer_floor.ts.
  */
 export async function connect(cipher?: string): Promise<ssh2.Client> {
-  const host = env("FLOOR_SSH_HOST");
-  const port = Number(env("FLOOR_SSH_PORT"));
-  const pinned = env("FLOOR_SSH_HOST_KEY");
-  const sock = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect({ host, port }, () => resolve(s));
-    s.once("error", reject);
-  });
-  sock.setNoDelay(true);
-  const client = new ssh2.Client();
-  await new Promise<void>((resolve, reject) => {
-    client.once("ready", () => resolve());
-    client.once("error", reject);
-    client.connect({
-      sock,
+  const { client } = await connectSsh2(
+    {
+      host: env("FLOOR_SSH_HOST"),
+      port: Number(env("FLOOR_SSH_PORT")),
       username: env("FLOOR_SSH_USER"),
       privateKey: Deno.readTextFileSync(env("FLOOR_SSH_KEY")),
-      hostVerifier: (key: Uint8Array) => btoa(String.fromCharCode(...key)) === pinned,
-      ...(cipher ? { algorithms: { cipher: [cipher as ssh2.CipherAlgorithm] } } : {}),
-    });
-  });
+      pinnedHostKey: env("FLOOR_SSH_HOST_KEY"),
+    },
+    cipher ? { cipher: [cipher as ssh2.CipherAlgorithm] } : undefined,
+  );
   return client;
 }
 

@@ -18,31 +18,55 @@ export interface RawSsh2 {
   sock: net.Socket;
 }
 
-/** Connects to the fleet's `index`-th host; `algorithms` narrows what ssh2 offers. */
-export async function connectRawSsh2(
-  fleet: Fleet,
-  opts: { index?: number; algorithms?: ssh2.Algorithms } = {},
+/** Where {@link connectSsh2} connects: an address, a user and key, the host key to pin. */
+export interface Ssh2Target {
+  host: string;
+  port: number;
+  username: string;
+  /** the private key's text */
+  privateKey: string;
+  /** the host key's base64 blob (the second field of its OpenSSH public line) */
+  pinnedHostKey: string;
+}
+
+/** Connects a plain ssh2 client to `target`; `algorithms` narrows what ssh2 offers. */
+export async function connectSsh2(
+  target: Ssh2Target,
+  algorithms?: ssh2.Algorithms,
 ): Promise<RawSsh2> {
-  const h = fleet.hosts[opts.index ?? 0]!.sshd;
   const sock = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect({ host: h.address, port: h.port }, () => resolve(s));
+    const s = net.connect({ host: target.host, port: target.port }, () => resolve(s));
     s.once("error", reject);
   });
   sock.setNoDelay(true);
-  const pinned = h.hostKeys[0]!.publicKey.split(" ")[1]!;
   const client = new ssh2.Client();
   await new Promise<void>((resolve, reject) => {
     client.once("ready", () => resolve());
     client.once("error", reject);
     client.connect({
       sock,
-      username: h.user.name,
-      privateKey: Deno.readTextFileSync(fleet.key.privatePath),
-      hostVerifier: (key: Uint8Array) => btoa(String.fromCharCode(...key)) === pinned,
-      ...(opts.algorithms ? { algorithms: opts.algorithms } : {}),
+      username: target.username,
+      privateKey: target.privateKey,
+      hostVerifier: (key: Uint8Array) => btoa(String.fromCharCode(...key)) === target.pinnedHostKey,
+      ...(algorithms ? { algorithms } : {}),
     });
   });
   return { client, sock };
+}
+
+/** Connects to the fleet's `index`-th host; `algorithms` narrows what ssh2 offers. */
+export async function connectRawSsh2(
+  fleet: Fleet,
+  opts: { index?: number; algorithms?: ssh2.Algorithms } = {},
+): Promise<RawSsh2> {
+  const h = fleet.hosts[opts.index ?? 0]!.sshd;
+  return await connectSsh2({
+    host: h.address,
+    port: h.port,
+    username: h.user.name,
+    privateKey: Deno.readTextFileSync(fleet.key.privatePath),
+    pinnedHostKey: h.hostKeys[0]!.publicKey.split(" ")[1]!,
+  }, opts.algorithms);
 }
 
 /** What {@link sendAndReceive} gets back when every byte went both ways. */
