@@ -44,16 +44,18 @@ export function out(line: string): void {
 }
 
 /**
- * Starts the server as `deno task start` does and connects an MCP client over
- * stdio; `onStderr` receives the server's stderr text (ignored by default).
+ * Runs `deno <args>` in the repository (PATH and HOME passed on, plus `env`)
+ * and connects an MCP client over its stdio; `onStderr` receives its stderr
+ * text (ignored by default).
  */
-export async function startServer(
-  env: Record<string, string>,
+export async function startDenoMcp(
+  args: string[],
+  env: Record<string, string> = {},
   onStderr: (text: string) => void = () => {},
 ): Promise<{ client: Client; transport: StdioClientTransport }> {
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
-    args: ["run", "--quiet", ...START_PERMS, `${ROOT}main.ts`, "serve"],
+    args,
     env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/root", ...env },
     cwd: ROOT,
     stderr: "pipe",
@@ -63,6 +65,17 @@ export async function startServer(
   const client = new Client({ name: "bench", version: "1" });
   await client.connect(transport);
   return { client, transport };
+}
+
+/**
+ * Starts the server as `deno task start` does and connects an MCP client over
+ * stdio; `onStderr` receives the server's stderr text (ignored by default).
+ */
+export function startServer(
+  env: Record<string, string>,
+  onStderr: (text: string) => void = () => {},
+): Promise<{ client: Client; transport: StdioClientTransport }> {
+  return startDenoMcp(["run", "--quiet", ...START_PERMS, `${ROOT}main.ts`, "serve"], env, onStderr);
 }
 
 /**

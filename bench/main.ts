@@ -14,8 +14,8 @@
  */
 
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { Client } from "@modelcontextprotocol/sdk/client";
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { Client } from "@modelcontextprotocol/sdk/client";
 import { startFleet } from "../tests/_support/fleet.ts";
 import {
   opensshArgs,
@@ -26,6 +26,7 @@ import {
   ROOT,
   type Row,
   saveResults,
+  startDenoMcp,
   startServer,
   STARTUP_PHASES,
   startupPhases,
@@ -49,18 +50,8 @@ async function sh(cmd: string, args: string[]) {
  * The floor: a minimal MCP server on the same runtime and SDK (bench/floor_server.ts),
  * started as the server is (`deno run`, same client).
  */
-async function startFloor(): Promise<{ client: Client; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: ["run", "--quiet", `${ROOT}bench/floor_server.ts`],
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/root" },
-    cwd: ROOT,
-    stderr: "pipe",
-  });
-  transport.stderr?.on("data", () => {});
-  const client = new Client({ name: "bench", version: "1" });
-  await client.connect(transport);
-  return { client, transport };
+function startFloor(): Promise<{ client: Client; transport: StdioClientTransport }> {
+  return startDenoMcp(["run", "--quiet", `${ROOT}bench/floor_server.ts`]);
 }
 
 async function foundation(): Promise<Row[]> {

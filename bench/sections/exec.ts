@@ -28,7 +28,7 @@ import { type Fleet, startFleet } from "../../tests/_support/fleet.ts";
 import { connectRawSsh2 } from "../../tests/_support/raw_ssh2.ts";
 // type-only: a value import of ../main.ts would deadlock (main.ts imports the
 // sections from its top-level await), so the few helpers are local below
-import { floorSshEnv, opensshArgs, pct, type Row, startServer } from "../_lib.ts";
+import { floorSshEnv, opensshArgs, pct, type Row, startDenoMcp, startServer } from "../_lib.ts";
 
 /** Section name for `deno task bench exec`. */
 export const name = "exec";
@@ -138,31 +138,15 @@ async function rawSsh2(fleet: Fleet): Promise<Peer> {
  * tool is the raw ssh2 exec above) through the same MCP client as ours.
  */
 async function floorExec(fleet: Fleet): Promise<Peer> {
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      new URL("../floor_exec_server.ts", import.meta.url).pathname,
-    ],
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...floorSshEnv(fleet),
-    },
-    stderr: "pipe",
-  });
   let stderr = "";
-  transport.stderr?.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
-  const client = new Client({ name: "bench", version: "1" });
-  try {
-    await client.connect(transport);
-  } catch (e) {
+  const args = ["run", "--quiet", "--allow-net", "--allow-read", "--allow-env"];
+  const { client } = await startDenoMcp(
+    [...args, new URL("../floor_exec_server.ts", import.meta.url).pathname],
+    floorSshEnv(fleet),
+    (text) => (stderr += text),
+  ).catch((e) => {
     throw new Error(`floor_exec_server did not start: ${(e as Error).message}\n${stderr}`);
-  }
+  });
   return {
     once: async () => {
       const r = await client.callTool({ name: "exec", arguments: { command: "true" } });

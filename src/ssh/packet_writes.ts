@@ -30,6 +30,7 @@
  */
 
 import { afterMs } from "../util/timer.ts";
+import { loadSsh2Crypto } from "../util/ssh2_lib.ts";
 import {
   type BufferLib,
   installChaChaFastPath,
@@ -63,12 +64,12 @@ let fastChaCha: Promise<boolean> | null = null;
  */
 export function coalescePacketWrites(): Promise<number> {
   applied ??= Promise.all([
-    import("ssh2/lib/protocol/crypto.js"),
+    loadSsh2Crypto(),
     import("node:buffer"),
     import("node:crypto"),
   ]).then(
     ([m, { Buffer }, nodeCrypto]) => {
-      const crypto = ((m as { default?: unknown }).default ?? m) as Ssh2Crypto;
+      const crypto = m as Ssh2Crypto;
       const wrapped = wrapClasses(crypto, Buffer);
       // after the wrapping (packets the fast path did not lay out go to the coalesced `encrypt`),
       // and off the first connection's path: its self-test runs while the handshake waits on the

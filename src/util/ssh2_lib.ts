@@ -7,7 +7,7 @@
  * library afterwards call {@link ssh2Lib}, which says so loudly when that
  * order was broken instead of failing somewhere inside ssh2.
  *
- * The specifiers are string literals, so `deno compile` packs both modules.
+ * The specifiers are string literals, so `deno compile` packs the modules.
  *
  * @module
  */
@@ -56,6 +56,18 @@ export const loadSsh2: () => Promise<Ssh2Lib> = lib.load;
 
 /** ssh2 after {@link loadSsh2} resolved; an internal error before. */
 export const ssh2Lib: () => Ssh2Lib = lib.get;
+
+const cryptoModule = loadedOnce<unknown>(
+  "ssh2's crypto module (loadSsh2Crypto)",
+  () => import("ssh2/lib/protocol/crypto.js"),
+);
+
+/**
+ * Loads ssh2's internal crypto module once (its cipher classes, which
+ * `ssh/packet_writes.ts` and `ssh/chacha_fast.ts` change; they describe the
+ * part they use).
+ */
+export const loadSsh2Crypto: () => Promise<unknown> = cryptoModule.load;
 
 /** Loads ssh2's protocol constants once. */
 export const loadSsh2Constants: () => Promise<Ssh2Constants> = constants.load;
